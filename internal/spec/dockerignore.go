@@ -1,0 +1,161 @@
+package spec
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// ignoreRule is one line of a .dockerignore file.
+type ignoreRule struct {
+	pattern string // cleaned, slash-separated, without leading '/' or '!'
+	negate  bool   // "!pattern": an exception
+	re      *regexp.Regexp
+}
+
+// dockerignore matches paths of a build context against .dockerignore
+// rules the way the Docker builder does: the last matching rule wins; a
+// rule matches a path or any of its parent folders; '*' and '?' do not cross
+// '/', '**' crosses any number of folders; '!' makes an exception.
+type dockerignore struct {
+	rules      []ignoreRule
+	exceptions bool // some rule starts with '!'
+}
+
+// parseDockerignore reads .dockerignore content.
+func parseDockerignore(r io.Reader) (*dockerignore, error) {
+	d := &dockerignore{}
+	sc := bufio.NewScanner(r)
+	lineNo := 0
+	for sc.Scan() {
+		lineNo++
+		line := sc.Text()
+		if lineNo == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF")
+		}
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		negate := false
+		if line[0] == '!' {
+			negate = true
+			line = strings.TrimSpace(line[1:])
+			if line == "" {
+				return nil, fmt.Errorf("line %d: '!' without a pattern", lineNo)
+			}
+		}
+		p := path.Clean(line)
+		p = strings.TrimLeft(p, "/")
+		if p == "" {
+			p = "."
+		}
+		re, err := ignorePatternRE(p)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", lineNo, err)
+		}
+		d.rules = append(d.rules, ignoreRule{pattern: p, negate: negate, re: re})
+		if negate {
+			d.exceptions = true
+		}
+	}
+	return d, sc.Err()
+}
+
+// ignorePatternRE compiles a pattern into an anchored regular expression.
+func ignorePatternRE(p string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch c {
+		case '*':
+			if i+1 < len(p) && p[i+1] == '*' {
+				i++
+				// "**/" also matches no folder at all
+				if i+1 < len(p) && p[i+1] == '/' {
+					i++
+					b.WriteString("(?:.*/)?")
+				} else {
+					b.WriteString(".*")
+				}
+			} else {
+				b.WriteString("[^/]*")
+			}
+		case '?':
+			b.WriteString("[^/]")
+		case '[':
+			j := i + 1
+			if j < len(p) && (p[j] == '!' || p[j] == '^') {
+				j++
+			}
+			if j < len(p) && p[j] == ']' {
+				j++
+			}
+			for j < len(p) && p[j] != ']' {
+				if p[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(p) {
+				return nil, fmt.Errorf("unterminated '[' in %q", p)
+			}
+			class := p[i+1 : j]
+			if strings.HasPrefix(class, "!") {
+				class = "^" + class[1:]
+			}
+			b.WriteString("[" + class + "]")
+			i = j
+		case '\\':
+			if i+1 < len(p) {
+				i++
+				b.WriteString(regexp.QuoteMeta(string(p[i])))
+			} else {
+				b.WriteString(`\\`)
+			}
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// excluded reports whether rel (slash-separated, relative to the context)
+// is left out of the build context.
+func (d *dockerignore) excluded(rel string) bool {
+	if d == nil || len(d.rules) == 0 {
+		return false
+	}
+	out := false
+	for _, r := range d.rules {
+		if r.negate != out {
+			// only a rule that could change the outcome needs testing
+			continue
+		}
+		if r.matches(rel) {
+			out = !r.negate
+		}
+	}
+	return out
+}
+
+// matches reports whether the rule matches rel or one of its parents.
+func (r ignoreRule) matches(rel string) bool {
+	if r.re.MatchString(rel) {
+		return true
+	}
+	for p := path.Dir(rel); p != "." && p != "/"; p = path.Dir(p) {
+		if r.re.MatchString(p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,206 @@
+package spec
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// ServiceHash returns the configuration hash of s: the sha256 of the
+// canonical JSON of s with Hash, BuildHash, Replicas, Build and PullPolicy
+// zeroed (what does not shape a container). encoding/json writes map keys
+// sorted, and the normaliser sorts the slices whose order does not matter,
+// so equal services give equal hashes.
+func ServiceHash(s Service) string {
+	s.Hash, s.BuildHash, s.Replicas, s.Build, s.PullPolicy = "", "", 0, nil, ""
+	data, err := json.Marshal(s)
+	if err != nil {
+		panic(fmt.Sprintf("spec: hashing service %s: %v", s.Name, err)) // plain data: cannot fail
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// objectHash hashes what defines a network or volume.
+func objectHash(driver string, external, internal bool, labels map[string]string) string {
+	data, _ := json.Marshal(struct {
+		Driver   string            `json:"driver,omitempty"`
+		External bool              `json:"external,omitempty"`
+		Internal bool              `json:"internal,omitempty"`
+		Labels   map[string]string `json:"labels,omitempty"`
+	}{driver, external, internal, labels})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// buildHasher computes build hashes, hashing each context tree once even
+// when several services share it.
+type buildHasher struct {
+	trees map[string]treeResult
+}
+
+type treeResult struct {
+	sum string
+	err error
+}
+
+// BuildHash returns the hash of what a build consumes: the context's files
+// (paths, modes and contents, as .dockerignore leaves them), the Dockerfile,
+// the build args and the target.
+func BuildHash(ctx context.Context, b *Build) (string, error) {
+	return (&buildHasher{}).hash(ctx, b)
+}
+
+func (h *buildHasher) hash(ctx context.Context, b *Build) (string, error) {
+	sum := sha256.New()
+	remote := !filepath.IsAbs(b.Context)
+	dockerfile := b.Dockerfile
+	if dockerfile == "" {
+		dockerfile = "Dockerfile"
+	}
+	if remote {
+		// a Git or HTTP context: its address is all there is to hash here
+		fmt.Fprintf(sum, "remote %q\n", b.Context)
+	} else {
+		dfPath := dockerfile
+		if !filepath.IsAbs(dfPath) {
+			dfPath = filepath.Join(b.Context, dfPath)
+		}
+		ignoreFile := filepath.Join(b.Context, ".dockerignore")
+		// BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile
+		if _, err := os.Stat(dfPath + ".dockerignore"); err == nil {
+			ignoreFile = dfPath + ".dockerignore"
+		}
+		key := b.Context + "\x00" + ignoreFile
+		if h.trees == nil {
+			h.trees = map[string]treeResult{}
+		}
+		tr, ok := h.trees[key]
+		if !ok {
+			tr.sum, tr.err = hashTree(ctx, b.Context, ignoreFile)
+			h.trees[key] = tr
+		}
+		if tr.err != nil {
+			return "", tr.err
+		}
+		fmt.Fprintf(sum, "tree %s\n", tr.sum)
+		df, err := os.ReadFile(dfPath)
+		if err != nil {
+			return "", fmt.Errorf("reading Dockerfile: %w", err)
+		}
+		fmt.Fprintf(sum, "dockerfile %d\n", len(df))
+		sum.Write(df)
+	}
+	fmt.Fprintf(sum, "dockerfile-path %q\ntarget %q\n", filepath.ToSlash(dockerfile), b.Target)
+	for _, k := range sortedKeys(b.Args) {
+		fmt.Fprintf(sum, "arg %q=%q\n", k, b.Args[k])
+	}
+	return hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+// hashTree hashes the files of a build context in path order: for each
+// entry its relative path, type and permission bits, and the content of a
+// file or the target of a link.
+func hashTree(ctx context.Context, root, ignoreFile string) (string, error) {
+	fi, err := os.Stat(root)
+	if err != nil {
+		return "", err
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("%s is not a folder", root)
+	}
+	var ignore *dockerignore
+	if f, err := os.Open(ignoreFile); err == nil {
+		ignore, err = parseDockerignore(f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", displayPath(ignoreFile), err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+
+	sum := sha256.New()
+	buf := make([]byte, 64<<10)
+	n := 0
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == root {
+			return nil
+		}
+		if n++; n%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		if ignore.excluded(rel) {
+			if d.IsDir() && !ignore.exceptions {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		mode := info.Mode()
+		fmt.Fprintf(sum, "%q %s %o", rel, typeLetter(mode), mode.Perm())
+		switch {
+		case mode.IsRegular():
+			fmt.Fprintf(sum, " %d\n", info.Size())
+			if err := hashFile(sum, p, buf); err != nil {
+				return err
+			}
+		case mode&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(sum, " -> %q", target)
+		}
+		sum.Write([]byte{'\n'})
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+func hashFile(h hash.Hash, path string, buf []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.CopyBuffer(h, f, buf)
+	return err
+}
+
+func typeLetter(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "d"
+	case m&fs.ModeSymlink != 0:
+		return "l"
+	case m.IsRegular():
+		return "f"
+	}
+	return "o" + strconv.FormatUint(uint64(m.Type()), 8)
+}

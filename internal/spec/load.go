@@ -1,0 +1,329 @@
+package spec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+	"gopkg.in/yaml.v3"
+)
+
+// LoadOptions say which environment to load a definition as.
+type LoadOptions struct {
+	// Name is the environment name; empty means the manifest's name. Another
+	// name makes another environment from the same definition (berth up --as).
+	Name string
+	// Profiles are Compose profiles to enable on top of the manifest's.
+	Profiles []string
+	// Environment holds interpolation variables (local settings); they
+	// override the process environment, which overrides the definition's
+	// .env file.
+	Environment map[string]string
+	// Revision is the commit the definition was read from, if known.
+	Revision string
+}
+
+// LoadDefinition reads the definition in dir (berth.yaml and its Compose
+// files) and returns the environment's desired state. Problems in the files
+// come back as *Error or Errors naming file, line and field.
+func LoadDefinition(ctx context.Context, dir string, opts LoadOptions) (*Project, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	return LoadManifest(ctx, m, opts)
+}
+
+// LoadManifest is LoadDefinition for a manifest already read.
+func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project, error) {
+	name := opts.Name
+	if name == "" {
+		name = m.Name
+	}
+	if err := ValidateName(name); err != nil {
+		return nil, fmt.Errorf("environment name: %w", err)
+	}
+	profiles := mergeProfiles(m.Profiles, opts.Profiles)
+
+	// The Compose files are parsed for positions, and walked for keys Berth
+	// does not support, while compose-go loads them (see BenchmarkLoad100).
+	type sideWork struct {
+		src      *sources
+		warnings []Warning
+	}
+	sidec := make(chan sideWork, 1)
+	go func() {
+		w := sideWork{src: parseSources(m.Dir, m.ComposeFiles)}
+		for _, f := range w.src.files {
+			if f.err == nil {
+				w.warnings = append(w.warnings, unsupportedKeys(f)...)
+				w.warnings = append(w.warnings, projectNameWarning(f, name)...)
+			}
+		}
+		sidec <- w
+	}()
+
+	cp, err := loadCompose(ctx, m.Dir, m.ComposeFiles, name, profiles, opts.Environment)
+	side := <-sidec
+	src := side.src
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, src.mapComposeError(err)
+	}
+
+	z := &normalizer{src: src}
+	p := z.project(cp)
+	p.Name = name
+	p.Definition = filepath.Base(m.Dir)
+	p.Description = m.Description
+	p.Dir = m.Dir
+	p.ComposeFiles = append([]string{}, m.ComposeFiles...)
+	p.Revision = opts.Revision
+	p.Profiles = profiles
+	p.Health = m.Health
+	p.Drift = m.Drift
+
+	errs := z.errs
+	errs = append(errs, checkManifestRefs(m, cp)...)
+	for _, db := range m.Databases {
+		if _, ok := cp.Services[db.Service]; ok {
+			p.Databases = append(p.Databases, Database{Service: db.Service, Engine: db.Engine})
+		}
+	}
+
+	hasher := &buildHasher{}
+	for i := range p.Services {
+		s := &p.Services[i]
+		if s.Build != nil {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if e := checkBuildContext(src, s); e != nil {
+				errs = append(errs, e)
+				continue
+			}
+			bh, err := hasher.hash(ctx, s.Build)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				errs = append(errs, src.errorAt([]string{"services", s.Name, "build"}, "hashing the build context: "+err.Error(), err))
+				continue
+			}
+			s.BuildHash = bh
+		}
+		s.Hash = ServiceHash(*s)
+	}
+	if len(errs) > 0 {
+		return nil, errs.orNil()
+	}
+
+	warnings := z.warnings
+	for _, w := range side.warnings {
+		if !inDisabledService(w.Field, cp.DisabledServices) {
+			warnings = append(warnings, w)
+		}
+	}
+	for _, f := range src.files {
+		if f.err != nil {
+			// compose-go read it, yaml.v3 could not: say what was not checked
+			warnings = append(warnings, Warning{File: f.display(), Message: "could not check for keys Berth does not support: " + f.err.Error()})
+		}
+	}
+	p.Warnings = sortWarnings(warnings, src)
+	return p, nil
+}
+
+// inDisabledService reports whether field lies under a service that
+// profiles leave out: what does not run needs no warning.
+func inDisabledService(field string, disabled types.Services) bool {
+	rest, ok := strings.CutPrefix(field, "services.")
+	if !ok {
+		return false
+	}
+	for name := range disabled {
+		if after, ok := strings.CutPrefix(rest, name); ok && (after == "" || after[0] == '.' || after[0] == '[') {
+			return true
+		}
+	}
+	return false
+}
+
+// loadCompose runs compose-go over the files.
+func loadCompose(ctx context.Context, dir string, files []string, name string, profiles []string, env map[string]string) (*types.Project, error) {
+	o, err := composeOptions(dir, files, name, profiles, env)
+	if err != nil {
+		return nil, err
+	}
+	return o.LoadProject(ctx)
+}
+
+// composeOptions are the compose-go options Berth loads with: the
+// environment name as project name, the definition folder as working
+// directory, interpolation from local settings, the process environment and
+// the folder's .env (in that precedence), and paths made absolute.
+func composeOptions(dir string, files []string, name string, profiles []string, env map[string]string) (*cli.ProjectOptions, error) {
+	return cli.NewProjectOptions(files,
+		func(o *cli.ProjectOptions) error {
+			for k, v := range env {
+				o.Environment[k] = v
+			}
+			return nil
+		},
+		cli.WithName(name),
+		cli.WithWorkingDirectory(dir),
+		cli.WithOsEnv,
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithProfiles(profiles),
+		cli.WithResolvedPaths(true),
+	)
+}
+
+func mergeProfiles(lists ...[]string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lists {
+		for _, p := range l {
+			if p != "" && !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// checkManifestRefs checks that the services the manifest names exist.
+func checkManifestRefs(m *Manifest, cp *types.Project) Errors {
+	var errs Errors
+	defined := func(s string) bool {
+		_, ok := cp.Services[s]
+		_, off := cp.DisabledServices[s]
+		return ok || off
+	}
+	var all []string
+	for n := range cp.Services {
+		all = append(all, n)
+	}
+	for n := range cp.DisabledServices {
+		all = append(all, n)
+	}
+	sort.Strings(all)
+	files := composeNames(m)
+	for i, db := range m.Databases {
+		if !defined(db.Service) {
+			errs = append(errs, m.errorAt(fmt.Sprintf("databases[%d].service", i),
+				"service %q is not defined in %s%s", db.Service, files, didYouMean(db.Service, all)))
+		}
+	}
+	if m.Drift != nil {
+		for _, s := range sortedKeys(m.Drift.Services) {
+			if !defined(s) {
+				errs = append(errs, m.errorAt("drift.services."+s,
+					"service %q is not defined in %s%s", s, files, didYouMean(s, all)))
+			}
+		}
+		for i, r := range m.Drift.Ignore {
+			if r.Service != "" && !defined(r.Service) {
+				errs = append(errs, m.errorAt(fmt.Sprintf("drift.ignore[%d].service", i),
+					"service %q is not defined in %s%s", r.Service, files, didYouMean(r.Service, all)))
+			}
+		}
+	}
+	return errs
+}
+
+// composeNames names the Compose files for messages ("compose.yaml", or
+// "compose.yaml or compose.dev.yaml").
+func composeNames(m *Manifest) string {
+	names := make([]string, len(m.ComposeFiles))
+	for i, f := range m.ComposeFiles {
+		if rel, err := filepath.Rel(m.Dir, f); err == nil {
+			names[i] = filepath.ToSlash(rel)
+		} else {
+			names[i] = f
+		}
+	}
+	return strings.Join(names, " or ")
+}
+
+// checkBuildContext reports a local build context or Dockerfile that is
+// missing.
+func checkBuildContext(src *sources, s *Service) *Error {
+	b := s.Build
+	if !filepath.IsAbs(b.Context) {
+		return nil // remote
+	}
+	fi, err := os.Stat(b.Context)
+	if err != nil || !fi.IsDir() {
+		msg := fmt.Sprintf("build context %q is not a folder", displayPath(b.Context))
+		if errors.Is(err, fs.ErrNotExist) {
+			msg = fmt.Sprintf("build context %q not found", displayPath(b.Context))
+		}
+		return src.errorAt([]string{"services", s.Name, "build", "context"}, msg, err)
+	}
+	df := b.Dockerfile
+	if !filepath.IsAbs(df) {
+		df = filepath.Join(b.Context, df)
+	}
+	if _, err := os.Stat(df); err != nil {
+		return src.errorAt([]string{"services", s.Name, "build", "dockerfile"},
+			fmt.Sprintf("Dockerfile %q not found", displayPath(df)), err)
+	}
+	return nil
+}
+
+// projectNameWarning warns about a top-level name that the environment
+// name overrides.
+func projectNameWarning(f *yamlFile, env string) []Warning {
+	loc := f.locate([]string{"name"})
+	if !loc.found || loc.node == nil || loc.node.Kind != yaml.ScalarNode {
+		return nil
+	}
+	v := loc.node.Value
+	if v == env || strings.Contains(v, "$") {
+		return nil
+	}
+	return []Warning{{File: f.display(), Line: loc.line, Field: "name",
+		Message: fmt.Sprintf("ignored: the Compose project is named after the environment, %q, not %q", env, v)}}
+}
+
+// sortWarnings orders warnings by file (in load order), line and field,
+// dropping duplicates.
+func sortWarnings(ws []Warning, src *sources) []Warning {
+	order := map[string]int{}
+	for i, f := range src.files {
+		order[f.display()] = i
+	}
+	sort.SliceStable(ws, func(i, j int) bool {
+		a, b := ws[i], ws[j]
+		if order[a.File] != order[b.File] {
+			return order[a.File] < order[b.File]
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Field < b.Field
+	})
+	var out []Warning
+	for i, w := range ws {
+		if i > 0 && w.File == ws[i-1].File && w.Line == ws[i-1].Line && w.Field == ws[i-1].Field {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}

@@ -1,0 +1,591 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ManifestFile is the name of a definition's manifest.
+const ManifestFile = "berth.yaml"
+
+// DefaultComposeFiles are the Compose files a definition uses when its
+// manifest names none, in order of preference: the first that exists wins.
+var DefaultComposeFiles = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+
+// Database engines.
+const (
+	EnginePostgres = "postgres"
+	EngineMySQL    = "mysql"
+	EngineMariaDB  = "mariadb"
+)
+
+// Drift policies: what Berth does when a running environment differs from
+// its definition.
+const (
+	DriftWarn   = "warn"   // report the drift (the default)
+	DriftHeal   = "heal"   // put the environment back as defined
+	DriftIgnore = "ignore" // do not report it
+)
+
+// DefaultHealthTimeout is how long a deploy waits for services to become
+// healthy when the manifest does not say.
+const DefaultHealthTimeout = 2 * time.Minute
+
+// Manifest is a definition's berth.yaml: a small file next to ordinary
+// Compose files that names the definition and says what Compose cannot
+// (which services hold databases, how to treat drift).
+//
+// The yaml tags are the file's keys; docs/berth.schema.json mirrors them
+// and a test keeps the two equal.
+type Manifest struct {
+	// Name is the definition's default environment name.
+	Name        string   `yaml:"name" json:"name"`
+	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Compose     []string `yaml:"compose,omitempty" json:"compose,omitempty"`
+	// Profiles are Compose profiles to enable.
+	Profiles  []string           `yaml:"profiles,omitempty" json:"profiles,omitempty"`
+	Databases []ManifestDatabase `yaml:"databases,omitempty" json:"databases,omitempty"`
+	Health    *HealthSettings    `yaml:"health,omitempty" json:"health,omitempty"`
+	Drift     *DriftSettings     `yaml:"drift,omitempty" json:"drift,omitempty"`
+
+	// Path is the absolute path of the berth.yaml file.
+	Path string `yaml:"-" json:"-"`
+	// Dir is the absolute path of the definition folder.
+	Dir string `yaml:"-" json:"-"`
+	// ComposeFiles are the absolute paths of the Compose files to load, in
+	// order: Compose as given, or the first default file that exists.
+	ComposeFiles []string `yaml:"-" json:"-"`
+
+	lines map[string]int // field → line, for errors found after parsing
+}
+
+// ManifestDatabase says that a service holds a database.
+type ManifestDatabase struct {
+	Service string `yaml:"service" json:"service"`
+	Engine  string `yaml:"engine" json:"engine"`
+}
+
+// HealthSettings tune how Berth waits for services to be healthy.
+type HealthSettings struct {
+	// Timeout is how long a deploy waits for health (default 2m).
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// DriftSettings say how Berth treats drift.
+type DriftSettings struct {
+	// Policy applies to every service without its own (default warn).
+	Policy   string                          `yaml:"policy,omitempty" json:"policy,omitempty"`
+	Services map[string]DriftServiceSettings `yaml:"services,omitempty" json:"services,omitempty"`
+	Ignore   []DriftIgnoreRule               `yaml:"ignore,omitempty" json:"ignore,omitempty"`
+}
+
+// DriftServiceSettings override the drift policy for one service.
+type DriftServiceSettings struct {
+	Policy string `yaml:"policy,omitempty" json:"policy,omitempty"`
+}
+
+// DriftIgnoreRule names a field whose drift does not matter: Path is a
+// JSON pointer into the service's desired state (for example
+// /environment/TZ); with Service empty it applies to every service.
+type DriftIgnoreRule struct {
+	Service string `yaml:"service,omitempty" json:"service,omitempty"`
+	Path    string `yaml:"path" json:"path"`
+}
+
+// TimeoutOrDefault returns the health timeout, or DefaultHealthTimeout when
+// none is set (h may be nil).
+func (h *HealthSettings) TimeoutOrDefault() time.Duration {
+	if h == nil || h.Timeout <= 0 {
+		return DefaultHealthTimeout
+	}
+	return h.Timeout
+}
+
+// PolicyFor returns the drift policy for a service: its own, else the
+// general one, else warn (d may be nil).
+func (d *DriftSettings) PolicyFor(service string) string {
+	if d == nil {
+		return DriftWarn
+	}
+	if s, ok := d.Services[service]; ok && s.Policy != "" {
+		return s.Policy
+	}
+	if d.Policy != "" {
+		return d.Policy
+	}
+	return DriftWarn
+}
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// ValidateName checks an environment or definition name: lowercase letters,
+// digits, '-' and '_', starting with a letter or digit (the rule for Compose
+// project names, since an environment is one).
+func ValidateName(name string) error {
+	if name == "" {
+		return errors.New("name is empty")
+	}
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("invalid name %q: use lowercase letters, digits, '-' and '_', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+var profileRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
+// ReadManifest reads and checks a berth.yaml. path is the file or the
+// definition folder holding it. Problems come back as *Error (or Errors for
+// several), each naming file, line and field.
+func ReadManifest(path string) (*Manifest, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	file, dir := abs, filepath.Dir(abs)
+	fi, err := os.Stat(abs)
+	switch {
+	case err == nil && fi.IsDir():
+		file, dir = filepath.Join(abs, ManifestFile), abs
+	case err != nil && !strings.HasSuffix(abs, ".yaml") && !strings.HasSuffix(abs, ".yml"):
+		return nil, &Error{File: displayPath(abs), Message: "no such definition folder", Err: err}
+	}
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &Error{File: displayPath(dir), Message: "no " + ManifestFile + " (a definition folder needs one)", Err: err}
+	}
+	if err != nil {
+		return nil, &Error{File: displayPath(file), Message: err.Error(), Err: err}
+	}
+	m, err := parseManifest(file, data)
+	if err != nil {
+		return nil, err
+	}
+	m.Dir = dir
+	if err := m.resolveComposeFiles(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// parseManifest decodes and checks the manifest's content (not the files it
+// names).
+func parseManifest(file string, data []byte) (*Manifest, error) {
+	d := &decoder{file: displayPath(file), lines: map[string]int{}}
+	m := &Manifest{Path: file}
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		line, msg := syntaxError(data, err)
+		return nil, &Error{File: d.file, Line: line, Message: "invalid YAML: " + msg, Err: err}
+	}
+	root := deref(&doc)
+	if root == nil || root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
+		return nil, &Error{File: d.file, Line: 1, Field: "name", Message: "the manifest is empty; it needs at least a name"}
+	}
+	d.decode(root, reflect.ValueOf(m).Elem(), "")
+	if len(d.errs) == 0 {
+		m.lines = d.lines
+		m.validate(d, root)
+	}
+	if len(d.errs) > 0 {
+		return nil, d.errs.orNil()
+	}
+	m.lines = d.lines
+	return m, nil
+}
+
+func (m *Manifest) validate(d *decoder, root *yaml.Node) {
+	if root.Kind != yaml.MappingNode {
+		return // already reported by decode
+	}
+	if _, ok := d.lines["name"]; !ok {
+		d.errorf(root.Line, "name", "required: name the definition (lowercase letters, digits, '-', '_')")
+	} else if err := ValidateName(m.Name); err != nil {
+		d.errorf(d.lines["name"], "name", "%v", err)
+	}
+	if _, ok := d.lines["compose"]; ok && len(m.Compose) == 0 {
+		d.errorf(d.lines["compose"], "compose", "list at least one Compose file, or leave compose out to use compose.yaml")
+	}
+	for i, c := range m.Compose {
+		f := fmt.Sprintf("compose[%d]", i)
+		if strings.TrimSpace(c) == "" {
+			d.errorf(d.lines[f], f, "empty file name")
+		}
+	}
+	for i, p := range m.Profiles {
+		f := fmt.Sprintf("profiles[%d]", i)
+		if !profileRE.MatchString(p) {
+			d.errorf(d.lines[f], f, "invalid profile name %q", p)
+		}
+	}
+	seen := map[string]string{}
+	for i, db := range m.Databases {
+		f := fmt.Sprintf("databases[%d]", i)
+		switch {
+		case db.Service == "":
+			d.errorf(d.lineOr(f+".service", f), f+".service", "required: the Compose service that holds the database")
+		case seen[db.Service] != "":
+			d.errorf(d.lines[f+".service"], f+".service", "service %q is already listed as %s", db.Service, seen[db.Service])
+		default:
+			seen[db.Service] = f
+		}
+		switch db.Engine {
+		case EnginePostgres:
+		case EngineMySQL, EngineMariaDB:
+			d.errorf(d.lines[f+".engine"], f+".engine", "engine %q is not supported yet (only postgres for now)", db.Engine)
+		case "":
+			d.errorf(d.lineOr(f+".engine", f), f+".engine", "required: the database engine (postgres)")
+		default:
+			d.errorf(d.lines[f+".engine"], f+".engine", "unknown engine %q: use postgres%s", db.Engine,
+				didYouMean(db.Engine, []string{EnginePostgres, EngineMySQL, EngineMariaDB}))
+		}
+	}
+	if m.Health != nil {
+		if _, ok := d.lines["health.timeout"]; ok && m.Health.Timeout <= 0 {
+			d.errorf(d.lines["health.timeout"], "health.timeout", "must be a positive duration such as 90s or 2m")
+		}
+	}
+	if dr := m.Drift; dr != nil {
+		policies := []string{DriftWarn, DriftHeal, DriftIgnore}
+		checkPolicy := func(field, p string) {
+			if _, ok := d.lines[field]; !ok {
+				return
+			}
+			switch p {
+			case DriftWarn, DriftHeal, DriftIgnore:
+			default:
+				d.errorf(d.lines[field], field, "unknown policy %q: use warn, heal or ignore%s", p, didYouMean(p, policies))
+			}
+		}
+		checkPolicy("drift.policy", dr.Policy)
+		for _, name := range sortedKeys(dr.Services) {
+			checkPolicy("drift.services."+name+".policy", dr.Services[name].Policy)
+		}
+		for i, r := range dr.Ignore {
+			f := fmt.Sprintf("drift.ignore[%d]", i)
+			switch {
+			case r.Path == "":
+				d.errorf(d.lineOr(f+".path", f), f+".path", "required: a JSON pointer into the service, such as /environment/TZ")
+			case !strings.HasPrefix(r.Path, "/"):
+				d.errorf(d.lines[f+".path"], f+".path", "must be a JSON pointer starting with '/', such as /environment/TZ")
+			}
+		}
+	}
+}
+
+// resolveComposeFiles fills ComposeFiles, checking that each exists.
+func (m *Manifest) resolveComposeFiles() error {
+	var errs Errors
+	if len(m.Compose) == 0 {
+		for _, name := range DefaultComposeFiles {
+			p := filepath.Join(m.Dir, name)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+				m.ComposeFiles = []string{p}
+				return nil
+			}
+		}
+		return &Error{File: displayPath(m.Path), Line: m.rootLine(), Field: "compose",
+			Message: "no Compose file: found none of " + strings.Join(DefaultComposeFiles, ", ") + " (name yours with compose: [file.yaml])"}
+	}
+	for i, name := range m.Compose {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(m.Dir, p)
+		}
+		field := fmt.Sprintf("compose[%d]", i)
+		fi, err := os.Stat(p)
+		switch {
+		case err != nil && errors.Is(err, fs.ErrNotExist):
+			errs = append(errs, &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field,
+				Message: fmt.Sprintf("Compose file %q not found in %s", name, displayPath(m.Dir)), Err: err})
+		case err != nil:
+			errs = append(errs, &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field, Message: err.Error(), Err: err})
+		case fi.IsDir():
+			errs = append(errs, &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field,
+				Message: fmt.Sprintf("%q is a folder, not a Compose file", name)})
+		default:
+			m.ComposeFiles = append(m.ComposeFiles, p)
+		}
+	}
+	return errs.orNil()
+}
+
+// Line returns the line of a manifest field ("databases[0].service"), or of
+// its nearest parent that is in the file, or 0.
+func (m *Manifest) Line(field string) int {
+	if m == nil {
+		return 0
+	}
+	for f := field; f != ""; f = parentField(f) {
+		if l, ok := m.lines[f]; ok {
+			return l
+		}
+	}
+	return 0
+}
+
+func (m *Manifest) rootLine() int {
+	if len(m.lines) == 0 {
+		return 0
+	}
+	return 1
+}
+
+// errorAt builds an error located at a manifest field.
+func (m *Manifest) errorAt(field, format string, args ...any) *Error {
+	return &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+func parentField(f string) string {
+	i := strings.LastIndexAny(f, ".[")
+	if i <= 0 {
+		return ""
+	}
+	return f[:i]
+}
+
+// decoder decodes a yaml.Node into a struct by its yaml tags, rejecting
+// unknown keys, recording the line of every field and collecting errors.
+type decoder struct {
+	file  string
+	lines map[string]int
+	errs  Errors
+}
+
+func (d *decoder) errorf(line int, field, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Line: line, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) lineOr(field, parent string) int {
+	if l, ok := d.lines[field]; ok {
+		return l
+	}
+	return d.lines[parent]
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	if v.Type() == durationType {
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n.Line, field, "must be a duration such as 90s or 2m")
+			return
+		}
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil {
+			d.errorf(n.Line, field, "invalid duration %q: use a number and a unit, such as 90s or 2m", n.Value)
+			return
+		}
+		v.SetInt(int64(dur))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n.Line, field, "must be a string, not %s", kindName(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), field)
+	case reflect.Slice:
+		if n.Kind == yaml.ScalarNode && v.Type().Elem().Kind() == reflect.String {
+			// a single string where a list is expected: a list of one
+			f := field + "[0]"
+			d.lines[f] = n.Line
+			v.Set(reflect.Append(v, reflect.ValueOf(n.Value)))
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n.Line, field, "must be a list, not %s", kindName(n))
+			return
+		}
+		out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			f := field + "[" + strconv.Itoa(i) + "]"
+			d.lines[f] = item.Line
+			d.decode(item, out.Index(i), f)
+		}
+		v.Set(out)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n.Line, field, "must be a mapping, not %s", kindName(n))
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			f := joinField(field, k.Value)
+			if prev, dup := seen[k.Value]; dup {
+				d.errorf(k.Line, f, "duplicate key (first at line %d)", prev)
+				continue
+			}
+			seen[k.Value] = k.Line
+			d.lines[f] = k.Line
+			elem := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, elem, f)
+			v.SetMapIndex(reflect.ValueOf(k.Value), elem)
+		}
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n.Line, field, "must be a mapping, not %s", kindName(n))
+			return
+		}
+		fields := yamlFields(v.Type())
+		names := make([]string, 0, len(fields))
+		for name := range fields {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			f := joinField(field, k.Value)
+			idx, ok := fields[k.Value]
+			if !ok {
+				where := "in " + ManifestFile
+				if field != "" {
+					where = "in " + field
+				}
+				d.errorf(k.Line, f, "unknown key %q %s%s", k.Value, where, didYouMean(k.Value, names))
+				continue
+			}
+			if prev, dup := seen[k.Value]; dup {
+				d.errorf(k.Line, f, "duplicate key (first at line %d)", prev)
+				continue
+			}
+			seen[k.Value] = k.Line
+			d.lines[f] = k.Line
+			d.decode(val, v.Field(idx), f)
+		}
+	default:
+		d.errorf(n.Line, field, "unsupported field type %s", v.Type())
+	}
+}
+
+// yamlFields maps the yaml keys of a struct type to field indexes.
+func yamlFields(t reflect.Type) map[string]int {
+	out := map[string]int{}
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		out[name] = i
+	}
+	return out
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.Tag {
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "a boolean"
+	case "!!null":
+		return "empty"
+	}
+	return "a string"
+}
+
+// yamlErrorLine pulls the line of a YAML parser error out of its message
+// (the last "line N" mark) and returns the message after it.
+func yamlErrorLine(msg string) (int, string) {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	matches := yamlLineRE.FindAllStringSubmatchIndex(msg, -1)
+	if len(matches) == 0 {
+		return 0, msg
+	}
+	last := matches[len(matches)-1]
+	line, _ := strconv.Atoi(msg[last[2]:last[3]])
+	rest := strings.TrimSpace(msg[last[1]:])
+	if rest == "" {
+		rest = msg
+	}
+	return line, rest
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)(?:, column \d+)?: `)
+
+// didYouMean suggests the closest candidate, as " (did you mean "x"?)", or "".
+func didYouMean(word string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(word), strings.ToLower(c))
+		if bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	limit := max(2, len(word)/3)
+	if bestD < 0 || bestD > limit || bestD == 0 && best == word {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, counting an
+// adjacent transposition as one edit.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
