@@ -1,0 +1,123 @@
+// Package engine is Berth's adapter to the Docker Engine API, and the only
+// package that imports the Docker client. It connects to a target the way the
+// docker CLI would (host, context, TLS, ssh), observes the objects of an
+// environment, applies plans made by the reconcile package without making
+// decisions of its own, and streams logs and events.
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/docker/docker/api/types/versions"
+	"github.com/docker/docker/client"
+)
+
+// Engine is a connection to one Docker engine. It is safe for concurrent use.
+type Engine struct {
+	cli       *client.Client
+	endpoint  Endpoint
+	configDir string // the docker CLI config folder, for registry auths
+
+	indexOnce sync.Once
+	indexHost string // the default registry's index host, as the engine reports it
+}
+
+// Endpoint says which engine an Engine talks to.
+type Endpoint struct {
+	// Context is the docker context the target came from ("default" when it
+	// came from a host or DOCKER_HOST).
+	Context string `json:"context"`
+	// Host is the engine address (unix://, tcp:// or ssh://).
+	Host string `json:"host"`
+	// APIVersion is the negotiated Engine API version.
+	APIVersion string `json:"apiVersion"`
+	// ServerVersion is the engine's version, e.g. "20.10.24".
+	ServerVersion string `json:"serverVersion"`
+	// OS is the engine's operating system ("linux", "windows").
+	OS string `json:"os"`
+}
+
+// Endpoint returns the engine this Engine is connected to.
+func (e *Engine) Endpoint() Endpoint { return e.endpoint }
+
+// Close releases the connection.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// apiAtLeast reports whether the negotiated API version is v or newer.
+func (e *Engine) apiAtLeast(v string) bool {
+	return versions.GreaterThanOrEqualTo(e.endpoint.APIVersion, v)
+}
+
+// Errors callers can check with errors.Is.
+var (
+	// ErrUnreachable: no engine answers at the chosen target.
+	ErrUnreachable = errors.New("docker engine unreachable")
+	// ErrPortInUse: a host port a service publishes is taken.
+	ErrPortInUse = errors.New("host port already in use")
+	// ErrImageNotFound: an image is not on the engine and could not be pulled.
+	ErrImageNotFound = errors.New("image not found")
+	// ErrNotManaged: an operation was asked to touch an object Berth did not
+	// create; the executor refuses.
+	ErrNotManaged = errors.New("object not managed by berth")
+)
+
+// UnreachableError says which target was tried and what to do about it.
+type UnreachableError struct {
+	Context string
+	Host    string
+	Err     error
+}
+
+func (e *UnreachableError) Error() string {
+	hint := "start Docker there, or choose another target with DOCKER_HOST or DOCKER_CONTEXT (docker context use NAME)"
+	if len(e.Host) > 6 && e.Host[:6] == "ssh://" {
+		hint = "check that `ssh " + e.Host[6:] + "` works without a password prompt and that Docker runs on that machine"
+	}
+	return fmt.Sprintf("cannot reach the Docker engine at %s (context %q): %v; %s", e.Host, e.Context, e.Err, hint)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrUnreachable) true.
+func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+// PortInUseError is a host port a container could not bind.
+type PortInUseError struct {
+	Service  string
+	HostPort string // may be empty when the engine did not say which
+	Err      error
+}
+
+func (e *PortInUseError) Error() string {
+	if e.HostPort == "" {
+		return fmt.Sprintf("service %s: a host port it publishes is already in use by another process or container (%v)", e.Service, e.Err)
+	}
+	return fmt.Sprintf("service %s: host port %s is already in use by another process or container", e.Service, e.HostPort)
+}
+
+func (e *PortInUseError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrPortInUse) true.
+func (e *PortInUseError) Is(target error) bool { return target == ErrPortInUse }
+
+// ImageNotFoundError is an image that is missing and could not be pulled.
+type ImageNotFoundError struct {
+	Ref string
+	Err error
+}
+
+func (e *ImageNotFoundError) Error() string {
+	return fmt.Sprintf("image %q is not present on the engine and could not be pulled: %v", e.Ref, e.Err)
+}
+
+func (e *ImageNotFoundError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrImageNotFound) true.
+func (e *ImageNotFoundError) Is(target error) bool { return target == ErrImageNotFound }
+
+// notManaged builds the refusal for an object without Berth's labels.
+func notManaged(kind, name, project, why string) error {
+	return fmt.Errorf("%w: refusing to touch %s %q: %s (it is not a Berth-managed object of environment %q)", ErrNotManaged, kind, name, why, project)
+}

@@ -1,0 +1,79 @@
+package engine
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/berthdev/berth/internal/reconcile"
+)
+
+// Event is something that happened to a container of an environment.
+type Event struct {
+	Time        time.Time `json:"time"`
+	Action      string    `json:"action"` // create, start, die, stop, health_status, destroy
+	ContainerID string    `json:"containerID"`
+	Container   string    `json:"container"`
+	Service     string    `json:"service"`
+	Number      int       `json:"number"`
+	ExitCode    *int      `json:"exitCode,omitempty"` // die
+	Health      string    `json:"health,omitempty"`   // health_status
+}
+
+var eventActions = map[string]bool{"create": true, "start": true, "die": true, "stop": true, "health_status": true, "destroy": true}
+
+// Events streams the container events of an environment until ctx ends
+// (then it returns nil) or the stream fails (then it returns the error;
+// reconnecting is the caller's job). out is called from one goroutine.
+func (e *Engine) Events(ctx context.Context, project string, out func(Event)) error {
+	msgs, errs := e.cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("type", string(events.ContainerEventType)),
+		filters.Arg("label", reconcile.LabelProject+"="+project),
+	)})
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errs:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		case m := <-msgs:
+			if ev, ok := toEvent(m); ok {
+				out(ev)
+			}
+		}
+	}
+}
+
+func toEvent(m events.Message) (Event, bool) {
+	action, detail, _ := strings.Cut(string(m.Action), ":")
+	if !eventActions[action] {
+		return Event{}, false
+	}
+	a := m.Actor.Attributes
+	ev := Event{
+		Action:      action,
+		ContainerID: m.Actor.ID,
+		Container:   a["name"],
+		Service:     a[reconcile.LabelService],
+		Health:      strings.TrimSpace(detail),
+	}
+	ev.Number, _ = strconv.Atoi(a[reconcile.LabelNumber])
+	if m.TimeNano != 0 {
+		ev.Time = time.Unix(0, m.TimeNano).UTC()
+	} else {
+		ev.Time = time.Unix(m.Time, 0).UTC()
+	}
+	if action == "die" {
+		if code, err := strconv.Atoi(a["exitCode"]); err == nil {
+			ev.ExitCode = &code
+		}
+	}
+	return ev, true
+}
