@@ -1,0 +1,155 @@
+// Package cli is Berth's command line: it parses flags, calls core and
+// renders text or JSON. It decides nothing itself.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/app/root"
+	"github.com/berthdev/berth/internal/core"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitOK        = 0   // done
+	ExitFailed    = 1   // the operation failed (engine, build, apply)
+	ExitUsage     = 2   // bad command line
+	ExitInvalid   = 3   // a definition is invalid (file:line: field: message)
+	ExitEngine    = 4   // the Docker engine cannot be reached
+	ExitConflict  = 5   // a name Berth needs is taken by an object it did not create
+	ExitNotFound  = 6   // no such environment, definition or service
+	ExitInterrupt = 130 // interrupted (Ctrl-C)
+)
+
+// Runner runs the desktop window; the GUI build sets it so that `berth`
+// with no arguments opens the window.
+var Runner func() error
+
+type options struct {
+	definitions string
+	host        string
+	context     string
+	output      string
+}
+
+type app struct {
+	opts   options
+	stdout io.Writer
+	stderr io.Writer
+	berth  *core.Berth
+}
+
+// Main runs the command line and returns the exit code.
+func Main(args []string) int {
+	return run(context.Background(), args, os.Stdout, os.Stderr)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a := &app{stdout: stdout, stderr: stderr}
+	cmd := a.rootCommand()
+	cmd.SetArgs(args)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	if ctx.Err() != nil {
+		code = ExitInterrupt
+	}
+	if a.opts.output == "json" {
+		a.printJSON(map[string]any{"error": map[string]any{"message": err.Error(), "code": code}})
+	} else {
+		fmt.Fprintln(stderr, "berth: "+err.Error())
+	}
+	return code
+}
+
+type usageError struct{ error }
+
+func (a *app) rootCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "berth",
+		Short: "Environments from Git, running on Docker, each with its own database",
+		Long: `Berth reads environment definitions (a berth.yaml manifest plus ordinary
+Compose files) and brings them up as Docker environments on the engine of your
+Docker context. Run it without arguments to open the desktop app.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args:          cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if Runner != nil {
+				return Runner()
+			}
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if a.opts.output != "text" && a.opts.output != "json" {
+				return usageError{fmt.Errorf("--output must be text or json, not %q", a.opts.output)}
+			}
+			cfg := root.DefaultConfig()
+			if a.opts.definitions != "" {
+				cfg.DefinitionsDir = a.opts.definitions
+			}
+			cfg.DockerHost, cfg.DockerContext = a.opts.host, a.opts.context
+			a.berth = root.Open(cfg)
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	f := cmd.PersistentFlags()
+	f.StringVarP(&a.opts.output, "output", "o", "text", "output format: text or json")
+	f.StringVar(&a.opts.definitions, "definitions", "", "folder of definitions (default $BERTH_DEFINITIONS, else ./environments)")
+	f.StringVarP(&a.opts.host, "host", "H", "", "Docker engine to use (default: DOCKER_HOST, else the current Docker context)")
+	f.StringVar(&a.opts.context, "context", "", "Docker context to use (default: DOCKER_CONTEXT, else the current one)")
+	cmd.AddCommand(a.lsCommand(), a.planCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(), a.uiCommand(), a.versionCommand())
+	return cmd
+}
+
+func (a *app) json() bool { return a.opts.output == "json" }
+
+func (a *app) printJSON(v any) {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case errors.As(err, &ue):
+		return ExitUsage
+	case isInvalid(err):
+		return ExitInvalid
+	case errors.Is(err, core.ErrEngine):
+		return ExitEngine
+	case isConflict(err):
+		return ExitConflict
+	case errors.Is(err, core.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupt
+	}
+	return ExitFailed
+}
+
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s: want %s, got %d argument(s)", cmd.CommandPath(), what, len(args))}
+		}
+		return nil
+	}
+}

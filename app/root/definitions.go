@@ -1,0 +1,43 @@
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/spec"
+)
+
+// definitions reads definitions from a folder of <name>/berth.yaml.
+type definitions struct{ dir string }
+
+func (d definitions) List(ctx context.Context) ([]core.Definition, error) {
+	infos, err := spec.ListDefinitions(d.dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return []core.Definition{}, nil
+		}
+		return nil, err
+	}
+	out := make([]core.Definition, 0, len(infos))
+	for _, i := range infos {
+		def := core.Definition{Name: i.Name, Description: i.Description, Dir: i.Dir}
+		if i.Err != nil {
+			def.Error = i.Err.Error()
+		}
+		out = append(out, def)
+	}
+	return out, nil
+}
+
+func (d definitions) Load(ctx context.Context, name string, opts spec.LoadOptions) (*spec.Project, error) {
+	dir := filepath.Join(d.dir, name)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || !filepath.IsLocal(name) {
+		return nil, fmt.Errorf("definition %q: %w in %s", name, core.ErrNotFound, d.dir)
+	}
+	return spec.LoadDefinition(ctx, dir, opts)
+}

@@ -1,0 +1,63 @@
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/engine"
+	"github.com/berthdev/berth/internal/reconcile"
+	"github.com/berthdev/berth/internal/spec"
+)
+
+// engineAdapter fits the Docker adapter to core's Engine port.
+type engineAdapter struct{ e *engine.Engine }
+
+func (a *engineAdapter) Observe(ctx context.Context, p *spec.Project) (reconcile.Observed, error) {
+	return a.e.Observe(ctx, p)
+}
+
+func (a *engineAdapter) ObserveProject(ctx context.Context, name string) (reconcile.Observed, error) {
+	return a.e.ObserveProject(ctx, name)
+}
+
+func (a *engineAdapter) Environments(ctx context.Context) ([]reconcile.Observed, error) {
+	ps, err := a.e.Projects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reconcile.Observed, 0, len(ps))
+	for _, p := range ps {
+		o, err := a.e.ObserveProject(ctx, p.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (a *engineAdapter) Apply(ctx context.Context, p *spec.Project, plan reconcile.Plan, opts core.ApplyOptions, progress func(reconcile.Progress)) error {
+	return a.e.Apply(ctx, p, plan, engine.ApplyOptions{Wait: opts.Wait, WaitTimeout: opts.WaitTimeout}, progress)
+}
+
+func (a *engineAdapter) Logs(ctx context.Context, req core.LogsRequest, out func(core.LogLine)) error {
+	opts := engine.LogOptions{Services: req.Services, Follow: req.Follow, Tail: req.Tail, Since: req.Since, Timestamps: true}
+	return a.e.Logs(ctx, req.Env, opts, func(l engine.LogLine) {
+		out(core.LogLine{Service: l.Service, Container: l.Container, Stream: l.Stream, Time: l.Time, Text: l.Text})
+	})
+}
+
+func (a *engineAdapter) Target(ctx context.Context) core.Target {
+	ep := a.e.Endpoint()
+	return core.Target{Context: ep.Context, Host: ep.Host, ServerVersion: ep.ServerVersion, APIVersion: ep.APIVersion}
+}
+
+// connectError marks an engine connection failure for core.
+func connectError(err error) error {
+	if errors.Is(err, engine.ErrUnreachable) {
+		return fmt.Errorf("%w: %w", core.ErrEngine, err)
+	}
+	return err
+}

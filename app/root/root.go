@@ -1,0 +1,86 @@
+// Package root is Berth's composition root: it builds the adapters from
+// settings and hands them to core. The desktop app, the CLI and the web
+// dashboard all start here, so every operation exists in all three.
+package root
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/engine"
+)
+
+// Config says where the definitions are and which engine to use.
+type Config struct {
+	// DefinitionsDir is the folder holding <name>/berth.yaml definitions.
+	DefinitionsDir string
+	// DockerHost and DockerContext override the user's Docker context.
+	DockerHost    string
+	DockerContext string
+}
+
+// DefaultConfig reads the environment: BERTH_DEFINITIONS, else the
+// environments/ folder of the current directory or the nearest parent
+// that has one.
+func DefaultConfig() Config {
+	return Config{DefinitionsDir: DefaultDefinitionsDir()}
+}
+
+// DefaultDefinitionsDir is where Berth looks for definitions by default.
+func DefaultDefinitionsDir() string {
+	if d := os.Getenv("BERTH_DEFINITIONS"); d != "" {
+		return d
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "environments"
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		cand := filepath.Join(dir, "environments")
+		if fi, err := os.Stat(cand); err == nil && fi.IsDir() {
+			return cand
+		}
+		if filepath.Dir(dir) == dir {
+			return filepath.Join(wd, "environments")
+		}
+	}
+}
+
+// Open builds the core API. It does not need the engine to answer: the
+// engine is connected on first use and again after a failure.
+func Open(cfg Config) *core.Berth {
+	if cfg.DefinitionsDir == "" {
+		cfg.DefinitionsDir = DefaultDefinitionsDir()
+	}
+	src := &engineSource{opts: engine.Options{Host: cfg.DockerHost, Context: cfg.DockerContext}}
+	return core.New(src.get, definitions{dir: cfg.DefinitionsDir})
+}
+
+// engineSource connects lazily and keeps a connection that works.
+type engineSource struct {
+	opts engine.Options
+	mu   sync.Mutex
+	e    *engineAdapter
+}
+
+func (s *engineSource) get(ctx context.Context) (core.Engine, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.e != nil {
+		if err := s.e.e.Ping(ctx); err == nil {
+			// A failed ping means the engine went away; connect again.
+			return s.e, nil
+		}
+		s.e.e.Close()
+		s.e = nil
+	}
+	e, err := engine.Connect(ctx, s.opts)
+	if err != nil {
+		return nil, connectError(err)
+	}
+	s.e = &engineAdapter{e: e}
+	return s.e, nil
+}

@@ -1,0 +1,255 @@
+// Package core holds Berth's use cases (Up, Down, Plan, Status, Logs, List).
+// It owns the small interfaces it needs from the outside world (ports.go);
+// the composition root hands it adapters. The desktop app, the CLI and the
+// web dashboard all call this same API.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/berthdev/berth/internal/reconcile"
+	"github.com/berthdev/berth/internal/spec"
+)
+
+// Errors callers tell apart (errors.Is).
+var (
+	// ErrNotFound: no such environment or definition.
+	ErrNotFound = errors.New("not found")
+	// ErrEngine: the engine could not be reached.
+	ErrEngine = errors.New("engine unreachable")
+)
+
+// Berth is the use-case API.
+type Berth struct {
+	engine EngineSource
+	defs   Definitions
+	now    func() time.Time
+}
+
+// New returns the core API over the given adapters.
+func New(engine EngineSource, defs Definitions) *Berth {
+	return &Berth{engine: engine, defs: defs, now: time.Now}
+}
+
+func (b *Berth) eng(ctx context.Context) (Engine, error) {
+	e, err := b.engine(ctx)
+	if err != nil {
+		if errors.Is(err, ErrEngine) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %w", ErrEngine, err)
+	}
+	return e, nil
+}
+
+// List returns the definitions and the environments on the target. When
+// the engine cannot be reached the definitions are still listed and
+// Target.Error says why.
+func (b *Berth) List(ctx context.Context) (*Listing, error) {
+	defs, err := b.defs.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l := &Listing{Definitions: defs, Environments: []Environment{}}
+	e, err := b.eng(ctx)
+	if err != nil {
+		l.Target.Error = err.Error()
+		return l, nil
+	}
+	l.Target = e.Target(ctx)
+	envs, err := e.Environments(ctx)
+	if err != nil {
+		l.Target.Error = err.Error()
+		return l, nil
+	}
+	for _, o := range envs {
+		l.Environments = append(l.Environments, summarise(o, nil))
+	}
+	sort.Slice(l.Environments, func(i, j int) bool { return l.Environments[i].Name < l.Environments[j].Name })
+	return l, nil
+}
+
+// Status returns one environment with its services.
+func (b *Berth) Status(ctx context.Context, env string) (*Environment, error) {
+	e, err := b.eng(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := e.ObserveProject(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Containers) == 0 && len(o.Networks) == 0 && len(o.Volumes) == 0 {
+		return nil, fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, e.Target(ctx).Host)
+	}
+	// The desired state, when its definition loads, says which services
+	// should exist even if none of their containers do.
+	var desired *spec.Project
+	if def := definitionOf(o, ""); def != "" {
+		desired, _ = b.defs.Load(ctx, def, spec.LoadOptions{Name: env})
+	}
+	s := summarise(o, desired)
+	return &s, nil
+}
+
+// Plan returns what Up would do, without doing it.
+func (b *Berth) Plan(ctx context.Context, req UpRequest) (*Result, error) {
+	_, p, _, plan, err := b.prepare(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings}, nil
+}
+
+// prepare loads the desired state, observes the live one and plans.
+func (b *Berth) prepare(ctx context.Context, req UpRequest) (Engine, *spec.Project, reconcile.Observed, reconcile.Plan, error) {
+	var none reconcile.Observed
+	if req.Env == "" {
+		return nil, nil, none, reconcile.Plan{}, errors.New("no environment named")
+	}
+	e, err := b.eng(ctx)
+	if err != nil {
+		return nil, nil, none, reconcile.Plan{}, err
+	}
+	def := req.Definition
+	if def == "" {
+		o, err := e.ObserveProject(ctx, req.Env)
+		if err != nil {
+			return nil, nil, none, reconcile.Plan{}, err
+		}
+		def = definitionOf(o, req.Env)
+	}
+	p, err := b.defs.Load(ctx, def, spec.LoadOptions{Name: req.Env})
+	if err != nil {
+		return nil, nil, none, reconcile.Plan{}, err
+	}
+	o, err := e.Observe(ctx, p)
+	if err != nil {
+		return nil, nil, none, reconcile.Plan{}, err
+	}
+	plan, err := reconcile.Up(p, o)
+	if err != nil {
+		return nil, nil, none, reconcile.Plan{}, err
+	}
+	return e, p, o, plan, nil
+}
+
+// Up brings an environment to its desired state. If it fails on an
+// environment that did not exist before, everything the run created is
+// removed again; an environment that existed is left for the next Up to
+// converge.
+func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, error) {
+	start := b.now()
+	e, p, o, plan, err := b.prepare(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings}
+	for _, w := range p.Warnings {
+		emit.send(Event{Env: p.Name, Kind: "warning", Detail: w.String()})
+	}
+	existed := len(o.Containers)+len(o.Networks)+len(o.Volumes) > 0
+	timeout := req.WaitTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Minute
+	}
+	err = e.Apply(ctx, p, plan, ApplyOptions{Wait: req.Wait, WaitTimeout: timeout}, progressTo(p.Name, emit))
+	res.Duration = b.now().Sub(start)
+	if err == nil {
+		return res, nil
+	}
+	if !existed {
+		// Clean up with a context of its own: the caller's may be the one
+		// that was cancelled.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		emit.send(Event{Env: p.Name, Kind: "message", Detail: "removing what this failed run created"})
+		if cerr := b.down(cctx, e, p.Name, true, emit); cerr != nil {
+			return res, fmt.Errorf("%w (and cleaning up failed: %v)", err, cerr)
+		}
+		res.Cleaned = true
+	}
+	return res, err
+}
+
+// Down removes an environment's containers and networks, and its volumes
+// when asked. Objects of the project that Berth did not create are left.
+func (b *Berth) Down(ctx context.Context, req DownRequest, emit Emit) (*Result, error) {
+	start := b.now()
+	e, err := b.eng(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := e.ObserveProject(ctx, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Containers)+len(o.Networks)+len(o.Volumes) == 0 {
+		return nil, fmt.Errorf("environment %q: %w on %s", req.Env, ErrNotFound, e.Target(ctx).Host)
+	}
+	plan := reconcile.Down(o, req.Volumes)
+	for _, f := range reconcile.Unmanaged(o) {
+		emit.send(Event{Env: req.Env, Kind: "warning", Detail: fmt.Sprintf("left %s %q: Berth did not create it", f.Kind, f.Name)})
+	}
+	err = e.Apply(ctx, &spec.Project{Name: req.Env}, plan, ApplyOptions{}, progressTo(req.Env, emit))
+	return &Result{Env: req.Env, Plan: plan, Duration: b.now().Sub(start)}, err
+}
+
+func (b *Berth) down(ctx context.Context, e Engine, env string, volumes bool, emit Emit) error {
+	o, err := e.ObserveProject(ctx, env)
+	if err != nil {
+		return err
+	}
+	return e.Apply(ctx, &spec.Project{Name: env}, reconcile.Down(o, volumes), ApplyOptions{}, progressTo(env, emit))
+}
+
+// Logs streams an environment's logs until ctx ends (follow) or they end.
+func (b *Berth) Logs(ctx context.Context, req LogsRequest, out func(LogLine)) error {
+	e, err := b.eng(ctx)
+	if err != nil {
+		return err
+	}
+	o, err := e.ObserveProject(ctx, req.Env)
+	if err != nil {
+		return err
+	}
+	if len(o.Containers) == 0 {
+		return fmt.Errorf("environment %q has no containers: %w", req.Env, ErrNotFound)
+	}
+	known := map[string]bool{}
+	for _, c := range o.Containers {
+		known[c.Service] = true
+	}
+	for _, s := range req.Services {
+		if !known[s] {
+			return fmt.Errorf("environment %q has no service %q: %w", req.Env, s, ErrNotFound)
+		}
+	}
+	return e.Logs(ctx, req, out)
+}
+
+func progressTo(env string, emit Emit) func(reconcile.Progress) {
+	return func(p reconcile.Progress) {
+		op := p.Op
+		ev := Event{Env: env, Kind: "op", Op: &op, Status: p.Status, Detail: p.Detail}
+		if p.Err != nil {
+			ev.Error = p.Err.Error()
+		}
+		emit.send(ev)
+	}
+}
+
+// definitionOf returns the definition an existing environment came from,
+// or fallback when it has none.
+func definitionOf(o reconcile.Observed, fallback string) string {
+	for _, c := range o.Containers {
+		if d := c.Labels[reconcile.LabelDefinition]; d != "" {
+			return d
+		}
+	}
+	return fallback
+}

@@ -1,0 +1,135 @@
+package core
+
+import (
+	"time"
+
+	"github.com/berthdev/berth/internal/reconcile"
+	"github.com/berthdev/berth/internal/spec"
+)
+
+// Environment states.
+const (
+	StateRunning = "running" // every desired container runs (and is healthy where checked)
+	StatePartial = "partial" // some run, some do not
+	StateStopped = "stopped" // containers exist, none runs
+	StateFailed  = "failed"  // a container exited with an error or is unhealthy
+	StateAbsent  = "absent"  // nothing of it exists on the engine
+)
+
+// Listing is what `berth ls` shows: the definitions of the definitions repo
+// and the environments on the target.
+type Listing struct {
+	Target       Target        `json:"target"`
+	Definitions  []Definition  `json:"definitions"`
+	Environments []Environment `json:"environments"`
+}
+
+// Target is the engine Berth talks to.
+type Target struct {
+	Context       string `json:"context"`
+	Host          string `json:"host"`
+	ServerVersion string `json:"serverVersion,omitempty"`
+	APIVersion    string `json:"apiVersion,omitempty"`
+	// Error says why the engine could not be reached; the rest of a
+	// listing (definitions) is still filled in.
+	Error string `json:"error,omitempty"`
+}
+
+// Definition is one definition folder of the definitions repo.
+type Definition struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	Dir         string `json:"dir"`
+	Error       string `json:"error,omitempty"` // why it cannot be loaded
+}
+
+// Environment is one environment on the target.
+type Environment struct {
+	Name       string    `json:"name"`
+	Definition string    `json:"definition"`
+	Revision   string    `json:"revision,omitempty"`
+	State      string    `json:"state"`
+	Services   []Service `json:"services,omitempty"`
+	Running    int       `json:"running"`
+	Containers int       `json:"containers"`
+}
+
+// Service is one service of an environment with its containers' state.
+type Service struct {
+	Name       string                    `json:"name"`
+	State      string                    `json:"state"`            // as for environments
+	Health     string                    `json:"health,omitempty"` // of the worst container
+	Image      string                    `json:"image"`
+	Replicas   int                       `json:"replicas"` // desired, when known
+	Containers []reconcile.Container     `json:"containers"`
+	Ports      []reconcile.PublishedPort `json:"ports,omitempty"`
+}
+
+// Event is one thing that happened during an operation, for live progress
+// in the CLI and the UI.
+type Event struct {
+	Time   time.Time        `json:"time"`
+	Env    string           `json:"env"`
+	Kind   string           `json:"kind"` // "op", "message", "warning"
+	Op     *reconcile.Op    `json:"op,omitempty"`
+	Status reconcile.Status `json:"status,omitempty"`
+	Detail string           `json:"detail,omitempty"`
+	Error  string           `json:"error,omitempty"`
+}
+
+// Emit receives events; nil is allowed and drops them.
+type Emit func(Event)
+
+func (e Emit) send(ev Event) {
+	if e != nil {
+		if ev.Time.IsZero() {
+			ev.Time = time.Now()
+		}
+		e(ev)
+	}
+}
+
+// UpRequest asks to bring an environment up from a definition.
+type UpRequest struct {
+	// Env is the environment name; Definition defaults to Env when Env is
+	// not an existing environment (the usual case: `berth up shop`).
+	Env        string
+	Definition string
+	Wait       bool // wait for running and healthy, like compose up --wait
+	// WaitTimeout bounds the wait (0: 5 minutes).
+	WaitTimeout time.Duration
+}
+
+// Result is what an operation did.
+type Result struct {
+	Env      string         `json:"env"`
+	Plan     reconcile.Plan `json:"plan"`
+	Warnings []spec.Warning `json:"warnings,omitempty"`
+	Duration time.Duration  `json:"duration"`
+	// Cleaned is true when a failed operation removed what it had created.
+	Cleaned bool `json:"cleaned,omitempty"`
+}
+
+// DownRequest asks to remove an environment.
+type DownRequest struct {
+	Env     string
+	Volumes bool // also remove its named volumes (data!)
+}
+
+// LogsRequest asks for an environment's logs.
+type LogsRequest struct {
+	Env      string
+	Services []string
+	Follow   bool
+	Tail     int // -1: all
+	Since    time.Time
+}
+
+// LogLine is one line of a container's output.
+type LogLine struct {
+	Service   string    `json:"service"`
+	Container string    `json:"container"`
+	Stream    string    `json:"stream"`
+	Time      time.Time `json:"time"`
+	Text      string    `json:"text"`
+}
