@@ -30,9 +30,10 @@ const (
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 
-// Runner runs the desktop window; the GUI build sets it so that `berth`
-// with no arguments opens the window.
-var Runner func() error
+// Runner opens the desktop window over the core the command line built
+// (so --definitions, --host and --context apply); the GUI build sets it so
+// that `berth` with no arguments opens the window.
+var Runner func(b *core.Berth) error
 
 type options struct {
 	definitions string
@@ -85,13 +86,13 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "Environments from Git, running on Docker, each with its own database",
 		Long: `Berth reads environment definitions (a berth.yaml manifest plus ordinary
 Compose files) and brings them up as Docker environments on the engine of your
-Docker context. Run it without arguments to open the desktop app.`,
+Docker context. In the desktop build, berth without arguments opens the app.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if Runner != nil {
-				return Runner()
+				return Runner(a.berth)
 			}
 			return cmd.Help()
 		},

@@ -267,7 +267,7 @@ func (a *app) uiCommand() *cobra.Command {
 				if Runner == nil {
 					return errors.New("this build has no desktop window (built with -tags nogui); use berth ui --web")
 				}
-				return Runner()
+				return Runner(a.berth)
 			}
 			if WebServer == nil {
 				return errors.New("this build has no web dashboard")

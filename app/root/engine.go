@@ -54,10 +54,11 @@ func (a *engineAdapter) Target(ctx context.Context) core.Target {
 	return core.Target{Context: ep.Context, Host: ep.Host, ServerVersion: ep.ServerVersion, APIVersion: ep.APIVersion}
 }
 
-// connectError marks an engine connection failure for core.
+// connectError hands a connection failure to core, which marks it as
+// core.ErrEngine whatever its cause.
 func connectError(err error) error {
 	if errors.Is(err, engine.ErrUnreachable) {
-		return fmt.Errorf("%w: %w", core.ErrEngine, err)
+		return err
 	}
-	return err
+	return fmt.Errorf("connecting to the Docker engine: %w", err)
 }

@@ -41,10 +41,18 @@ func (b *Berth) eng(ctx context.Context) (Engine, error) {
 		if errors.Is(err, ErrEngine) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %w", ErrEngine, err)
+		return nil, engineError{err}
 	}
 	return e, nil
 }
+
+// engineError marks an error as ErrEngine without changing its text, which
+// already says which engine was tried and why it failed.
+type engineError struct{ err error }
+
+func (e engineError) Error() string        { return e.err.Error() }
+func (e engineError) Unwrap() error        { return e.err }
+func (e engineError) Is(target error) bool { return target == ErrEngine }
 
 // List returns the definitions and the environments on the target. When
 // the engine cannot be reached the definitions are still listed and

@@ -165,7 +165,9 @@ func TestUpAsCopyUsesDefinition(t *testing.T) {
 }
 
 func TestListWithoutEngine(t *testing.T) {
-	b := New(func(context.Context) (Engine, error) { return nil, errors.New("dial unix /nope.sock: connect: no such file") }, fakeDefs{"web": web()})
+	b := New(func(context.Context) (Engine, error) {
+		return nil, errors.New("dial unix /nope.sock: connect: no such file")
+	}, fakeDefs{"web": web()})
 	l, err := b.List(context.Background())
 	if err != nil {
 		t.Fatal(err)
