@@ -1,0 +1,290 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthdev/berth/internal/core"
+)
+
+// cookieName holds the token in the browser after the first load.
+const cookieName = "berth_token"
+
+type handlerConfig struct {
+	token  string
+	assets fs.FS
+	// hosts are the Host values that name this server; anyHost accepts
+	// every Host (a server listening on all addresses).
+	hosts   []string
+	anyHost bool
+}
+
+// handler is the dashboard: authentication, the API and the frontend.
+type handler struct {
+	core  CoreAPI
+	cfg   handlerConfig
+	hub   *hub
+	mux   *http.ServeMux
+	hosts map[string]bool
+
+	mu   sync.Mutex
+	busy map[string]string // environment -> operation running on it
+}
+
+// newHandler returns the dashboard's handler. Operations run under ctx,
+// not under their request's context, so that closing the browser tab does
+// not abort a deployment half-way; ending ctx cancels them.
+func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
+	h := &handler{core: b, cfg: cfg, hub: newHub(), mux: http.NewServeMux(), hosts: map[string]bool{}, busy: map[string]string{}}
+	for _, host := range cfg.hosts {
+		h.hosts[strings.ToLower(host)] = true
+	}
+	h.mux.HandleFunc("GET /api/environments", h.list)
+	h.mux.HandleFunc("POST /api/environments/{name}/up", func(w http.ResponseWriter, r *http.Request) { h.up(ctx, w, r) })
+	h.mux.HandleFunc("POST /api/environments/{name}/down", func(w http.ResponseWriter, r *http.Request) { h.down(ctx, w, r) })
+	h.mux.HandleFunc("GET /api/events", h.events)
+	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	if cfg.assets != nil {
+		files := http.FileServerFS(cfg.assets)
+		h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				w.Header().Set("Allow", "GET, HEAD")
+				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+				return
+			}
+			files.ServeHTTP(w, r)
+		})
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'")
+
+	if !h.cfg.anyHost && !h.hosts[strings.ToLower(r.Host)] {
+		// A page of another site that got its name to resolve to this
+		// machine (DNS rebinding) arrives with its own name as Host.
+		writeError(w, http.StatusForbidden, fmt.Errorf("unexpected host %q", r.Host))
+		return
+	}
+	if origin := r.Header.Get("Origin"); origin != "" && !h.sameOrigin(origin, r.Host) {
+		writeError(w, http.StatusForbidden, fmt.Errorf("requests from %s are not allowed", origin))
+		return
+	}
+	if !h.authenticate(w, r) {
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin reports whether origin is this server's own.
+func (h *handler) sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	if h.cfg.anyHost {
+		return strings.EqualFold(u.Host, host)
+	}
+	return h.hosts[strings.ToLower(u.Host)]
+}
+
+// authenticate accepts the token as a bearer token, the cookie, or the
+// ?token= of a first load, which it turns into the cookie. A page load
+// with ?token= is redirected to the same URL without it, so that the
+// token does not stay in the address bar or the history.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) bool {
+	if q := r.URL.Query().Get("token"); q != "" && h.validToken(q) {
+		http.SetCookie(w, &http.Cookie{
+			Name:     cookieName,
+			Value:    q,
+			Path:     "/",
+			HttpOnly: true,
+			SameSite: http.SameSiteStrictMode,
+		})
+		if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
+			clean := *r.URL
+			qs := clean.Query()
+			qs.Del("token")
+			clean.RawQuery = qs.Encode()
+			http.Redirect(w, r, clean.RequestURI(), http.StatusSeeOther)
+			return false
+		}
+		return true
+	}
+	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && h.validToken(strings.TrimSpace(auth)) {
+		return true
+	}
+	if c, err := r.Cookie(cookieName); err == nil && h.validToken(c.Value) {
+		return true
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, http.StatusUnauthorized, errors.New("missing or wrong token"))
+	} else {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, unauthorizedPage)
+	}
+	return false
+}
+
+func (h *handler) validToken(t string) bool {
+	return subtle.ConstantTimeCompare([]byte(t), []byte(h.cfg.token)) == 1
+}
+
+const unauthorizedPage = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Berth</title>
+<meta name="color-scheme" content="light dark"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 36em; margin: 4em auto">
+<h1>Berth</h1>
+<p>This dashboard needs its access token. Open the link that <code>berth ui --web</code> printed when it started.</p>
+</body></html>
+`
+
+func (h *handler) list(w http.ResponseWriter, r *http.Request) {
+	l, err := h.core.List(r.Context())
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, l)
+}
+
+func (h *handler) up(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	env := r.PathValue("name")
+	done, err := h.begin(env, "up")
+	if err != nil {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
+	defer done()
+	res, err := h.core.Up(ctx, core.UpRequest{Env: env}, h.hub.publish)
+	h.answer(w, res, err)
+}
+
+func (h *handler) down(ctx context.Context, w http.ResponseWriter, r *http.Request) {
+	env := r.PathValue("name")
+	var body struct {
+		Volumes bool `json:"volumes"`
+	}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			writeError(w, http.StatusBadRequest, fmt.Errorf("read the request: %w", err))
+			return
+		}
+	}
+	done, err := h.begin(env, "down")
+	if err != nil {
+		writeError(w, http.StatusConflict, err)
+		return
+	}
+	defer done()
+	res, err := h.core.Down(ctx, core.DownRequest{Env: env, Volumes: body.Volumes}, h.hub.publish)
+	h.answer(w, res, err)
+}
+
+func (h *handler) answer(w http.ResponseWriter, res *core.Result, err error) {
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// begin marks env busy with op; one operation per environment at a time.
+func (h *handler) begin(env, op string) (func(), error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if running, ok := h.busy[env]; ok {
+		return nil, fmt.Errorf("environment %q is busy: %s is running", env, running)
+	}
+	h.busy[env] = op
+	return func() {
+		h.mu.Lock()
+		delete(h.busy, env)
+		h.mu.Unlock()
+	}, nil
+}
+
+// keepAlive is how often an idle event stream gets a comment line, so
+// that proxies and browsers keep it open.
+var keepAlive = 20 * time.Second
+
+// events streams core events to the browser as server-sent events.
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	evs, unsubscribe := h.hub.subscribe()
+	defer unsubscribe()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.WriteString(w, ": connected\n\n"); err != nil {
+		return
+	}
+	if err := rc.Flush(); err != nil {
+		return
+	}
+	tick := time.NewTicker(keepAlive)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+		case ev := <-evs:
+			data, err := json.Marshal(ev)
+			if err != nil {
+				continue
+			}
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", EventName, data); err != nil {
+				return
+			}
+		}
+		if err := rc.Flush(); err != nil {
+			return
+		}
+	}
+}
+
+// statusOf maps core errors to HTTP statuses.
+func statusOf(err error) int {
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, core.ErrEngine):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}

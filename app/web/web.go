@@ -1,0 +1,147 @@
+// Package web serves Berth's dashboard in a browser: the same frontend as
+// the desktop window and the same API, over HTTP with server-sent events.
+// `berth ui --web` starts it; UI tests drive it with a real browser.
+//
+// It listens on loopback by default and is protected by a random token:
+// Serve announces a URL carrying it (?token=...), whose first load sets an
+// HttpOnly cookie and redirects to the clean URL. Scripts may send the
+// token as "Authorization: Bearer <token>" instead. Requests whose Host is
+// not the server's own address (DNS rebinding) or whose Origin is another
+// site's are refused.
+//
+// Endpoints:
+//
+//	GET  /api/environments              the listing (core.Listing)
+//	POST /api/environments/{name}/up    bring up; answers core.Result
+//	POST /api/environments/{name}/down  take down; body {"volumes": true} also removes volumes
+//	GET  /api/events                    server-sent events named "berth:event", data a core.Event
+//
+// Errors answer with a 4xx or 5xx status and {"error": "<message>"}.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/berthdev/berth/internal/core"
+)
+
+// EventName names the server-sent events that carry core.Event values (the
+// desktop window's Wails event has the same name).
+const EventName = "berth:event"
+
+// CoreAPI is the part of the core API the dashboard calls; *core.Berth
+// implements it, tests use a fake.
+type CoreAPI interface {
+	List(ctx context.Context) (*core.Listing, error)
+	Up(ctx context.Context, req core.UpRequest, emit core.Emit) (*core.Result, error)
+	Down(ctx context.Context, req core.DownRequest, emit core.Emit) (*core.Result, error)
+}
+
+// Options configure Serve.
+type Options struct {
+	// Addr is the address to listen on; default 127.0.0.1:0 (loopback, a
+	// free port).
+	Addr string
+	// Assets is the built frontend, index.html at its root.
+	Assets fs.FS
+	// Token is the access token; default a fresh random one.
+	Token string
+	// Hosts are extra Host header values to accept (host:port), for a
+	// server reached through a name other than its listening address.
+	Hosts []string
+	// Announce receives the dashboard's URL, token included, once the
+	// server listens; default: print it on standard error.
+	Announce func(url string)
+}
+
+// Serve serves the dashboard until ctx is done. Operations still running
+// then are cancelled.
+func Serve(ctx context.Context, b CoreAPI, opts Options) error {
+	if b == nil {
+		return errors.New("web: no core API")
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.Token == "" {
+		t, err := NewToken()
+		if err != nil {
+			return err
+		}
+		opts.Token = t
+	}
+	ln, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Addr, err)
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	h := newHandler(ctx, b, handlerConfig{
+		token:   opts.Token,
+		assets:  opts.Assets,
+		hosts:   append(allowedHosts(addr), opts.Hosts...),
+		anyHost: addr.IP.IsUnspecified(),
+	})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// Requests (event streams included) end with ctx.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
+	url := "http://" + displayHost(addr) + "/?token=" + opts.Token
+	if opts.Announce != nil {
+		opts.Announce(url)
+	} else {
+		fmt.Fprintf(os.Stderr, "Berth dashboard: %s\n", url)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("stop the dashboard: %w", err)
+		}
+		return nil
+	}
+}
+
+// NewToken returns a fresh random access token.
+func NewToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("make a token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// allowedHosts lists the Host values that name the listening address.
+func allowedHosts(addr *net.TCPAddr) []string {
+	port := strconv.Itoa(addr.Port)
+	hosts := []string{net.JoinHostPort(addr.IP.String(), port)}
+	if addr.IP.IsLoopback() || addr.IP.IsUnspecified() {
+		hosts = append(hosts, net.JoinHostPort("localhost", port))
+	}
+	return hosts
+}
+
+// displayHost is the host:port to print: a connectable one for an
+// unspecified address.
+func displayHost(addr *net.TCPAddr) string {
+	if addr.IP.IsUnspecified() {
+		return net.JoinHostPort("localhost", strconv.Itoa(addr.Port))
+	}
+	return addr.String()
+}
