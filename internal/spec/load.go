@@ -327,3 +327,15 @@ func sortWarnings(ws []Warning, src *sources) []Warning {
 	}
 	return out
 }
+
+// LoadComposeOnly loads a definition's Compose files with compose-go alone,
+// with the options LoadDefinition uses, and discards the result. It exists
+// for benchmarks: the difference from LoadDefinition is Berth's own cost.
+func LoadComposeOnly(ctx context.Context, dir string) error {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return err
+	}
+	_, err = loadCompose(ctx, m.Dir, m.ComposeFiles, m.Name, m.Profiles, nil)
+	return err
+}
