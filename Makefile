@@ -1,0 +1,78 @@
+# Berth. The two commands a new machine needs: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO_TEST_FLAGS ?= -count=1 -timeout 20m
+BIN := build/bin/berth
+
+export BERTH_DEFINITIONS ?= $(CURDIR)/environments
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+.PHONY: deps
+deps: ## install what is missing (Debian packages, Go modules, npm packages, the wails CLI)
+	@scripts/deps.sh
+
+.PHONY: engine
+engine: ## make sure a Docker engine answers (starts dockerd as root when none does)
+	@scripts/engine.sh
+
+.PHONY: images
+images: engine ## build the local images the examples and tests need when no registry is reachable
+	@scripts/images.sh
+
+.PHONY: build
+build: ## build the desktop binary into build/bin/
+	@scripts/build.sh
+
+.PHONY: cli
+cli: ## build the CLI-only binary (no cgo, no WebKit) into build/bin/berth-cli
+	CGO_ENABLED=0 go build -tags nogui -trimpath -ldflags "-s -w" -o build/bin/berth-cli .
+
+.PHONY: run
+run: ## install, start the engine, build and open the desktop app on environments/
+	@scripts/deps.sh run
+	@scripts/engine.sh
+	@scripts/images.sh
+	@scripts/build.sh
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ]; then \
+	  echo "run: no display; starting the app under Xvfb (use berth ui --web for a browser)"; \
+	  xvfb-run -a $(BIN); \
+	else $(BIN); fi
+
+.PHONY: test
+test: ## install what is missing, start the engine, build the images, run every test
+	@scripts/deps.sh
+	@scripts/engine.sh
+	@BERTH_IMAGES_NO_PULL=1 scripts/images.sh
+	@scripts/build.sh
+	$(MAKE) --no-print-directory test-go test-frontend test-desktop
+
+.PHONY: test-go
+test-go: ## Go unit and integration tests (integration against the real engine)
+	go vet -tags nogui ./...
+	BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-unit
+test-unit: ## fast Go unit tests only (no engine)
+	go test -tags nogui -short ./...
+
+.PHONY: test-frontend
+test-frontend: ## frontend unit tests (Vitest)
+	cd frontend && npm test
+
+.PHONY: test-desktop
+test-desktop: ## start the real desktop binary under Xvfb, wait for data, take a screenshot
+	scripts/smoke-desktop.sh $(BIN) build/artifacts/desktop.png
+
+.PHONY: bench
+bench: ## benchmarks, printed as ratios against docker compose when it is on PATH
+	@scripts/engine.sh
+	@BERTH_IMAGES_NO_PULL=1 scripts/images.sh
+	go run -tags nogui ./bench
+
+.PHONY: clean
+clean: ## remove build output
+	rm -rf build/bin build/artifacts frontend/dist/assets
