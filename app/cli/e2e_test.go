@@ -187,6 +187,27 @@ func TestShopEndToEnd(t *testing.T) {
 		t.Fatalf("psql counts %s products, the API served %d", n, len(products))
 	}
 
+	// docker compose, when it is installed, sees an ordinary Compose project.
+	if exec.Command("docker", "compose", "version").Run() == nil {
+		out, err := exec.Command("docker", "compose", "ls", "--all", "--format", "json").CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker compose ls: %v: %s", err, out)
+		}
+		var projects []struct{ Name, Status string }
+		if err := json.Unmarshal(out, &projects); err != nil {
+			t.Fatalf("docker compose ls: %v: %s", err, out)
+		}
+		found := false
+		for _, p := range projects {
+			found = found || (p.Name == env && strings.HasPrefix(p.Status, "running(5)"))
+		}
+		if !found {
+			t.Fatalf("docker compose ls does not list %s as running(5): %s", env, out)
+		}
+	} else {
+		t.Log("docker compose is not installed: its view of the environment is not checked")
+	}
+
 	// Status and ls see it running.
 	code, out, _ = berth(t, "--definitions", defs, "status", env, "-o", "json")
 	var st core.Environment
