@@ -70,6 +70,15 @@ func (p *progress) event(ev core.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
+	case "plan":
+		// Every op shows from the start, pending until it runs.
+		for _, op := range ev.Plan.Ops {
+			if _, ok := p.ops[op.ID]; !ok {
+				p.ops[op.ID] = &opLine{op: op}
+			}
+		}
+		p.redraw()
+		return
 	case "warning", "message":
 		p.clear()
 		prefix := ""
@@ -167,6 +176,8 @@ func (p *progress) redraw() {
 			mark, color = "-", "\x1b[90m"
 		case reconcile.StatusWaiting:
 			mark = "…"
+		case "":
+			mark, color = "·", "\x1b[90m"
 		default:
 			if !l.started.IsZero() {
 				took = time.Since(l.started).Round(100 * time.Millisecond).String()

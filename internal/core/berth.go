@@ -160,6 +160,7 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	for _, w := range p.Warnings {
 		emit.send(Event{Env: p.Name, Kind: "warning", Detail: w.String()})
 	}
+	emit.send(Event{Env: p.Name, Kind: "plan", Plan: &plan})
 	existed := len(o.Containers)+len(o.Networks)+len(o.Volumes) > 0
 	timeout := req.WaitTimeout
 	if timeout == 0 {
@@ -203,6 +204,7 @@ func (b *Berth) Down(ctx context.Context, req DownRequest, emit Emit) (*Result, 
 	for _, f := range reconcile.Unmanaged(o) {
 		emit.send(Event{Env: req.Env, Kind: "warning", Detail: fmt.Sprintf("left %s %q: Berth did not create it", f.Kind, f.Name)})
 	}
+	emit.send(Event{Env: req.Env, Kind: "plan", Plan: &plan})
 	err = e.Apply(ctx, &spec.Project{Name: req.Env}, plan, ApplyOptions{}, progressTo(req.Env, emit))
 	return &Result{Env: req.Env, Plan: plan, Duration: b.now().Sub(start)}, err
 }

@@ -151,8 +151,8 @@ func TestUpAsCopyUsesDefinition(t *testing.T) {
 	if res.Env != "web-pr42" || res.Plan.Project != "web-pr42" {
 		t.Fatalf("want environment web-pr42, got %q", res.Env)
 	}
-	if len(events) == 0 || events[0].Env != "web-pr42" || events[0].Op == nil {
-		t.Fatalf("want op events for web-pr42, got %+v", events)
+	if len(events) < 2 || events[0].Kind != "plan" || events[0].Plan == nil || events[1].Env != "web-pr42" || events[1].Op == nil {
+		t.Fatalf("want the plan, then op events for web-pr42, got %+v", events)
 	}
 	// A later plan by environment name finds the definition from labels.
 	plan, err := b.Plan(context.Background(), UpRequest{Env: "web-pr42"})

@@ -68,9 +68,11 @@ type Service struct {
 // Event is one thing that happened during an operation, for live progress
 // in the CLI and the UI.
 type Event struct {
-	Time   time.Time        `json:"time"`
-	Env    string           `json:"env"`
-	Kind   string           `json:"kind"` // "op", "message", "warning"
+	Time time.Time `json:"time"`
+	Env  string    `json:"env"`
+	Kind string    `json:"kind"` // "plan", "op", "message", "warning"
+	// Plan is the whole plan, sent once before it is applied ("plan").
+	Plan   *reconcile.Plan  `json:"plan,omitempty"`
 	Op     *reconcile.Op    `json:"op,omitempty"`
 	Status reconcile.Status `json:"status,omitempty"`
 	Detail string           `json:"detail,omitempty"`

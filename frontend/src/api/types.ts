@@ -125,7 +125,9 @@ export type OpStatus = 'started' | 'progress' | 'done' | 'failed' | 'skipped' | 
 export interface BerthEvent {
   time: string
   env: string
-  kind: 'op' | 'message' | 'warning' | string
+  kind: 'plan' | 'op' | 'message' | 'warning' | string
+  /** The whole plan, sent once before it is applied (kind "plan"). */
+  plan?: Plan
   op?: Op
   status?: OpStatus | string
   detail?: string

@@ -88,6 +88,11 @@ export class BerthStore {
   /** handleEvent turns a progress event into a log line and maybe a refresh. */
   handleEvent(ev: BerthEvent): void {
     const time = ev.time ? new Date(ev.time) : new Date()
+    if (ev.kind === 'plan' && ev.plan) {
+      const n = ev.plan.ops?.length ?? 0
+      this.append(ev.env, 'info', n === 0 ? 'nothing to do' : `plan: ${n} operation${n === 1 ? '' : 's'}`, time)
+      return
+    }
     if (ev.kind === 'op' && ev.op) {
       const what = `${ev.op.kind} ${ev.op.resource}`
       switch (ev.status) {

@@ -41,10 +41,12 @@ describe('BerthStore', () => {
     const store = new BerthStore(api, { refreshDelay: 1 })
     store.start()
     const op = { id: 1, kind: 'create-container', resource: 'shop-web-1', cause: 'container missing' }
+    emit({ time: '2025-01-01T10:00:00Z', env: 'shop', kind: 'plan', plan: { project: 'shop', ops: [op] } })
     emit({ time: '2025-01-01T10:00:00Z', env: 'shop', kind: 'op', op, status: 'started' })
     emit({ time: '2025-01-01T10:00:01Z', env: 'shop', kind: 'op', op, status: 'done' })
     emit({ time: '2025-01-01T10:00:01Z', env: 'shop', kind: 'warning', detail: 'port 8080 is taken' })
     expect(store.log.map((l) => [l.level, l.text])).toEqual([
+      ['info', 'plan: 1 operation'],
       ['info', 'create-container shop-web-1 (container missing)'],
       ['info', 'create-container shop-web-1 done'],
       ['warning', 'port 8080 is taken'],
