@@ -66,6 +66,11 @@ func (e *Engine) Apply(ctx context.Context, p *spec.Project, plan reconcile.Plan
 			errs = append(errs, &OpError{Op: op, Err: st.err})
 		}
 	}
+	// Ops skipped because ctx ended are no failure of theirs, but the plan
+	// did not complete: say so rather than report success.
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("applying the plan was interrupted: %w", err))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
