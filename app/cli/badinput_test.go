@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -185,5 +186,31 @@ func TestUsageErrors(t *testing.T) {
 		if code != ExitUsage {
 			t.Errorf("berth %v: exit %d, want %d", args, code, ExitUsage)
 		}
+	}
+}
+
+// TestForeignContainerIsNeverTouched: a container Berth did not create that
+// holds a name Berth needs is a conflict (exit 5); it keeps running as it was.
+func TestForeignContainerIsNeverTouched(t *testing.T) {
+	testenv.Image(t, probe)
+	dir := writeDefs(t, map[string]map[string]string{"a": {"berth.yaml": manifest("a"), "compose.yaml": "services:\n  app:\n    image: " + probe + "\n"}})
+	env := uniqueName("foreign")
+	name := env + "-app-1"
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run(); removeLabelled(env) })
+	out, err := exec.Command("docker", "run", "-d", "--name", name, probe, "sleep").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run: %v: %s", err, out)
+	}
+	id := strings.TrimSpace(string(out))
+	code, _, stderr := berth(t, "--definitions", dir, "up", "a", "--as", env)
+	if code != ExitConflict || !strings.Contains(stderr, name) {
+		t.Fatalf("exit %d (want %d), stderr should name %s: %q", code, ExitConflict, name, stderr)
+	}
+	state, err := exec.Command("docker", "inspect", "-f", "{{.Id}} {{.State.Running}}", name).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(state)) != id+" true" {
+		t.Fatalf("the foreign container changed: %s (%v)", state, err)
+	}
+	if left := labelled(t, env); len(left) > 0 {
+		t.Fatalf("a refused up left objects behind: %v", left)
 	}
 }
