@@ -2,139 +2,18 @@ package engine
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/berthdev/berth/internal/dockerignore"
 )
-
-// ignorePattern is one line of a .dockerignore file.
-type ignorePattern struct {
-	re      *regexp.Regexp
-	exclude bool // a "!" line: keep what matches
-}
-
-// ignoreRules are the lines of a .dockerignore file, in order; the last
-// pattern that matches a path (or one of its parent folders) decides.
-type ignoreRules struct {
-	patterns   []ignorePattern
-	exclusions bool
-}
-
-// parseDockerignore reads .dockerignore syntax: one pattern per line, "#"
-// comments, "!" to re-include, Go filepath.Match syntax plus "**" for any
-// number of folders; patterns are relative to the context root.
-func parseDockerignore(r io.Reader) (*ignoreRules, error) {
-	rules := &ignoreRules{}
-	sc := bufio.NewScanner(r)
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		exclude := false
-		if strings.HasPrefix(s, "!") {
-			exclude = true
-			s = strings.TrimSpace(s[1:])
-		}
-		s = path.Clean(filepath.ToSlash(s))
-		s = strings.TrimPrefix(s, "/")
-		if s == "" || s == "." {
-			continue
-		}
-		re, err := ignoreRegexp(s)
-		if err != nil {
-			return nil, fmt.Errorf(".dockerignore line %d: %q: %w", line, s, err)
-		}
-		rules.patterns = append(rules.patterns, ignorePattern{re: re, exclude: exclude})
-		rules.exclusions = rules.exclusions || exclude
-	}
-	return rules, sc.Err()
-}
-
-// ignoreRegexp compiles a .dockerignore pattern.
-func ignoreRegexp(p string) (*regexp.Regexp, error) {
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch c {
-		case '*':
-			if i+1 < len(p) && p[i+1] == '*' {
-				i++
-				if i+1 < len(p) && p[i+1] == '/' {
-					// "**/" matches zero or more folders.
-					i++
-					b.WriteString("(?:.*/)?")
-				} else {
-					b.WriteString(".*")
-				}
-				continue
-			}
-			b.WriteString("[^/]*")
-		case '?':
-			b.WriteString("[^/]")
-		case '\\':
-			if i+1 < len(p) {
-				i++
-				b.WriteString(regexp.QuoteMeta(string(p[i])))
-			} else {
-				return nil, errors.New("pattern ends with a backslash")
-			}
-		case '[':
-			j := strings.IndexByte(p[i:], ']')
-			if j < 0 {
-				return nil, errors.New("unterminated character class")
-			}
-			class := p[i+1 : i+j]
-			if strings.HasPrefix(class, "!") {
-				class = "^" + class[1:]
-			}
-			b.WriteString("[" + class + "]")
-			i += j
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString("$")
-	return regexp.Compile(b.String())
-}
-
-// ignored reports whether the slash-separated relative path is excluded.
-func (r *ignoreRules) ignored(rel string) bool {
-	if r == nil {
-		return false
-	}
-	parents := []string{rel}
-	for d := path.Dir(rel); d != "." && d != "/"; d = path.Dir(d) {
-		parents = append(parents, d)
-	}
-	matched := false
-	for _, p := range r.patterns {
-		hit := false
-		for _, c := range parents {
-			if p.re.MatchString(c) {
-				hit = true
-				break
-			}
-		}
-		if hit {
-			matched = !p.exclude
-		}
-	}
-	return matched
-}
 
 // buildContext is a tar stream of a build context and the Dockerfile's
 // path inside it.
@@ -165,9 +44,9 @@ func tarBuildContext(dir, dockerfile string) (*buildContext, error) {
 	if !filepath.IsAbs(dfPath) {
 		dfPath = filepath.Join(dir, dfPath)
 	}
-	var rules *ignoreRules
+	var rules *dockerignore.Matcher
 	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
-		rules, err = parseDockerignore(f)
+		rules, err = dockerignore.Parse(f)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -199,7 +78,7 @@ func tarBuildContext(dir, dockerfile string) (*buildContext, error) {
 	return &buildContext{r: pr, dockerfile: dfName}, nil
 }
 
-func writeContextTar(w io.Writer, dir string, rules *ignoreRules, dfName string, extra []byte) error {
+func writeContextTar(w io.Writer, dir string, rules *dockerignore.Matcher, dfName string, extra []byte) error {
 	tw := tar.NewWriter(w)
 	always := map[string]bool{".dockerignore": true}
 	if extra == nil {
@@ -217,8 +96,8 @@ func writeContextTar(w io.Writer, dir string, rules *ignoreRules, dfName string,
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if rules.ignored(rel) && !always[rel] {
-			if d.IsDir() && !rules.exclusions && !strings.HasPrefix(dfName, rel+"/") {
+		if rules.Excluded(rel) && !always[rel] {
+			if d.IsDir() && !rules.HasExceptions() && !strings.HasPrefix(dfName, rel+"/") {
 				return filepath.SkipDir
 			}
 			return nil

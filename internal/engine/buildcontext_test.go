@@ -11,54 +11,6 @@ import (
 	"testing"
 )
 
-func TestDockerignore(t *testing.T) {
-	rules, err := parseDockerignore(strings.NewReader(`
-# comment
-*.log
-/secret.txt
-build/
-**/node_modules
-docs/*.md
-!docs/README.md
-tmp?
-[abc].bin
-!important.log
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := map[string]bool{
-		"app.log":                   true,
-		"sub/app.log":               false, // * does not cross folders
-		"important.log":             false,
-		"secret.txt":                true,
-		"sub/secret.txt":            false,
-		"build":                     true,
-		"build/out/bin":             true, // under an excluded folder
-		"node_modules":              true,
-		"a/b/node_modules/x/y.js":   true,
-		"docs/guide.md":             true,
-		"docs/README.md":            false,
-		"docs/deep/guide.md":        false,
-		"tmp1":                      true,
-		"tmp12":                     false,
-		"a.bin":                     true,
-		"d.bin":                     false,
-		"main.go":                   false,
-		"Dockerfile":                false,
-		"buildx/file":               false,
-		"src/build/file-not-top.go": false,
-	}
-	for p, want := range cases {
-		if got := rules.ignored(p); got != want {
-			t.Errorf("ignored(%q) = %v, want %v", p, got, want)
-		}
-	}
-	if _, err := parseDockerignore(strings.NewReader("[oops\n")); err == nil {
-		t.Error("unterminated class: no error")
-	}
-}
-
 // tarEntries reads a build context tar into name → type ("f", "d", "l:target").
 func tarEntries(t *testing.T, r io.Reader) map[string]string {
 	t.Helper()

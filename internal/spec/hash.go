@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/berthdev/berth/internal/dockerignore"
 )
 
 // ServiceHash returns the configuration hash of s: the sha256 of the
@@ -118,9 +120,9 @@ func hashTree(ctx context.Context, root, ignoreFile string) (string, error) {
 	if !fi.IsDir() {
 		return "", fmt.Errorf("%s is not a folder", root)
 	}
-	var ignore *dockerignore
+	var ignore *dockerignore.Matcher
 	if f, err := os.Open(ignoreFile); err == nil {
-		ignore, err = parseDockerignore(f)
+		ignore, err = dockerignore.Parse(f)
 		f.Close()
 		if err != nil {
 			return "", fmt.Errorf("%s: %w", displayPath(ignoreFile), err)
@@ -149,8 +151,8 @@ func hashTree(ctx context.Context, root, ignoreFile string) (string, error) {
 			return err
 		}
 		rel = filepath.ToSlash(rel)
-		if ignore.excluded(rel) {
-			if d.IsDir() && !ignore.exceptions {
+		if ignore.Excluded(rel) {
+			if d.IsDir() && !ignore.HasExceptions() {
 				return filepath.SkipDir
 			}
 			return nil

@@ -1,4 +1,8 @@
-package spec
+// Package dockerignore reads .dockerignore files and matches build-context
+// paths against them the way the Docker builder does. Both the build hash
+// (spec) and the build context sent to the engine (engine) use it, so they
+// always agree on what is in a context.
+package dockerignore
 
 import (
 	"bufio"
@@ -9,25 +13,25 @@ import (
 	"strings"
 )
 
-// ignoreRule is one line of a .dockerignore file.
-type ignoreRule struct {
+// rule is one line of a .dockerignore file.
+type rule struct {
 	pattern string // cleaned, slash-separated, without leading '/' or '!'
 	negate  bool   // "!pattern": an exception
 	re      *regexp.Regexp
 }
 
-// dockerignore matches paths of a build context against .dockerignore
-// rules the way the Docker builder does: the last matching rule wins; a
-// rule matches a path or any of its parent folders; '*' and '?' do not cross
-// '/', '**' crosses any number of folders; '!' makes an exception.
-type dockerignore struct {
-	rules      []ignoreRule
+// Matcher matches paths of a build context against .dockerignore rules:
+// the last matching rule wins; a rule matches a path or any of its parent
+// folders; '*' and '?' do not cross '/', '**' crosses any number of
+// folders; '!' makes an exception. A nil Matcher excludes nothing.
+type Matcher struct {
+	rules      []rule
 	exceptions bool // some rule starts with '!'
 }
 
-// parseDockerignore reads .dockerignore content.
-func parseDockerignore(r io.Reader) (*dockerignore, error) {
-	d := &dockerignore{}
+// Parse reads .dockerignore content.
+func Parse(r io.Reader) (*Matcher, error) {
+	d := &Matcher{}
 	sc := bufio.NewScanner(r)
 	lineNo := 0
 	for sc.Scan() {
@@ -56,11 +60,11 @@ func parseDockerignore(r io.Reader) (*dockerignore, error) {
 		if p == "" {
 			p = "."
 		}
-		re, err := ignorePatternRE(p)
+		re, err := patternRE(p)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", lineNo, err)
 		}
-		d.rules = append(d.rules, ignoreRule{pattern: p, negate: negate, re: re})
+		d.rules = append(d.rules, rule{pattern: p, negate: negate, re: re})
 		if negate {
 			d.exceptions = true
 		}
@@ -68,8 +72,8 @@ func parseDockerignore(r io.Reader) (*dockerignore, error) {
 	return d, sc.Err()
 }
 
-// ignorePatternRE compiles a pattern into an anchored regular expression.
-func ignorePatternRE(p string) (*regexp.Regexp, error) {
+// patternRE compiles a pattern into an anchored regular expression.
+func patternRE(p string) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString("^")
 	for i := 0; i < len(p); i++ {
@@ -128,9 +132,9 @@ func ignorePatternRE(p string) (*regexp.Regexp, error) {
 	return regexp.Compile(b.String())
 }
 
-// excluded reports whether rel (slash-separated, relative to the context)
+// Excluded reports whether rel (slash-separated, relative to the context)
 // is left out of the build context.
-func (d *dockerignore) excluded(rel string) bool {
+func (d *Matcher) Excluded(rel string) bool {
 	if d == nil || len(d.rules) == 0 {
 		return false
 	}
@@ -147,8 +151,13 @@ func (d *dockerignore) excluded(rel string) bool {
 	return out
 }
 
+// HasExceptions reports whether some rule re-includes paths ('!'): then an
+// excluded folder must still be walked, since something inside it may be
+// kept.
+func (d *Matcher) HasExceptions() bool { return d != nil && d.exceptions }
+
 // matches reports whether the rule matches rel or one of its parents.
-func (r ignoreRule) matches(rel string) bool {
+func (r rule) matches(rel string) bool {
 	if r.re.MatchString(rel) {
 		return true
 	}
