@@ -15,6 +15,7 @@ import (
 // Event is something that happened to a container of an environment.
 type Event struct {
 	Time        time.Time `json:"time"`
+	Project     string    `json:"project"`
 	Action      string    `json:"action"` // create, start, die, stop, health_status, destroy
 	ContainerID string    `json:"containerID"`
 	Container   string    `json:"container"`
@@ -30,9 +31,19 @@ var eventActions = map[string]bool{"create": true, "start": true, "die": true, "
 // (then it returns nil) or the stream fails (then it returns the error;
 // reconnecting is the caller's job). out is called from one goroutine.
 func (e *Engine) Events(ctx context.Context, project string, out func(Event)) error {
+	return e.events(ctx, reconcile.LabelProject+"="+project, out)
+}
+
+// AllEvents streams the container events of every environment Berth
+// manages (label dev.berth.managed=true), as Events does for one.
+func (e *Engine) AllEvents(ctx context.Context, out func(Event)) error {
+	return e.events(ctx, reconcile.LabelManaged+"=true", out)
+}
+
+func (e *Engine) events(ctx context.Context, label string, out func(Event)) error {
 	msgs, errs := e.cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
-		filters.Arg("label", reconcile.LabelProject+"="+project),
+		filters.Arg("label", label),
 	)})
 	for {
 		select {
@@ -58,6 +69,7 @@ func toEvent(m events.Message) (Event, bool) {
 	}
 	a := m.Actor.Attributes
 	ev := Event{
+		Project:     a[reconcile.LabelProject],
 		Action:      action,
 		ContainerID: m.Actor.ID,
 		Container:   a["name"],
