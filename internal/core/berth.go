@@ -87,6 +87,10 @@ func (b *Berth) Status(ctx context.Context, env string) (*Environment, error) {
 	if err != nil {
 		return nil, err
 	}
+	return b.status(ctx, e, env)
+}
+
+func (b *Berth) status(ctx context.Context, e Engine, env string) (*Environment, error) {
 	o, err := e.ObserveProject(ctx, env)
 	if err != nil {
 		return nil, err

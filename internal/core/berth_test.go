@@ -16,6 +16,8 @@ type fakeEngine struct {
 	observed map[string]reconcile.Observed
 	applyErr error
 	applied  []reconcile.Plan
+	// events feeds Events; closing it drops the stream.
+	events chan ContainerEvent
 }
 
 func (f *fakeEngine) Observe(ctx context.Context, p *spec.Project) (reconcile.Observed, error) {
@@ -72,6 +74,24 @@ func (f *fakeEngine) Apply(_ context.Context, p *spec.Project, plan reconcile.Pl
 }
 
 func (f *fakeEngine) Logs(context.Context, LogsRequest, func(LogLine)) error { return nil }
+
+func (f *fakeEngine) Events(ctx context.Context, out func(ContainerEvent)) error {
+	if f.events == nil {
+		<-ctx.Done()
+		return nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-f.events:
+			if !ok {
+				return errors.New("stream dropped")
+			}
+			out(ev)
+		}
+	}
+}
 
 func (f *fakeEngine) Target(context.Context) Target { return Target{Host: "fake://engine"} }
 

@@ -35,12 +35,32 @@ type LogReader interface {
 	Logs(ctx context.Context, req LogsRequest, out func(LogLine)) error
 }
 
+// EventStream reports what happens to the containers of every
+// environment Berth manages.
+type EventStream interface {
+	// Events streams container events until ctx ends (then it returns
+	// nil) or the stream fails (then it returns the error). out is called
+	// from one goroutine.
+	Events(ctx context.Context, out func(ContainerEvent)) error
+}
+
+// ContainerEvent is something that happened to a container of an
+// environment, as the engine reports it.
+type ContainerEvent struct {
+	Time      time.Time
+	Env       string // the environment (Compose project)
+	Service   string
+	Container string
+	Action    string // create, start, die, stop, health_status, destroy
+}
+
 // Engine is everything core asks of a container engine. The composition
 // root adapts the Docker adapter to it.
 type Engine interface {
 	Observer
 	Applier
 	LogReader
+	EventStream
 	// Target says which engine this is.
 	Target(ctx context.Context) Target
 }

@@ -1,0 +1,225 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Change kinds.
+const (
+	// ChangeEngine: the engine went up or down (Change.Engine says which).
+	// After an "up" the watcher may have missed changes: reload everything.
+	ChangeEngine = "engine"
+	// ChangeEnvironment: an environment's state changed
+	// (Change.Environment is its new state).
+	ChangeEnvironment = "environment"
+	// ChangeRemoved: an environment has nothing left on the engine.
+	ChangeRemoved = "removed"
+)
+
+// Change is a live state change, pushed to the UI so that it never polls.
+type Change struct {
+	Time time.Time `json:"time"`
+	Kind string    `json:"kind"` // ChangeEngine, ChangeEnvironment, ChangeRemoved
+	Env  string    `json:"env,omitempty"`
+	// Environment is the environment's state after the change, with its
+	// services (as Status returns it).
+	Environment *Environment `json:"environment,omitempty"`
+	// Engine is the engine's state (ChangeEngine).
+	Engine *EngineState `json:"engine,omitempty"`
+	// Service, Container and Action name the engine event behind an
+	// environment change (the last one of a burst).
+	Service   string `json:"service,omitempty"`
+	Container string `json:"container,omitempty"`
+	Action    string `json:"action,omitempty"`
+}
+
+// EngineState says whether the engine answers.
+type EngineState struct {
+	Up     bool   `json:"up"`
+	Target Target `json:"target"`
+	// Error says why the engine cannot be reached.
+	Error string `json:"error,omitempty"`
+}
+
+// WatchOptions tune Watch; the zero value is what the apps use.
+type WatchOptions struct {
+	// Settle is how long a burst of events of one environment is gathered
+	// before its state is observed once (default 150 ms).
+	Settle time.Duration
+	// MinBackoff and MaxBackoff bound the wait between reconnection
+	// attempts (default 500 ms and 10 s).
+	MinBackoff, MaxBackoff time.Duration
+}
+
+// Watch reports live state changes of every Berth environment until ctx
+// ends, then returns nil. It follows the engine's event stream and, when
+// the engine cannot be reached or the stream drops, reports the engine
+// down and reconnects with back-off, reporting it up again when it
+// answers. out is never called concurrently.
+func (b *Berth) Watch(ctx context.Context, out func(Change)) error {
+	return b.WatchWith(ctx, WatchOptions{}, out)
+}
+
+// WatchWith is Watch with options.
+func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Change)) error {
+	if opts.Settle <= 0 {
+		opts.Settle = 150 * time.Millisecond
+	}
+	if opts.MinBackoff <= 0 {
+		opts.MinBackoff = 500 * time.Millisecond
+	}
+	if opts.MaxBackoff < opts.MinBackoff {
+		opts.MaxBackoff = max(10*time.Second, opts.MinBackoff)
+	}
+	var outMu sync.Mutex
+	send := func(c Change) {
+		if c.Time.IsZero() {
+			c.Time = b.now()
+		}
+		outMu.Lock()
+		defer outMu.Unlock()
+		if ctx.Err() == nil {
+			out(c)
+		}
+	}
+	var last *bool // engine up, as last reported
+	report := func(up bool, st EngineState) {
+		if last != nil && *last == up {
+			return
+		}
+		last = &up
+		send(Change{Kind: ChangeEngine, Engine: &st})
+	}
+	backoff := opts.MinBackoff
+	for {
+		e, err := b.eng(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil {
+			report(true, EngineState{Up: true, Target: e.Target(ctx)})
+			w := &envWatcher{b: b, e: e, settle: opts.Settle, send: send, pending: map[string]*time.Timer{}}
+			opened := b.now()
+			err = e.Events(ctx, w.event)
+			w.stop()
+			if ctx.Err() != nil {
+				return nil
+			}
+			if b.now().Sub(opened) > opts.MaxBackoff {
+				backoff = opts.MinBackoff // it ran a while: start over
+			}
+			if err == nil {
+				err = errors.New("the engine's event stream ended")
+			}
+			// The next round's connection attempt says whether the engine
+			// is gone or only the stream dropped.
+			if _, perr := b.eng(ctx); perr != nil {
+				err = perr
+			} else {
+				// The engine answers: only the stream dropped. Reopen it,
+				// and reload in case a change was missed meanwhile.
+				last = nil
+				if !sleep(ctx, backoff) {
+					return nil
+				}
+				backoff = min(2*backoff, opts.MaxBackoff)
+				continue
+			}
+		}
+		report(false, EngineState{Up: false, Error: err.Error()})
+		if !sleep(ctx, backoff) {
+			return nil
+		}
+		backoff = min(2*backoff, opts.MaxBackoff)
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// envWatcher turns container events into environment changes: events of
+// one environment within the settle time are observed once.
+type envWatcher struct {
+	b      *Berth
+	e      Engine
+	settle time.Duration
+	send   func(Change)
+
+	mu      sync.Mutex
+	pending map[string]*time.Timer
+	lastEv  map[string]ContainerEvent
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func (w *envWatcher) event(ev ContainerEvent) {
+	if ev.Env == "" {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return
+	}
+	if w.lastEv == nil {
+		w.lastEv = map[string]ContainerEvent{}
+	}
+	w.lastEv[ev.Env] = ev
+	if _, ok := w.pending[ev.Env]; ok {
+		return
+	}
+	env := ev.Env
+	w.wg.Add(1)
+	w.pending[env] = time.AfterFunc(w.settle, func() {
+		defer w.wg.Done()
+		w.mu.Lock()
+		delete(w.pending, env)
+		last := w.lastEv[env]
+		stopped := w.stopped
+		w.mu.Unlock()
+		if !stopped {
+			w.observe(env, last)
+		}
+	})
+}
+
+func (w *envWatcher) observe(env string, ev ContainerEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := Change{Env: env, Service: ev.Service, Container: ev.Container, Action: ev.Action}
+	s, err := w.b.status(ctx, w.e, env)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		c.Kind = ChangeRemoved
+	case err != nil:
+		return // the engine went away: the stream says so next
+	default:
+		c.Kind, c.Environment = ChangeEnvironment, s
+	}
+	w.send(c)
+}
+
+// stop cancels pending observations and waits for running ones.
+func (w *envWatcher) stop() {
+	w.mu.Lock()
+	w.stopped = true
+	for env, t := range w.pending {
+		if t.Stop() {
+			w.wg.Done()
+		}
+		delete(w.pending, env)
+	}
+	w.mu.Unlock()
+	w.wg.Wait()
+}
