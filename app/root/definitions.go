@@ -7,16 +7,33 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/spec"
 )
 
-// definitions reads definitions from a folder of <name>/berth.yaml.
-type definitions struct{ dir string }
+// definitions reads definitions from a folder of <name>/berth.yaml; the
+// folder can be changed at run time.
+type definitions struct {
+	mu  sync.Mutex
+	dir string
+}
 
-func (d definitions) List(ctx context.Context) ([]core.Definition, error) {
-	infos, err := spec.ListDefinitions(d.dir)
+func (d *definitions) folder() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dir
+}
+
+func (d *definitions) point(dir string) {
+	d.mu.Lock()
+	d.dir = dir
+	d.mu.Unlock()
+}
+
+func (d *definitions) List(ctx context.Context) ([]core.Definition, error) {
+	infos, err := spec.ListDefinitions(d.folder())
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return []core.Definition{}, nil
@@ -34,10 +51,11 @@ func (d definitions) List(ctx context.Context) ([]core.Definition, error) {
 	return out, nil
 }
 
-func (d definitions) Load(ctx context.Context, name string, opts spec.LoadOptions) (*spec.Project, error) {
-	dir := filepath.Join(d.dir, name)
+func (d *definitions) Load(ctx context.Context, name string, opts spec.LoadOptions) (*spec.Project, error) {
+	base := d.folder()
+	dir := filepath.Join(base, name)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || !filepath.IsLocal(name) {
-		return nil, fmt.Errorf("definition %q: %w in %s", name, core.ErrNotFound, d.dir)
+		return nil, fmt.Errorf("definition %q: %w in %s", name, core.ErrNotFound, base)
 	}
 	return spec.LoadDefinition(ctx, dir, opts)
 }

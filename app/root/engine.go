@@ -49,6 +49,12 @@ func (a *engineAdapter) Logs(ctx context.Context, req core.LogsRequest, out func
 	})
 }
 
+func (a *engineAdapter) Events(ctx context.Context, out func(core.ContainerEvent)) error {
+	return a.e.AllEvents(ctx, func(ev engine.Event) {
+		out(core.ContainerEvent{Time: ev.Time, Env: ev.Project, Service: ev.Service, Container: ev.Container, Action: ev.Action})
+	})
+}
+
 func (a *engineAdapter) Target(ctx context.Context) core.Target {
 	ep := a.e.Endpoint()
 	return core.Target{Context: ep.Context, Host: ep.Host, ServerVersion: ep.ServerVersion, APIVersion: ep.APIVersion}

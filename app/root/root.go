@@ -50,19 +50,21 @@ func DefaultDefinitionsDir() string {
 }
 
 // Open builds the core API. It does not need the engine to answer: the
-// engine is connected on first use and again after a failure.
+// engine is connected on first use and again after a failure. Saved
+// settings are not read; see New.
 func Open(cfg Config) *core.Berth {
 	if cfg.DefinitionsDir == "" {
 		cfg.DefinitionsDir = DefaultDefinitionsDir()
 	}
 	src := &engineSource{opts: engine.Options{Host: cfg.DockerHost, Context: cfg.DockerContext}}
-	return core.New(src.get, definitions{dir: cfg.DefinitionsDir})
+	return core.New(src.get, &definitions{dir: cfg.DefinitionsDir})
 }
 
-// engineSource connects lazily and keeps a connection that works.
+// engineSource connects lazily and keeps a connection that works. It can
+// be re-pointed at another engine.
 type engineSource struct {
-	opts engine.Options
 	mu   sync.Mutex
+	opts engine.Options
 	e    *engineAdapter
 }
 
@@ -83,4 +85,20 @@ func (s *engineSource) get(ctx context.Context) (core.Engine, error) {
 	}
 	s.e = &engineAdapter{e: e}
 	return s.e, nil
+}
+
+// point makes the next use connect to the engine opts name, closing the
+// current connection when the target changes (which also ends its event
+// streams: watchers reconnect to the new one).
+func (s *engineSource) point(opts engine.Options) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if opts == s.opts {
+		return
+	}
+	s.opts = opts
+	if s.e != nil {
+		s.e.e.Close()
+		s.e = nil
+	}
 }
