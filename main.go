@@ -21,7 +21,7 @@ import (
 
 	"github.com/berthdev/berth/app/cli"
 	"github.com/berthdev/berth/app/desktop"
-	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/app/root"
 )
 
 // appIcon is the window icon.
@@ -41,10 +41,11 @@ func main() {
 // from its flags ($BERTH_DEFINITIONS and the current Docker context by
 // default) and returns when it is closed. With BERTH_DEBUG set it logs each
 // API call on standard error.
-func openWindow(b *core.Berth) error {
+func openWindow(r *root.Root) error {
 	opts := desktop.Options{
-		Core: b,
-		Icon: appIcon,
+		Core:     r.Core(),
+		Settings: r,
+		Icon:     appIcon,
 	}
 	if os.Getenv("BERTH_DEBUG") != "" {
 		opts.Logf = log.New(os.Stderr, "berth: desktop: ", log.LstdFlags).Printf

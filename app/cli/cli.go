@@ -30,10 +30,11 @@ const (
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 
-// Runner opens the desktop window over the core the command line built
-// (so --definitions, --host and --context apply); the GUI build sets it so
-// that `berth` with no arguments opens the window.
-var Runner func(b *core.Berth) error
+// Runner opens the desktop window over the composition root the command
+// line built (so --definitions, --host and --context apply over the saved
+// settings); the GUI build sets it so that `berth` with no arguments opens
+// the window.
+var Runner func(r *root.Root) error
 
 type options struct {
 	definitions string
@@ -47,6 +48,7 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	berth  *core.Berth
+	root   *root.Root
 }
 
 // Main runs the command line and returns the exit code.
@@ -92,7 +94,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if Runner != nil {
-				return Runner(a.berth)
+				return Runner(a.root)
 			}
 			return cmd.Help()
 		},
@@ -100,12 +102,10 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 			if a.opts.output != "text" && a.opts.output != "json" {
 				return usageError{fmt.Errorf("--output must be text or json, not %q", a.opts.output)}
 			}
-			cfg := root.DefaultConfig()
-			if a.opts.definitions != "" {
-				cfg.DefinitionsDir = a.opts.definitions
-			}
-			cfg.DockerHost, cfg.DockerContext = a.opts.host, a.opts.context
-			a.berth = root.Open(cfg)
+			// Flags win over the environment, which wins over the saved
+			// settings (root.Resolve).
+			a.root = root.New(root.Config{DefinitionsDir: a.opts.definitions, DockerHost: a.opts.host, DockerContext: a.opts.context})
+			a.berth = a.root.Core()
 			return nil
 		},
 	}

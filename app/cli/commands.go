@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/app/root"
 	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
@@ -253,7 +254,7 @@ var Assets fs.FS
 
 // WebServer serves the dashboard; set by main so the CLI does not import
 // the web package in builds that leave it out.
-var WebServer func(ctx context.Context, b *core.Berth, addr string, assets fs.FS, out func(string)) error
+var WebServer func(ctx context.Context, r *root.Root, addr string, assets fs.FS, out func(string)) error
 
 func (a *app) uiCommand() *cobra.Command {
 	var web bool
@@ -267,12 +268,12 @@ func (a *app) uiCommand() *cobra.Command {
 				if Runner == nil {
 					return errors.New("this build has no desktop window (built with -tags nogui); use berth ui --web")
 				}
-				return Runner(a.berth)
+				return Runner(a.root)
 			}
 			if WebServer == nil {
 				return errors.New("this build has no web dashboard")
 			}
-			return WebServer(cmd.Context(), a.berth, addr, Assets, func(s string) { fmt.Fprintln(a.stdout, s) })
+			return WebServer(cmd.Context(), a.root, addr, Assets, func(s string) { fmt.Fprintln(a.stdout, s) })
 		},
 	}
 	cmd.Flags().BoolVar(&web, "web", false, "serve the dashboard over HTTP instead of opening a window")

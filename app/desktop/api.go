@@ -1,39 +1,41 @@
 // Package desktop is Berth's desktop window: a Wails v2 app whose one bound
-// struct, API, exposes the core use cases to the frontend and pushes their
-// progress as "berth:event" events. It decides nothing itself.
+// struct, API, exposes the API surface of app/api to the frontend and
+// pushes its events ("berth:event" progress, "berth:change" live state,
+// "berth:log" log lines) with runtime.EventsEmit. It decides nothing itself.
 package desktop
 
 import (
 	"context"
 	"errors"
-	"fmt"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
+	"github.com/berthdev/berth/app/api"
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/settings"
 )
 
 // EventName is the Wails event that carries core.Event values to the
 // frontend (frontend/src/api uses the same name).
-const EventName = "berth:event"
+const EventName = api.EventOp
 
 // CoreAPI is the part of the core API the window calls; *core.Berth
 // implements it, tests use a fake.
-type CoreAPI interface {
-	List(ctx context.Context) (*core.Listing, error)
-	Up(ctx context.Context, req core.UpRequest, emit core.Emit) (*core.Result, error)
-	Down(ctx context.Context, req core.DownRequest, emit core.Emit) (*core.Result, error)
-}
+type CoreAPI = api.Core
 
 // API is bound to the frontend: each exported method becomes
 // window.go.desktop.API.<Method>, a promise that resolves with the result
 // and rejects with the error's text.
 type API struct {
-	core CoreAPI
+	svc *api.Service
 	// emit sends an event to the window; runtime.EventsEmit outside tests.
 	emit func(ctx context.Context, name string, data ...any)
+	// openURL opens a link in the system browser; runtime.BrowserOpenURL
+	// outside tests.
+	openURL func(ctx context.Context, url string)
 	// logf, when set, logs each call (BERTH_DEBUG; the smoke test waits
 	// for the first listing this way).
 	logf func(format string, args ...any)
@@ -43,23 +45,36 @@ type API struct {
 	// (runtime.EventsEmit and friends) find the window through it and
 	// Wails calls bound methods without one, so the app must keep it: this
 	// is the one place where Berth stores a context in a struct. It is
-	// cancelled at shutdown, which also stops running operations.
+	// cancelled at shutdown, which also stops running operations, log
+	// streams and the watcher.
 	ctx    context.Context
 	cancel context.CancelFunc
-	busy   map[string]string // environment -> operation running on it
 }
 
-// NewAPI returns the bound API over c.
-func NewAPI(c CoreAPI) *API {
-	return &API{core: c, emit: runtime.EventsEmit, busy: map[string]string{}}
+// NewAPI returns the bound API over c and, when not nil, the settings s.
+func NewAPI(c CoreAPI, s ...api.Settings) *API {
+	a := &API{emit: runtime.EventsEmit, openURL: runtime.BrowserOpenURL}
+	var st api.Settings
+	if len(s) > 0 {
+		st = s[0]
+	}
+	a.svc = api.New(c, st, func(name string, data any) { a.emit(a.context(), name, data) })
+	return a
 }
 
 // startup is Wails' OnStartup hook. It is unexported so that Wails does
-// not bind it for the frontend.
+// not bind it for the frontend. It starts the watcher that pushes live
+// state changes.
 func (a *API) startup(ctx context.Context) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	a.ctx, a.cancel = context.WithCancel(ctx)
+	wctx := a.ctx
+	a.mu.Unlock()
+	go func() {
+		if err := a.svc.Watch(wctx); err != nil {
+			a.log("Watch: %v", err)
+		}
+	}()
 }
 
 // shutdown is Wails' OnShutdown hook: it cancels running operations.
@@ -84,7 +99,7 @@ func (a *API) context() context.Context {
 // environments on the target.
 func (a *API) ListEnvironments() (*core.Listing, error) {
 	start := time.Now()
-	l, err := a.core.List(a.context())
+	l, err := a.svc.ListEnvironments(a.context())
 	if err != nil {
 		a.log("ListEnvironments: %v", err)
 		return nil, err
@@ -94,49 +109,73 @@ func (a *API) ListEnvironments() (*core.Listing, error) {
 	return l, nil
 }
 
-// Up brings an environment up (from the definition of the same name when
-// it does not exist yet), pushing progress events while it runs.
-func (a *API) Up(env string) (*core.Result, error) {
-	ctx, done, err := a.begin(env, "up")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	res, err := a.core.Up(ctx, core.UpRequest{Env: env}, a.emitter(ctx))
+// Status returns one environment with its services.
+func (a *API) Status(env string) (*core.Environment, error) {
+	return a.svc.Status(a.context(), env)
+}
+
+// Plan returns what Up would do for a new environment named as (default:
+// the definition's name) from definition.
+func (a *API) Plan(definition, as string) (*core.Result, error) {
+	return a.svc.Plan(a.context(), definition, as)
+}
+
+// Up brings an environment up (from definition when given, else from the
+// one it came from or the one of the same name), pushing progress events.
+func (a *API) Up(env, definition string) (*core.Result, error) {
+	res, err := a.svc.Up(a.context(), env, definition)
 	a.log("Up %s: %v", env, errOrOK(err))
 	return res, err
+}
+
+// PlanDown returns what Down would do.
+func (a *API) PlanDown(env string, volumes bool) (*core.Result, error) {
+	return a.svc.PlanDown(a.context(), env, volumes)
 }
 
 // Down removes an environment's containers and networks, and its volumes
 // (its data) when volumes is true, pushing progress events while it runs.
 func (a *API) Down(env string, volumes bool) (*core.Result, error) {
-	ctx, done, err := a.begin(env, "down")
-	if err != nil {
-		return nil, err
-	}
-	defer done()
-	res, err := a.core.Down(ctx, core.DownRequest{Env: env, Volumes: volumes}, a.emitter(ctx))
+	res, err := a.svc.Down(a.context(), env, volumes)
 	a.log("Down %s (volumes %t): %v", env, volumes, errOrOK(err))
 	return res, err
 }
 
-// begin marks env busy with op; one operation per environment at a time.
-func (a *API) begin(env, op string) (context.Context, func(), error) {
-	if env == "" {
-		return nil, nil, errors.New("no environment named")
+// PlanRecreate returns what Recreate would do.
+func (a *API) PlanRecreate(env, service string) (*core.Result, error) {
+	return a.svc.PlanRecreate(a.context(), env, service)
+}
+
+// Recreate replaces the containers of one service.
+func (a *API) Recreate(env, service string) (*core.Result, error) {
+	res, err := a.svc.Recreate(a.context(), env, service)
+	a.log("Recreate %s %s: %v", env, service, errOrOK(err))
+	return res, err
+}
+
+// SubscribeLogs follows logs; lines come as "berth:log" events carrying
+// the returned id.
+func (a *API) SubscribeLogs(req api.LogRequest) (string, error) {
+	return a.svc.SubscribeLogs(a.context(), req)
+}
+
+// UnsubscribeLogs ends a log subscription.
+func (a *API) UnsubscribeLogs(id string) error { return a.svc.UnsubscribeLogs(id) }
+
+// GetSettings returns the saved settings and those in effect.
+func (a *API) GetSettings() (settings.View, error) { return a.svc.GetSettings() }
+
+// SaveSettings saves and applies the settings.
+func (a *API) SaveSettings(s settings.Settings) (settings.View, error) { return a.svc.SaveSettings(s) }
+
+// OpenURL opens an http(s) link (a published port) in the system browser.
+func (a *API) OpenURL(link string) error {
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("only http and https links open in the browser")
 	}
-	ctx := a.context()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if running, ok := a.busy[env]; ok {
-		return nil, nil, fmt.Errorf("environment %q is busy: %s is running", env, running)
-	}
-	a.busy[env] = op
-	return ctx, func() {
-		a.mu.Lock()
-		delete(a.busy, env)
-		a.mu.Unlock()
-	}, nil
+	a.openURL(a.context(), u.String())
+	return nil
 }
 
 func (a *API) log(format string, args ...any) {
@@ -150,8 +189,4 @@ func errOrOK(err error) any {
 		return err
 	}
 	return "ok"
-}
-
-func (a *API) emitter(ctx context.Context) core.Emit {
-	return func(ev core.Event) { a.emit(ctx, EventName, ev) }
 }

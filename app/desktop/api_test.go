@@ -13,6 +13,7 @@ import (
 
 // fakeCore records calls and emits one event per operation.
 type fakeCore struct {
+	CoreAPI // what a test does not need panics
 	listing *core.Listing
 	err     error
 	// block, when set, holds Up until it is closed.
@@ -57,6 +58,11 @@ func (f *fakeCore) Down(ctx context.Context, req core.DownRequest, emit core.Emi
 	return &core.Result{Env: req.Env}, nil
 }
 
+func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
+	<-ctx.Done()
+	return nil
+}
+
 // waitUps waits until Up has been called n times.
 func (f *fakeCore) waitUps(t *testing.T, n int) {
 	t.Helper()
@@ -92,8 +98,12 @@ func newTestAPI(t *testing.T, f *fakeCore) (*API, func() []emitted) {
 			t.Errorf("emit %s with %d values, want 1", name, len(data))
 			return
 		}
+		ev, ok := data[0].(core.Event)
+		if !ok {
+			return
+		}
 		mu.Lock()
-		got = append(got, emitted{name, data[0].(core.Event)})
+		got = append(got, emitted{name, ev})
 		mu.Unlock()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -129,7 +139,7 @@ func TestListEnvironments(t *testing.T) {
 func TestUpEmitsProgress(t *testing.T) {
 	f := &fakeCore{}
 	a, events := newTestAPI(t, f)
-	res, err := a.Up("shop")
+	res, err := a.Up("shop", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,13 +174,13 @@ func TestDownPassesVolumes(t *testing.T) {
 
 func TestErrorsRejectThePromise(t *testing.T) {
 	a, _ := newTestAPI(t, &fakeCore{err: core.ErrNotFound})
-	if _, err := a.Up("nope"); !errors.Is(err, core.ErrNotFound) {
+	if _, err := a.Up("nope", ""); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("Up error = %v, want ErrNotFound", err)
 	}
 	if _, err := a.Down("nope", false); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("Down error = %v, want ErrNotFound", err)
 	}
-	if _, err := a.Up(""); err == nil {
+	if _, err := a.Up("", ""); err == nil {
 		t.Error("Up with no name: no error")
 	}
 }
@@ -180,7 +190,7 @@ func TestOneOperationPerEnvironment(t *testing.T) {
 	a, _ := newTestAPI(t, f)
 	done := make(chan error, 1)
 	go func() {
-		_, err := a.Up("shop")
+		_, err := a.Up("shop", "")
 		done <- err
 	}()
 	f.waitUps(t, 1)
@@ -204,7 +214,7 @@ func TestShutdownCancelsOperations(t *testing.T) {
 	a, _ := newTestAPI(t, f)
 	done := make(chan error, 1)
 	go func() {
-		_, err := a.Up("shop")
+		_, err := a.Up("shop", "")
 		done <- err
 	}()
 	f.waitUps(t, 1)
@@ -216,6 +226,23 @@ func TestShutdownCancelsOperations(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Up did not stop at shutdown")
+	}
+}
+
+func TestOpenURL(t *testing.T) {
+	a, _ := newTestAPI(t, &fakeCore{})
+	var opened []string
+	a.openURL = func(_ context.Context, u string) { opened = append(opened, u) }
+	if err := a.OpenURL("http://127.0.0.1:8080/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"file:///etc/passwd", "javascript:alert(1)", "http://"} {
+		if err := a.OpenURL(bad); err == nil {
+			t.Errorf("OpenURL(%q) opened", bad)
+		}
+	}
+	if len(opened) != 1 || opened[0] != "http://127.0.0.1:8080/" {
+		t.Fatalf("opened %v", opened)
 	}
 }
 

@@ -1,6 +1,7 @@
 package desktop
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 
@@ -8,6 +9,10 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/options"
 	"github.com/wailsapp/wails/v2/pkg/options/assetserver"
 	"github.com/wailsapp/wails/v2/pkg/options/linux"
+	"github.com/wailsapp/wails/v2/pkg/runtime"
+
+	"github.com/berthdev/berth/app/api"
+	"github.com/berthdev/berth/internal/settings"
 )
 
 // Options configure the window.
@@ -16,6 +21,8 @@ type Options struct {
 	Core CoreAPI
 	// Icon is the window icon (PNG), shown by window managers on Linux.
 	Icon []byte
+	// Settings, when set, lets the window read and save the user's settings.
+	Settings api.Settings
 	// Logf, when set, logs each API call and its outcome.
 	Logf func(format string, args ...any)
 }
@@ -33,21 +40,51 @@ func Run(assets fs.FS, opts Options) error {
 	if opts.Core == nil {
 		return errors.New("desktop: no core API")
 	}
-	api := NewAPI(opts.Core)
-	api.logf = opts.Logf
+	a := NewAPI(opts.Core, opts.Settings)
+	a.logf = opts.Logf
+	width, height := 1200, 800
+	win, remembered, _ := settings.LoadWindow()
+	if remembered {
+		width, height = max(win.Width, 720), max(win.Height, 480)
+	}
+	start := options.Normal
+	if win.Maximised {
+		start = options.Maximised
+	}
 	return wails.Run(&options.App{
-		Title:     "Berth",
-		Width:     1200,
-		Height:    800,
-		MinWidth:  720,
-		MinHeight: 480,
+		Title:            "Berth",
+		Width:            width,
+		Height:           height,
+		WindowStartState: start,
+		MinWidth:         720,
+		MinHeight:        480,
 		// The window's colour before the page paints: the dark theme's
 		// background, so that start-up does not flash white in dark mode.
 		BackgroundColour: &options.RGBA{R: 15, G: 17, B: 21, A: 255},
 		AssetServer:      &assetserver.Options{Assets: assets},
-		OnStartup:        api.startup,
-		OnShutdown:       api.shutdown,
-		Bind:             []any{api},
+		OnStartup:        a.startup,
+		OnDomReady: func(ctx context.Context) {
+			if remembered && !win.Maximised {
+				runtime.WindowSetPosition(ctx, win.X, win.Y)
+			}
+		},
+		// The window remembers its size and place: saved on close, next to
+		// the settings file.
+		OnBeforeClose: func(ctx context.Context) bool {
+			w := settings.Window{Maximised: runtime.WindowIsMaximised(ctx)}
+			if w.Maximised {
+				w.X, w.Y, w.Width, w.Height = win.X, win.Y, width, height
+			} else {
+				w.X, w.Y = runtime.WindowGetPosition(ctx)
+				w.Width, w.Height = runtime.WindowGetSize(ctx)
+			}
+			if err := settings.SaveWindow(w); err != nil {
+				a.log("saving the window's place: %v", err)
+			}
+			return false
+		},
+		OnShutdown: a.shutdown,
+		Bind:       []any{a},
 		Linux: &linux.Options{
 			Icon:        opts.Icon,
 			ProgramName: "berth",

@@ -11,10 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/berthdev/berth/app/api"
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/settings"
 )
 
 // cookieName holds the token in the browser after the first load.
@@ -27,31 +28,85 @@ type handlerConfig struct {
 	// every Host (a server listening on all addresses).
 	hosts   []string
 	anyHost bool
+	// settings, when set, serves GET and PUT /api/settings.
+	settings api.Settings
 }
 
 // handler is the dashboard: authentication, the API and the frontend.
 type handler struct {
-	core  CoreAPI
+	svc   *api.Service
 	cfg   handlerConfig
 	hub   *hub
 	mux   *http.ServeMux
 	hosts map[string]bool
-
-	mu   sync.Mutex
-	busy map[string]string // environment -> operation running on it
 }
 
-// newHandler returns the dashboard's handler. Operations run under ctx,
-// not under their request's context, so that closing the browser tab does
-// not abort a deployment half-way; ending ctx cancels them.
+// newHandler returns the dashboard's handler. Operations and log streams
+// run under ctx, not under their request's context, so that closing the
+// browser tab does not abort a deployment half-way; ending ctx cancels
+// them. It also starts the watcher that pushes live state changes.
 func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
-	h := &handler{core: b, cfg: cfg, hub: newHub(), mux: http.NewServeMux(), hosts: map[string]bool{}, busy: map[string]string{}}
+	h := &handler{cfg: cfg, hub: newHub(), mux: http.NewServeMux(), hosts: map[string]bool{}}
+	h.svc = api.New(b, cfg.settings, h.hub.publish)
 	for _, host := range cfg.hosts {
 		h.hosts[strings.ToLower(host)] = true
 	}
-	h.mux.HandleFunc("GET /api/environments", h.list)
-	h.mux.HandleFunc("POST /api/environments/{name}/up", func(w http.ResponseWriter, r *http.Request) { h.up(ctx, w, r) })
-	h.mux.HandleFunc("POST /api/environments/{name}/down", func(w http.ResponseWriter, r *http.Request) { h.down(ctx, w, r) })
+	go h.svc.Watch(ctx)
+	h.mux.HandleFunc("GET /api/environments", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.ListEnvironments(r.Context()))
+	})
+	h.mux.HandleFunc("GET /api/environments/{name}", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.Status(r.Context(), r.PathValue("name")))
+	})
+	h.mux.HandleFunc("POST /api/plan", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Definition, As string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.Plan(r.Context(), body.Definition, body.As))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/up", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Definition string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.Up(ctx, r.PathValue("name"), body.Definition))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/down", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Volumes bool }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.Down(ctx, r.PathValue("name"), body.Volumes))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/plan-down", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Volumes bool }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.PlanDown(r.Context(), r.PathValue("name"), body.Volumes))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/services/{service}/recreate", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.Recreate(ctx, r.PathValue("name"), r.PathValue("service")))
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/services/{service}/plan-recreate", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.PlanRecreate(r.Context(), r.PathValue("name"), r.PathValue("service")))
+	})
+	h.mux.HandleFunc("POST /api/logs", func(w http.ResponseWriter, r *http.Request) {
+		var body api.LogRequest
+		if readBody(w, r, &body) {
+			id, err := h.svc.SubscribeLogs(ctx, body)
+			answer(w)(map[string]string{"id": id}, err)
+		}
+	})
+	h.mux.HandleFunc("DELETE /api/logs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(map[string]string{}, h.svc.UnsubscribeLogs(r.PathValue("id")))
+	})
+	h.mux.HandleFunc("GET /api/settings", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.GetSettings())
+	})
+	h.mux.HandleFunc("PUT /api/settings", func(w http.ResponseWriter, r *http.Request) {
+		var body settings.Settings
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.SaveSettings(body))
+		}
+	})
 	h.mux.HandleFunc("GET /api/events", h.events)
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -68,6 +123,30 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 		})
 	}
 	return h
+}
+
+// answer writes a result as JSON, or the error with its status.
+func answer(w http.ResponseWriter) func(any, error) {
+	return func(v any, err error) {
+		if err != nil {
+			writeError(w, statusOf(err), err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+// readBody decodes an optional JSON body into v; on a bad one it answers
+// 400 and returns false.
+func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength == 0 {
+		return true
+	}
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("read the request: %w", err))
+		return false
+	}
+	return true
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -157,71 +236,6 @@ const unauthorizedPage = `<!doctype html>
 </body></html>
 `
 
-func (h *handler) list(w http.ResponseWriter, r *http.Request) {
-	l, err := h.core.List(r.Context())
-	if err != nil {
-		writeError(w, statusOf(err), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, l)
-}
-
-func (h *handler) up(ctx context.Context, w http.ResponseWriter, r *http.Request) {
-	env := r.PathValue("name")
-	done, err := h.begin(env, "up")
-	if err != nil {
-		writeError(w, http.StatusConflict, err)
-		return
-	}
-	defer done()
-	res, err := h.core.Up(ctx, core.UpRequest{Env: env}, h.hub.publish)
-	h.answer(w, res, err)
-}
-
-func (h *handler) down(ctx context.Context, w http.ResponseWriter, r *http.Request) {
-	env := r.PathValue("name")
-	var body struct {
-		Volumes bool `json:"volumes"`
-	}
-	if r.ContentLength != 0 {
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-			writeError(w, http.StatusBadRequest, fmt.Errorf("read the request: %w", err))
-			return
-		}
-	}
-	done, err := h.begin(env, "down")
-	if err != nil {
-		writeError(w, http.StatusConflict, err)
-		return
-	}
-	defer done()
-	res, err := h.core.Down(ctx, core.DownRequest{Env: env, Volumes: body.Volumes}, h.hub.publish)
-	h.answer(w, res, err)
-}
-
-func (h *handler) answer(w http.ResponseWriter, res *core.Result, err error) {
-	if err != nil {
-		writeError(w, statusOf(err), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
-}
-
-// begin marks env busy with op; one operation per environment at a time.
-func (h *handler) begin(env, op string) (func(), error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if running, ok := h.busy[env]; ok {
-		return nil, fmt.Errorf("environment %q is busy: %s is running", env, running)
-	}
-	h.busy[env] = op
-	return func() {
-		h.mu.Lock()
-		delete(h.busy, env)
-		h.mu.Unlock()
-	}, nil
-}
-
 // keepAlive is how often an idle event stream gets a comment line, so
 // that proxies and browsers keep it open.
 var keepAlive = 20 * time.Second
@@ -250,12 +264,12 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
-		case ev := <-evs:
-			data, err := json.Marshal(ev)
+		case m := <-evs:
+			data, err := json.Marshal(m.data)
 			if err != nil {
 				continue
 			}
-			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", EventName, data); err != nil {
+			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.name, data); err != nil {
 				return
 			}
 		}
@@ -268,6 +282,8 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 // statusOf maps core errors to HTTP statuses.
 func statusOf(err error) int {
 	switch {
+	case errors.Is(err, api.ErrBusy):
+		return http.StatusConflict
 	case errors.Is(err, core.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, core.ErrEngine):

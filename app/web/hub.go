@@ -7,19 +7,31 @@ import (
 	"github.com/berthdev/berth/internal/core"
 )
 
-// hub fans core events out to the open event streams. A stream that does
-// not keep up loses events rather than slowing the operation down.
-type hub struct {
-	mu   sync.Mutex
-	subs map[chan core.Event]struct{}
+// message is one server-sent event: its name and its JSON data.
+type message struct {
+	name string
+	data any
 }
 
-func newHub() *hub { return &hub{subs: map[chan core.Event]struct{}{}} }
+// hub fans events out to the open event streams. A stream that does not
+// keep up loses events rather than slowing the operation down. The last
+// engine state is kept and sent first to a new stream, so that a page
+// opened while the engine is down says so at once.
+type hub struct {
+	mu     sync.Mutex
+	subs   map[chan message]struct{}
+	engine *message
+}
+
+func newHub() *hub { return &hub{subs: map[chan message]struct{}{}} }
 
 // subscribe returns a channel of events and the function that closes it.
-func (h *hub) subscribe() (<-chan core.Event, func()) {
-	c := make(chan core.Event, 256)
+func (h *hub) subscribe() (<-chan message, func()) {
+	c := make(chan message, 1024)
 	h.mu.Lock()
+	if h.engine != nil {
+		c <- *h.engine
+	}
 	h.subs[c] = struct{}{}
 	h.mu.Unlock()
 	return c, func() {
@@ -29,16 +41,21 @@ func (h *hub) subscribe() (<-chan core.Event, func()) {
 	}
 }
 
-// publish sends ev to every stream; it is a core.Emit.
-func (h *hub) publish(ev core.Event) {
-	if ev.Time.IsZero() {
+// publish sends data under name to every stream; it is an api.Emitter.
+func (h *hub) publish(name string, data any) {
+	if ev, ok := data.(core.Event); ok && ev.Time.IsZero() {
 		ev.Time = time.Now()
+		data = ev
 	}
+	m := message{name, data}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if c, ok := data.(core.Change); ok && c.Kind == core.ChangeEngine {
+		h.engine = &m
+	}
 	for c := range h.subs {
 		select {
-		case c <- ev:
+		case c <- m:
 		default:
 		}
 	}

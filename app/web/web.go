@@ -11,10 +11,18 @@
 //
 // Endpoints:
 //
-//	GET  /api/environments              the listing (core.Listing)
-//	POST /api/environments/{name}/up    bring up; answers core.Result
-//	POST /api/environments/{name}/down  take down; body {"volumes": true} also removes volumes
-//	GET  /api/events                    server-sent events named "berth:event", data a core.Event
+//	GET    /api/environments                       the listing (core.Listing)
+//	GET    /api/environments/{name}                one environment (core.Environment)
+//	POST   /api/plan                               body {"definition", "as"}: what up would do (core.Result)
+//	POST   /api/environments/{name}/up             bring up; body {"definition"} for a new one; core.Result
+//	POST   /api/environments/{name}/plan-down      body {"volumes"}: what down would do
+//	POST   /api/environments/{name}/down           take down; body {"volumes": true} also removes volumes
+//	POST   /api/environments/{name}/services/{s}/plan-recreate, .../recreate
+//	POST   /api/logs                               body api.LogRequest: follow logs; answers {"id"}
+//	DELETE /api/logs/{id}                          stop following
+//	GET    /api/settings, PUT /api/settings        settings.View; PUT takes settings.Settings
+//	GET    /api/events                             server-sent events: "berth:event" (core.Event),
+//	                                               "berth:change" (core.Change), "berth:log" (api.LogBatch)
 //
 // Errors answer with a 4xx or 5xx status and {"error": "<message>"}.
 package web
@@ -32,20 +40,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/app/api"
 )
 
 // EventName names the server-sent events that carry core.Event values (the
 // desktop window's Wails event has the same name).
-const EventName = "berth:event"
+const EventName = api.EventOp
 
 // CoreAPI is the part of the core API the dashboard calls; *core.Berth
 // implements it, tests use a fake.
-type CoreAPI interface {
-	List(ctx context.Context) (*core.Listing, error)
-	Up(ctx context.Context, req core.UpRequest, emit core.Emit) (*core.Result, error)
-	Down(ctx context.Context, req core.DownRequest, emit core.Emit) (*core.Result, error)
-}
+type CoreAPI = api.Core
 
 // Options configure Serve.
 type Options struct {
@@ -59,6 +63,8 @@ type Options struct {
 	// Hosts are extra Host header values to accept (host:port), for a
 	// server reached through a name other than its listening address.
 	Hosts []string
+	// Settings, when set, serves the settings endpoints.
+	Settings api.Settings
 	// Announce receives the dashboard's URL, token included, once the
 	// server listens; default: print it on standard error.
 	Announce func(url string)
@@ -86,10 +92,11 @@ func Serve(ctx context.Context, b CoreAPI, opts Options) error {
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	h := newHandler(ctx, b, handlerConfig{
-		token:   opts.Token,
-		assets:  opts.Assets,
-		hosts:   append(allowedHosts(addr), opts.Hosts...),
-		anyHost: addr.IP.IsUnspecified(),
+		token:    opts.Token,
+		assets:   opts.Assets,
+		hosts:    append(allowedHosts(addr), opts.Hosts...),
+		anyHost:  addr.IP.IsUnspecified(),
+		settings: opts.Settings,
 	})
 	srv := &http.Server{
 		Handler:           h,

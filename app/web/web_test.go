@@ -26,6 +26,7 @@ const (
 
 // fakeCore answers from fixed values and records calls.
 type fakeCore struct {
+	CoreAPI // what a test does not need panics
 	listing *core.Listing
 	err     error
 	block   chan struct{} // when set, Up waits for it
@@ -60,6 +61,11 @@ func (f *fakeCore) Down(ctx context.Context, req core.DownRequest, emit core.Emi
 		return nil, f.err
 	}
 	return &core.Result{Env: req.Env}, nil
+}
+
+func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
+	<-ctx.Done()
+	return nil
 }
 
 func sampleListing() *core.Listing {

@@ -1,0 +1,317 @@
+// Package api is the one API surface the desktop window (app/desktop, over
+// Wails bindings) and the web dashboard (app/web, over HTTP and server-sent
+// events) expose to the frontend. Methods return DTOs or an error; pushed
+// data goes through an Emitter under three names: EventOp (operation
+// progress, core.Event), EventChange (live state, core.Change) and EventLog
+// (log lines, LogBatch). It decides nothing: core does.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/settings"
+)
+
+// Event names, the same in both transports (frontend/src/api uses them).
+const (
+	EventOp     = "berth:event"
+	EventChange = "berth:change"
+	EventLog    = "berth:log"
+)
+
+// Core is the part of the core API the frontend reaches; *core.Berth
+// implements it, tests use fakes.
+type Core interface {
+	List(ctx context.Context) (*core.Listing, error)
+	Status(ctx context.Context, env string) (*core.Environment, error)
+	Plan(ctx context.Context, req core.UpRequest) (*core.Result, error)
+	Up(ctx context.Context, req core.UpRequest, emit core.Emit) (*core.Result, error)
+	PlanDown(ctx context.Context, req core.DownRequest) (*core.Result, error)
+	Down(ctx context.Context, req core.DownRequest, emit core.Emit) (*core.Result, error)
+	PlanRecreate(ctx context.Context, env, service string) (*core.Result, error)
+	Recreate(ctx context.Context, env, service string, emit core.Emit) (*core.Result, error)
+	Logs(ctx context.Context, req core.LogsRequest, out func(core.LogLine)) error
+	Watch(ctx context.Context, out func(core.Change)) error
+}
+
+// Settings reads and saves the user's settings; app/root implements it.
+type Settings interface {
+	Settings() (settings.View, error)
+	SaveSettings(settings.Settings) (settings.View, error)
+}
+
+// ErrBusy: another operation runs on the environment.
+var ErrBusy = errors.New("one operation at a time")
+
+// Emitter pushes data to the frontend under an event name.
+type Emitter func(name string, data any)
+
+// LogBatch carries the lines of one log subscription, a batch at a time
+// (at most every FlushEvery, or MaxBatch lines). The last batch has Done
+// set, and Error when the stream failed.
+type LogBatch struct {
+	ID    string         `json:"id"`
+	Lines []core.LogLine `json:"lines"`
+	Done  bool           `json:"done,omitempty"`
+	Error string         `json:"error,omitempty"`
+}
+
+// LogRequest asks for an environment's logs, followed.
+type LogRequest struct {
+	Env string `json:"env"`
+	// Service limits the logs to one service; empty: all of them.
+	Service string `json:"service,omitempty"`
+	// Tail is how many earlier lines of each container to send first
+	// (0: DefaultTail).
+	Tail int `json:"tail,omitempty"`
+}
+
+// Limits of log subscriptions.
+const (
+	DefaultTail   = 500
+	MaxLogStreams = 16
+	MaxBatch      = 500
+	FlushEvery    = 50 * time.Millisecond
+)
+
+// Service implements the API over a core.
+type Service struct {
+	core     Core
+	settings Settings
+	emit     Emitter
+
+	mu     sync.Mutex
+	busy   map[string]string // environment -> operation running on it
+	logs   map[string]context.CancelFunc
+	order  []string // log subscription ids, oldest first
+	nextID int
+}
+
+// New returns the API over c; s may be nil (no settings then).
+func New(c Core, s Settings, emit Emitter) *Service {
+	return &Service{core: c, settings: s, emit: emit, busy: map[string]string{}, logs: map[string]context.CancelFunc{}}
+}
+
+// ListEnvironments returns the target, the definitions and the environments.
+func (s *Service) ListEnvironments(ctx context.Context) (*core.Listing, error) {
+	return s.core.List(ctx)
+}
+
+// Status returns one environment with its services.
+func (s *Service) Status(ctx context.Context, env string) (*core.Environment, error) {
+	return s.core.Status(ctx, env)
+}
+
+// Plan returns what Up would do for the environment as (default: the
+// definition's name) from definition.
+func (s *Service) Plan(ctx context.Context, definition, as string) (*core.Result, error) {
+	if as == "" {
+		as = definition
+	}
+	return s.core.Plan(ctx, core.UpRequest{Env: as, Definition: definition})
+}
+
+// Up brings env up, from definition when given (a new environment), else
+// from the definition it came from or the one of the same name.
+func (s *Service) Up(ctx context.Context, env, definition string) (*core.Result, error) {
+	done, err := s.begin(env, "up")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.core.Up(ctx, core.UpRequest{Env: env, Definition: definition}, s.opEmit())
+}
+
+// PlanDown returns what Down would do.
+func (s *Service) PlanDown(ctx context.Context, env string, volumes bool) (*core.Result, error) {
+	return s.core.PlanDown(ctx, core.DownRequest{Env: env, Volumes: volumes})
+}
+
+// Down removes env, and its volumes when volumes is true.
+func (s *Service) Down(ctx context.Context, env string, volumes bool) (*core.Result, error) {
+	done, err := s.begin(env, "down")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.core.Down(ctx, core.DownRequest{Env: env, Volumes: volumes}, s.opEmit())
+}
+
+// PlanRecreate returns what Recreate would do.
+func (s *Service) PlanRecreate(ctx context.Context, env, service string) (*core.Result, error) {
+	return s.core.PlanRecreate(ctx, env, service)
+}
+
+// Recreate replaces the containers of one service of env.
+func (s *Service) Recreate(ctx context.Context, env, service string) (*core.Result, error) {
+	done, err := s.begin(env, "recreate "+service)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.core.Recreate(ctx, env, service, s.opEmit())
+}
+
+// GetSettings returns the saved settings and those in effect.
+func (s *Service) GetSettings() (settings.View, error) {
+	if s.settings == nil {
+		return settings.View{}, errors.New("settings are not available here")
+	}
+	return s.settings.Settings()
+}
+
+// SaveSettings saves the settings and applies them.
+func (s *Service) SaveSettings(v settings.Settings) (settings.View, error) {
+	if s.settings == nil {
+		return settings.View{}, errors.New("settings are not available here")
+	}
+	return s.settings.SaveSettings(v)
+}
+
+// Watch pushes live state changes as EventChange until ctx ends.
+func (s *Service) Watch(ctx context.Context) error {
+	return s.core.Watch(ctx, func(c core.Change) { s.emit(EventChange, c) })
+}
+
+// SubscribeLogs starts following an environment's logs under ctx and
+// returns the subscription's id; lines arrive as EventLog batches with that
+// id. Beyond MaxLogStreams the oldest subscription is ended.
+func (s *Service) SubscribeLogs(ctx context.Context, req LogRequest) (string, error) {
+	if req.Env == "" {
+		return "", errors.New("no environment named")
+	}
+	tail := req.Tail
+	if tail == 0 {
+		tail = DefaultTail
+	}
+	creq := core.LogsRequest{Env: req.Env, Follow: true, Tail: tail}
+	if req.Service != "" {
+		creq.Services = []string{req.Service}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.nextID++
+	id := "logs-" + strconv.Itoa(s.nextID)
+	s.logs[id] = cancel
+	s.order = append(s.order, id)
+	var evict []context.CancelFunc
+	for len(s.order) > MaxLogStreams {
+		old := s.order[0]
+		s.order = s.order[1:]
+		if c, ok := s.logs[old]; ok {
+			evict = append(evict, c)
+			delete(s.logs, old)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range evict {
+		c()
+	}
+	go s.follow(ctx, id, creq)
+	return id, nil
+}
+
+// UnsubscribeLogs ends a log subscription; an unknown id is not an error
+// (it may have ended by itself).
+func (s *Service) UnsubscribeLogs(id string) error {
+	s.mu.Lock()
+	cancel, ok := s.logs[id]
+	delete(s.logs, id)
+	for i, o := range s.order {
+		if o == id {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	if ok {
+		cancel()
+	}
+	return nil
+}
+
+// follow streams one subscription's lines in batches.
+func (s *Service) follow(ctx context.Context, id string, req core.LogsRequest) {
+	lines := make(chan core.LogLine, MaxBatch)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.core.Logs(ctx, req, func(l core.LogLine) {
+			select {
+			case lines <- l:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	tick := time.NewTicker(FlushEvery)
+	defer tick.Stop()
+	var batch []core.LogLine
+	flush := func() {
+		if len(batch) > 0 {
+			s.emit(EventLog, LogBatch{ID: id, Lines: batch})
+			batch = nil
+		}
+	}
+	for {
+		select {
+		case l := <-lines:
+			batch = append(batch, l)
+			if len(batch) >= MaxBatch {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		case err := <-errc:
+			// Drain what the reader queued before it returned.
+		drain:
+			for {
+				select {
+				case l := <-lines:
+					batch = append(batch, l)
+				default:
+					break drain
+				}
+			}
+			flush()
+			end := LogBatch{ID: id, Lines: []core.LogLine{}, Done: true}
+			if err != nil && ctx.Err() == nil {
+				end.Error = err.Error()
+			}
+			s.emit(EventLog, end)
+			s.UnsubscribeLogs(id)
+			return
+		}
+	}
+}
+
+func (s *Service) opEmit() core.Emit {
+	return func(ev core.Event) {
+		if ev.Time.IsZero() {
+			ev.Time = time.Now()
+		}
+		s.emit(EventOp, ev)
+	}
+}
+
+// begin marks env busy with op; one operation per environment at a time.
+func (s *Service) begin(env, op string) (func(), error) {
+	if env == "" {
+		return nil, errors.New("no environment named")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if running, ok := s.busy[env]; ok {
+		return nil, fmt.Errorf("environment %q is busy: %s is running: %w", env, running, ErrBusy)
+	}
+	s.busy[env] = op
+	return func() {
+		s.mu.Lock()
+		delete(s.busy, env)
+		s.mu.Unlock()
+	}, nil
+}
