@@ -1,0 +1,320 @@
+package gitsrc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Workspace is a definition materialised at a revision: a read-only folder
+// holding exactly the subtree of that commit. Tree is the subtree's hash,
+// which names the folder; Commit is the commit it was asked for (another
+// commit with the same subtree shares the folder).
+type Workspace struct {
+	Dir    string
+	Tree   string
+	Commit string
+}
+
+// entry is one file, symlink or folder of a subtree, by slash path.
+type entry struct {
+	path string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+// subtree finds the tree at p in commit c; callers hold r.mu.
+func (r *Repo) subtree(c Commit, p string) (*object.Tree, error) {
+	obj, err := r.commitObject(c)
+	if err != nil {
+		return nil, err
+	}
+	root, err := obj.Tree()
+	if err != nil {
+		return nil, fmt.Errorf("tree of %s: %w", c.Short, err)
+	}
+	if p == "" {
+		return root, nil
+	}
+	e, err := root.FindEntry(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s is missing at revision %s: %w", p, c.Short, ErrNotFound)
+	}
+	if e.Mode != filemode.Dir {
+		return nil, fmt.Errorf("%s at revision %s is not a folder (%s): %w", p, c.Short, e.Mode, ErrNotFound)
+	}
+	t, err := object.GetTree(r.repo.Storer, e.Hash)
+	if err != nil {
+		return nil, fmt.Errorf("tree %s at %s: %w", p, c.Short, err)
+	}
+	return t, nil
+}
+
+// entries lists every entry under t, folders before what they hold;
+// callers hold r.mu.
+func (r *Repo) entries(t *object.Tree, prefix string, out []entry) ([]entry, error) {
+	for _, e := range t.Entries {
+		p := e.Name
+		if prefix != "" {
+			p = prefix + "/" + e.Name
+		}
+		out = append(out, entry{path: p, mode: e.Mode, hash: e.Hash})
+		if e.Mode == filemode.Dir {
+			sub, err := object.GetTree(r.repo.Storer, e.Hash)
+			if err != nil {
+				return nil, fmt.Errorf("tree %s: %w", p, err)
+			}
+			if out, err = r.entries(sub, p, out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// readBlob returns a blob's content; callers hold r.mu.
+func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
+	obj, err := r.repo.Storer.EncodedObject(plumbing.BlobObject, h)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", h, err)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", h, err)
+	}
+	defer rd.Close()
+	buf := make([]byte, obj.Size())
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		return nil, fmt.Errorf("blob %s: %w", h, err)
+	}
+	return buf, nil
+}
+
+// Materialise writes the subtree at path of commit rev into
+// root/<subtree hash>/ and returns it. The folder is immutable: when it
+// exists it is complete (it is written under a temporary name and renamed
+// into place) and is returned as is. Files are read-only (0444, 0555 when
+// executable), folders 0555. Symlinks are kept when they resolve inside the
+// workspace; an absolute symlink, one that leaves the workspace (directly
+// or through other symlinks) or a submodule is refused, naming the file,
+// before anything is written.
+func (r *Repo) Materialise(ctx context.Context, rev Commit, path string, root string) (Workspace, error) {
+	p, err := cleanPath(path)
+	if err != nil {
+		return Workspace{}, err
+	}
+	r.mu.Lock()
+	locked := true
+	unlock := func() {
+		if locked {
+			locked = false
+			r.mu.Unlock()
+		}
+	}
+	defer unlock()
+	t, err := r.subtree(rev, p)
+	if err != nil {
+		return Workspace{}, err
+	}
+	ws := Workspace{Dir: filepath.Join(root, t.Hash.String()), Tree: t.Hash.String(), Commit: rev.Hash}
+	if fi, err := os.Lstat(ws.Dir); err == nil && fi.IsDir() {
+		return ws, nil
+	}
+	ents, err := r.entries(t, "", nil)
+	if err != nil {
+		return Workspace{}, err
+	}
+	links := map[string]string{}
+	for _, e := range ents {
+		switch e.mode {
+		case filemode.Submodule:
+			return Workspace{}, fmt.Errorf("%s at %s: %s is a submodule; Berth does not materialise submodules: %w", p, rev.Short, e.path, ErrUnsafe)
+		case filemode.Symlink:
+			b, err := r.readBlob(e.hash)
+			if err != nil {
+				return Workspace{}, err
+			}
+			links[e.path] = string(b)
+		}
+	}
+	for name, target := range links {
+		if err := checkLink(links, name, target); err != nil {
+			return Workspace{}, fmt.Errorf("%s at %s: %w", p, rev.Short, err)
+		}
+	}
+
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return Workspace{}, err
+	}
+	tmp, err := os.MkdirTemp(root, ".tmp-"+ws.Tree[:12]+"-")
+	if err != nil {
+		return Workspace{}, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			Remove(tmp)
+		}
+	}()
+	var dirs []string
+	for _, e := range ents {
+		if e.mode == filemode.Dir {
+			d := filepath.Join(tmp, filepath.FromSlash(e.path))
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return Workspace{}, err
+			}
+			dirs = append(dirs, d)
+		}
+	}
+
+	// One reader (go-git is not safe for concurrent use), several writers.
+	type job struct {
+		e    entry
+		data []byte
+	}
+	jobs := make(chan job, 64)
+	var wg sync.WaitGroup
+	var werr error
+	var once sync.Once
+	fail := func(err error) { once.Do(func() { werr = err }) }
+	workers := max(2, runtime.GOMAXPROCS(0))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				if err := writeEntry(tmp, j.e, j.data, links); err != nil {
+					fail(err)
+				}
+			}
+		}()
+	}
+	var rerr error
+	for i, e := range ents {
+		if e.mode == filemode.Dir {
+			continue
+		}
+		if i%128 == 0 {
+			if rerr = ctx.Err(); rerr != nil {
+				break
+			}
+		}
+		var data []byte
+		if e.mode != filemode.Symlink {
+			if data, rerr = r.readBlob(e.hash); rerr != nil {
+				break
+			}
+		}
+		jobs <- job{e, data}
+	}
+	close(jobs)
+	unlock()
+	wg.Wait()
+	if rerr != nil {
+		return Workspace{}, rerr
+	}
+	if werr != nil {
+		return Workspace{}, werr
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Chmod(dirs[i], 0o555); err != nil {
+			return Workspace{}, err
+		}
+	}
+	if err := os.Chmod(tmp, 0o555); err != nil {
+		return Workspace{}, err
+	}
+	if err := os.Rename(tmp, ws.Dir); err != nil {
+		if fi, serr := os.Lstat(ws.Dir); serr == nil && fi.IsDir() {
+			return ws, nil // materialised meanwhile by someone else; ours is removed
+		}
+		return Workspace{}, fmt.Errorf("materialise %s at %s: %w", p, rev.Short, err)
+	}
+	done = true
+	return ws, nil
+}
+
+func writeEntry(dir string, e entry, data []byte, links map[string]string) error {
+	name := filepath.Join(dir, filepath.FromSlash(e.path))
+	if e.mode == filemode.Symlink {
+		return os.Symlink(links[e.path], name)
+	}
+	perm := fs.FileMode(0o444)
+	if e.mode == filemode.Executable {
+		perm = 0o555
+	}
+	// Created read-only: the descriptor opened here may still write.
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// checkLink refuses a symlink that is absolute or that, following the
+// other symlinks of the tree, resolves outside the workspace.
+func checkLink(links map[string]string, name, target string) error {
+	if target == "" || path.IsAbs(target) || filepath.IsAbs(target) || strings.HasPrefix(target, `\`) {
+		return fmt.Errorf("symlink %s points to the absolute path %q, outside the workspace: %w", name, target, ErrUnsafe)
+	}
+	var resolved []string
+	pending := strings.Split(name, "/")
+	for hops := 0; len(pending) > 0; {
+		c := pending[0]
+		pending = pending[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(resolved) == 0 {
+				return fmt.Errorf("symlink %s -> %s leads outside the workspace: %w", name, target, ErrUnsafe)
+			}
+			resolved = resolved[:len(resolved)-1]
+			continue
+		}
+		cur := strings.Join(append(resolved, c), "/")
+		t, ok := links[cur]
+		if !ok {
+			resolved = append(resolved, c)
+			continue
+		}
+		if hops++; hops > 40 {
+			return fmt.Errorf("symlink %s -> %s: too many levels of symlinks: %w", name, target, ErrUnsafe)
+		}
+		if t == "" || path.IsAbs(t) {
+			return fmt.Errorf("symlink %s -> %s goes through the absolute symlink %s: %w", name, target, cur, ErrUnsafe)
+		}
+		pending = append(strings.Split(t, "/"), pending...)
+	}
+	return nil
+}
+
+// Remove deletes a workspace (or any folder Materialise left read-only).
+func Remove(dir string) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
