@@ -1,4 +1,4 @@
-import type { BerthEvent, Listing, Result } from './types'
+import type { BerthEvent, Change, Environment, Listing, LogBatch, LogRequest, Result, Settings, SettingsView } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -10,10 +10,28 @@ export interface BerthAPI {
   /** Which transport this is, for display and diagnostics. */
   readonly transport: 'wails' | 'http'
   listEnvironments(): Promise<Listing>
-  up(env: string): Promise<Result>
+  status(env: string): Promise<Environment>
+  /** What up would do for a new environment `as` from `definition`. */
+  plan(definition: string, as?: string): Promise<Result>
+  /** Brings env up; `definition` makes a new environment from it. */
+  up(env: string, definition?: string): Promise<Result>
+  planDown(env: string, volumes?: boolean): Promise<Result>
   down(env: string, volumes?: boolean): Promise<Result>
+  planRecreate(env: string, service: string): Promise<Result>
+  recreate(env: string, service: string): Promise<Result>
+  /** Follows logs; batches arrive through onLog with the returned id. */
+  subscribeLogs(req: LogRequest): Promise<string>
+  unsubscribeLogs(id: string): Promise<void>
+  getSettings(): Promise<SettingsView>
+  saveSettings(s: Settings): Promise<SettingsView>
+  /** Opens an http(s) link in the system browser (desktop) or a new tab. */
+  openURL(url: string): Promise<void>
   /** Subscribes to progress events; returns the unsubscribe function. */
   onEvent(handler: (ev: BerthEvent) => void): () => void
+  /** Subscribes to live state changes. */
+  onChange(handler: (c: Change) => void): () => void
+  /** Subscribes to log batches of every subscription. */
+  onLog(handler: (b: LogBatch) => void): () => void
 }
 
 /** ApiError is an error the Go side returned, with the HTTP status when known. */

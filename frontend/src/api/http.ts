@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { EVENT_NAME, type BerthEvent, type Listing, type Result } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Environment, type Listing, type LogBatch, type Result, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -62,24 +62,61 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
 
   const env = (name: string) => `/api/environments/${encodeURIComponent(name)}`
 
-  return {
-    transport: 'http',
-    listEnvironments: () => request<Listing>('GET', '/api/environments'),
-    up: (name) => request<Result>('POST', `${env(name)}/up`),
-    down: (name, volumes = false) => request<Result>('POST', `${env(name)}/down`, { volumes }),
-    onEvent(handler) {
+  // One event stream carries every kind; it opens with the first
+  // subscriber and closes with the last.
+  const handlers = new Map<string, Set<(data: unknown) => void>>()
+  let source: EventSourceLike | null = null
+  function listen(name: string, handler: (data: unknown) => void): () => void {
+    if (!source) {
       // EventSource cannot send headers: a token given here travels in the
       // query, which the server also accepts.
       const url = base + '/api/events' + (opts.token ? `?token=${encodeURIComponent(opts.token)}` : '')
-      const source = openEvents(url)
-      source.addEventListener(EVENT_NAME, (msg) => {
-        try {
-          handler(JSON.parse(msg.data) as BerthEvent)
-        } catch {
-          // a malformed event is dropped, the stream goes on
-        }
-      })
-      return () => source.close()
+      source = openEvents(url)
+      for (const n of [EVENT_NAME, CHANGE_EVENT, LOG_EVENT]) {
+        source.addEventListener(n, (msg) => {
+          let data: unknown
+          try {
+            data = JSON.parse(msg.data)
+          } catch {
+            return // a malformed event is dropped, the stream goes on
+          }
+          handlers.get(n)?.forEach((h) => h(data))
+        })
+      }
+    }
+    if (!handlers.has(name)) handlers.set(name, new Set())
+    handlers.get(name)!.add(handler)
+    return () => {
+      handlers.get(name)?.delete(handler)
+      if ([...handlers.values()].every((s) => s.size === 0) && source) {
+        source.close()
+        source = null
+      }
+    }
+  }
+
+  const svc = (e: string, s: string) => `${env(e)}/services/${encodeURIComponent(s)}`
+  return {
+    transport: 'http',
+    listEnvironments: () => request<Listing>('GET', '/api/environments'),
+    status: (name) => request<Environment>('GET', env(name)),
+    plan: (definition, as = '') => request<Result>('POST', '/api/plan', { definition, as }),
+    up: (name, definition) => request<Result>('POST', `${env(name)}/up`, definition ? { definition } : undefined),
+    planDown: (name, volumes = false) => request<Result>('POST', `${env(name)}/plan-down`, { volumes }),
+    down: (name, volumes = false) => request<Result>('POST', `${env(name)}/down`, { volumes }),
+    planRecreate: (name, service) => request<Result>('POST', `${svc(name, service)}/plan-recreate`),
+    recreate: (name, service) => request<Result>('POST', `${svc(name, service)}/recreate`),
+    subscribeLogs: async (req) => (await request<{ id: string }>('POST', '/api/logs', req)).id,
+    unsubscribeLogs: async (id) => {
+      await request('DELETE', `/api/logs/${encodeURIComponent(id)}`)
     },
+    getSettings: () => request<SettingsView>('GET', '/api/settings'),
+    saveSettings: (s) => request<SettingsView>('PUT', '/api/settings', s),
+    openURL: async (url) => {
+      window.open(url, '_blank', 'noopener')
+    },
+    onEvent: (handler) => listen(EVENT_NAME, (d) => handler(d as BerthEvent)),
+    onChange: (handler) => listen(CHANGE_EVENT, (d) => handler(d as Change)),
+    onLog: (handler) => listen(LOG_EVENT, (d) => handler(d as LogBatch)),
   }
 }

@@ -152,3 +152,65 @@ export interface Result {
 
 /** The name of the event that carries core.Event values, in both transports. */
 export const EVENT_NAME = 'berth:event'
+
+/** The engine's state (core.EngineState). */
+export interface EngineState {
+  up: boolean
+  target: Target
+  error?: string
+}
+
+/** A live state change (core.Change), pushed as "berth:change". */
+export interface Change {
+  time: string
+  kind: 'engine' | 'environment' | 'removed' | string
+  env?: string
+  environment?: Environment
+  engine?: EngineState
+  service?: string
+  container?: string
+  action?: string
+}
+
+/** One line of a container's output (core.LogLine). */
+export interface LogLine {
+  service: string
+  container: string
+  stream: string
+  time: string
+  text: string
+}
+
+/** Lines of one log subscription (api.LogBatch), pushed as "berth:log". */
+export interface LogBatch {
+  id: string
+  lines: LogLine[]
+  done?: boolean
+  error?: string
+}
+
+/** A log subscription request (api.LogRequest). */
+export interface LogRequest {
+  env: string
+  service?: string
+  tail?: number
+}
+
+/** User settings (settings.Settings); empty means the default. */
+export interface Settings {
+  definitionsDir?: string
+  dockerHost?: string
+  dockerContext?: string
+}
+
+/** The settings screen (settings.View). */
+export interface SettingsView {
+  saved: Settings
+  effective: Settings
+  overrides?: string[]
+  path: string
+  error?: string
+}
+
+export const CHANGE_EVENT = 'berth:change'
+export const LOG_EVENT = 'berth:log'

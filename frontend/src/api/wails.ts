@@ -1,11 +1,21 @@
 import { ApiError, toError, type BerthAPI } from './client'
-import { EVENT_NAME, type BerthEvent, type Listing, type Result } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Environment, type Listing, type LogBatch, type LogRequest, type Result, type Settings, type SettingsView } from './types'
 
 /** The bound Go methods of app/desktop.API, as Wails exposes them. */
 export interface WailsBoundAPI {
   ListEnvironments(): Promise<Listing>
-  Up(env: string): Promise<Result>
+  Up(env: string, definition: string): Promise<Result>
   Down(env: string, volumes: boolean): Promise<Result>
+  Status?(env: string): Promise<Environment>
+  Plan?(definition: string, as: string): Promise<Result>
+  PlanDown?(env: string, volumes: boolean): Promise<Result>
+  PlanRecreate?(env: string, service: string): Promise<Result>
+  Recreate?(env: string, service: string): Promise<Result>
+  SubscribeLogs?(req: LogRequest): Promise<string>
+  UnsubscribeLogs?(id: string): Promise<void>
+  GetSettings?(): Promise<SettingsView>
+  SaveSettings?(s: Settings): Promise<SettingsView>
+  OpenURL?(url: string): Promise<void>
 }
 
 /** The parts of the window object that Wails' runtime provides. */
@@ -39,14 +49,32 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
       throw toError(e)
     }
   }
+  const on = (name: string, handler: (d: unknown) => void) => {
+    if (!win.runtime) return () => {}
+    return win.runtime.EventsOn(name, (data) => handler(data))
+  }
+  const need = <K extends keyof WailsBoundAPI>(k: K): NonNullable<WailsBoundAPI[K]> => {
+    const f = bound()[k]
+    if (!f) throw new ApiError(`the desktop app has no ${String(k)}`)
+    return f as NonNullable<WailsBoundAPI[K]>
+  }
   return {
     transport: 'wails',
     listEnvironments: () => call(() => bound().ListEnvironments()),
-    up: (env) => call(() => bound().Up(env)),
+    status: (env) => call(() => need('Status')(env)),
+    plan: (definition, as = '') => call(() => need('Plan')(definition, as)),
+    up: (env, definition = '') => call(() => bound().Up(env, definition)),
+    planDown: (env, volumes = false) => call(() => need('PlanDown')(env, volumes)),
     down: (env, volumes = false) => call(() => bound().Down(env, volumes)),
-    onEvent(handler) {
-      if (!win.runtime) return () => {}
-      return win.runtime.EventsOn(EVENT_NAME, (data) => handler(data as BerthEvent))
-    },
+    planRecreate: (env, service) => call(() => need('PlanRecreate')(env, service)),
+    recreate: (env, service) => call(() => need('Recreate')(env, service)),
+    subscribeLogs: (req) => call(() => need('SubscribeLogs')(req)),
+    unsubscribeLogs: (id) => call(() => need('UnsubscribeLogs')(id)),
+    getSettings: () => call(() => need('GetSettings')()),
+    saveSettings: (st) => call(() => need('SaveSettings')(st)),
+    openURL: (url) => call(() => need('OpenURL')(url)),
+    onEvent: (handler) => on(EVENT_NAME, (d) => handler(d as BerthEvent)),
+    onChange: (handler) => on(CHANGE_EVENT, (d) => handler(d as Change)),
+    onLog: (handler) => on(LOG_EVENT, (d) => handler(d as LogBatch)),
   }
 }

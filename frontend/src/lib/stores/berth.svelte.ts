@@ -1,4 +1,13 @@
-import { toError, type BerthAPI, type BerthEvent, type Listing } from '../../api'
+import {
+  toError,
+  type BerthAPI,
+  type BerthEvent,
+  type Change,
+  type Environment,
+  type Listing,
+  type Op,
+  type Result,
+} from '../../api'
 
 /** One line of the activity log. */
 export interface LogEntry {
@@ -10,49 +19,84 @@ export interface LogEntry {
 }
 
 /** What is running on an environment right now, from this window. */
-export type Activity = 'up' | 'down'
+export type Activity = string
+
+/** The live progress of one operation: its plan and each op's status. */
+export interface Progress {
+  what: string
+  ops: Op[]
+  status: Record<number, { status: string; detail?: string; error?: string }>
+  done: boolean
+  /** Why the operation failed, with the op it failed at when known. */
+  error?: string
+}
+
+/** A plan waiting for the user's confirmation. */
+export interface PendingPlan {
+  title: string
+  env: string
+  action: string
+  result: Result
+  destructive: boolean
+  run: () => Promise<Result>
+}
+
+const DESTRUCTIVE = new Set(['remove-volume', 'remove-container', 'recreate-container', 'remove-network', 'stop-container'])
+
+/** isDestructive reports whether a plan loses a container or data. */
+export function isDestructive(r: Result): boolean {
+  return (r.plan.ops ?? []).some((op) => DESTRUCTIVE.has(op.kind))
+}
 
 const MAX_LOG = 500
 
 /**
- * BerthStore holds the state the views show: the listing (target,
- * definitions, environments), what is busy, and the activity log. It is
- * fed by the API's answers and by its progress events: an op finishing
- * triggers a (debounced) refresh so states and counts move live.
+ * BerthStore holds the state the views show: the listing, the selected
+ * environment's details, the engine's state, running operations with their
+ * live progress, the plan awaiting confirmation, and the activity log. It
+ * is fed by the API's answers and by pushed events: progress
+ * ("berth:event") and live state changes ("berth:change"). It never polls.
  */
 export class BerthStore {
   listing = $state<Listing | null>(null)
   loading = $state(false)
   /** Why the last refresh failed (the listing keeps its last value). */
   error = $state<string | null>(null)
+  /** The engine's state: null until known. */
+  engine = $state<{ up: boolean; error?: string } | null>(null)
+  selected = $state<string | null>(null)
+  details = $state<Record<string, Environment>>({})
   busy = $state<Record<string, Activity>>({})
+  progress = $state<Record<string, Progress>>({})
+  pending = $state<PendingPlan | null>(null)
+  /** Why asking for a plan failed. */
+  planError = $state<string | null>(null)
   log = $state<LogEntry[]>([])
 
   private nextId = 1
-  private refreshTimer: ReturnType<typeof setTimeout> | null = null
   private readonly api: BerthAPI
-  private readonly refreshDelay: number
 
-  constructor(api: BerthAPI, opts: { refreshDelay?: number } = {}) {
+  constructor(api: BerthAPI) {
     this.api = api
-    this.refreshDelay = opts.refreshDelay ?? 400
   }
 
   /** start subscribes to events and loads the listing; returns stop. */
   start(): () => void {
-    const off = this.api.onEvent((ev) => this.handleEvent(ev))
+    const offs = [this.api.onEvent((ev) => this.handleEvent(ev)), this.api.onChange((c) => this.handleChange(c))]
     void this.refresh()
-    return () => {
-      off()
-      if (this.refreshTimer) clearTimeout(this.refreshTimer)
-    }
+    return () => offs.forEach((off) => off())
   }
 
   async refresh(): Promise<void> {
     this.loading = true
     try {
-      this.listing = await this.api.listEnvironments()
+      const l = await this.api.listEnvironments()
+      this.listing = l
       this.error = null
+      this.engine = l.target.error ? { up: false, error: l.target.error } : { up: true }
+      if (this.selected && !l.environments.some((e) => e.name === this.selected)) this.selected = null
+      if (!this.selected && l.environments.length > 0) this.selected = l.environments[0].name
+      if (this.selected) void this.loadDetail(this.selected)
     } catch (e) {
       this.error = toError(e).message
     } finally {
@@ -60,53 +104,176 @@ export class BerthStore {
     }
   }
 
+  select(env: string): void {
+    this.selected = env
+    void this.loadDetail(env)
+  }
+
+  async loadDetail(env: string): Promise<void> {
+    try {
+      this.details[env] = await this.api.status(env)
+    } catch {
+      // gone or engine down: the listing and the banner say so
+    }
+  }
+
+  /** The selected environment: its details when loaded, else its summary. */
+  get current(): Environment | null {
+    if (!this.selected) return null
+    return this.details[this.selected] ?? this.listing?.environments.find((e) => e.name === this.selected) ?? null
+  }
+
+  handleChange(c: Change): void {
+    if (c.kind === 'engine' && c.engine) {
+      const wasDown = this.engine && !this.engine.up
+      this.engine = { up: c.engine.up, error: c.engine.error }
+      if (c.engine.up && (wasDown || this.listing === null || this.listing.target.error)) void this.refresh()
+      return
+    }
+    if (!this.listing || !c.env) return
+    const envs = this.listing.environments
+    const i = envs.findIndex((e) => e.name === c.env)
+    if (c.kind === 'removed') {
+      if (i >= 0) envs.splice(i, 1)
+      delete this.details[c.env]
+      return
+    }
+    if (c.kind === 'environment' && c.environment) {
+      if (i >= 0) envs[i] = c.environment
+      else {
+        envs.push(c.environment)
+        envs.sort((a, b) => a.name.localeCompare(b.name))
+      }
+      this.details[c.env] = c.environment
+      if (!this.selected) this.selected = c.env
+    }
+  }
+
+  // Actions. Each asks for the plan first; destructive plans (and new
+  // environments) wait for confirm(), others run at once.
+
   async up(env: string): Promise<void> {
-    await this.run(env, 'up', () => this.api.up(env))
+    const e = this.listing?.environments.find((x) => x.name === env)
+    const def = e?.definition || env
+    await this.ask({ title: `Up ${env}`, env, action: 'up', always: false }, () => this.api.plan(def, env), () => this.api.up(env))
+  }
+
+  async newEnvironment(definition: string, name: string): Promise<void> {
+    const env = name.trim() || definition
+    await this.ask(
+      { title: `New environment ${env} from ${definition}`, env, action: 'up', always: true },
+      () => this.api.plan(definition, env),
+      () => this.api.up(env, definition),
+    )
   }
 
   async down(env: string, volumes = false): Promise<void> {
-    await this.run(env, 'down', () => this.api.down(env, volumes))
+    await this.ask(
+      { title: volumes ? `Down ${env} and remove its volumes` : `Down ${env}`, env, action: 'down', always: true },
+      () => this.api.planDown(env, volumes),
+      () => this.api.down(env, volumes),
+    )
   }
 
-  private async run(env: string, what: Activity, call: () => Promise<{ plan: { ops: unknown[] | null }; duration: number }>) {
+  async recreate(env: string, service: string): Promise<void> {
+    await this.ask(
+      { title: `Recreate ${service} of ${env}`, env, action: `recreate ${service}`, always: true },
+      () => this.api.planRecreate(env, service),
+      () => this.api.recreate(env, service),
+    )
+  }
+
+  async confirm(): Promise<void> {
+    const p = this.pending
+    if (!p) return
+    this.pending = null
+    await this.run(p.env, p.action, p.run)
+  }
+
+  cancel(): void {
+    this.pending = null
+  }
+
+  private async ask(
+    o: { title: string; env: string; action: string; always: boolean },
+    plan: () => Promise<Result>,
+    run: () => Promise<Result>,
+  ) {
+    if (this.busy[o.env]) return
+    this.planError = null
+    let result: Result
+    try {
+      result = await plan()
+    } catch (e) {
+      this.planError = `${o.title}: ${toError(e).message}`
+      this.append(o.env, 'error', this.planError)
+      return
+    }
+    const destructive = isDestructive(result)
+    if (o.always || destructive) {
+      this.pending = { title: o.title, env: o.env, action: o.action, result, destructive, run }
+      return
+    }
+    await this.run(o.env, o.action, run)
+  }
+
+  private async run(env: string, what: string, call: () => Promise<Result>) {
     if (this.busy[env]) return
     this.busy[env] = what
-    this.append(env, 'info', what === 'up' ? 'bringing up…' : 'taking down…')
+    this.progress[env] = { what, ops: [], status: {}, done: false }
+    this.append(env, 'info', `${what}…`)
     try {
       const res = await call()
       const ops = res.plan.ops?.length ?? 0
       const secs = (res.duration / 1e9).toFixed(1)
       this.append(env, 'success', ops === 0 ? 'nothing to do' : `${what} done: ${ops} operation${ops === 1 ? '' : 's'} in ${secs}s`)
+      if (this.progress[env]) this.progress[env].done = true
+      if (!this.selected) this.selected = env
     } catch (e) {
-      this.append(env, 'error', `${what} failed: ${toError(e).message}`)
+      const msg = toError(e).message
+      this.append(env, 'error', `${what} failed: ${msg}`)
+      if (this.progress[env]) {
+        this.progress[env].done = true
+        this.progress[env].error = msg
+      }
     } finally {
       delete this.busy[env]
       await this.refresh()
     }
   }
 
-  /** handleEvent turns a progress event into a log line and maybe a refresh. */
+  dismissProgress(env: string): void {
+    delete this.progress[env]
+  }
+
+  /** handleEvent records an operation's progress and logs it. */
   handleEvent(ev: BerthEvent): void {
     const time = ev.time ? new Date(ev.time) : new Date()
+    const p = this.progress[ev.env]
     if (ev.kind === 'plan' && ev.plan) {
+      if (p) p.ops = ev.plan.ops ?? []
       const n = ev.plan.ops?.length ?? 0
       this.append(ev.env, 'info', n === 0 ? 'nothing to do' : `plan: ${n} operation${n === 1 ? '' : 's'}`, time)
       return
     }
     if (ev.kind === 'op' && ev.op) {
+      if (p) {
+        if (!p.ops.some((o) => o.id === ev.op!.id)) p.ops.push(ev.op)
+        p.status[ev.op.id] = { status: ev.status ?? '', detail: ev.detail, error: ev.error }
+      }
       const what = `${ev.op.kind} ${ev.op.resource}`
       switch (ev.status) {
         case 'failed':
           this.append(ev.env, 'error', `${what} failed${ev.error ? `: ${ev.error}` : ''}`, time)
-          this.scheduleRefresh()
           break
         case 'done':
           this.append(ev.env, 'info', `${what} done`, time)
-          this.scheduleRefresh()
           break
         case 'started':
           this.append(ev.env, 'info', `${what}${ev.op.cause ? ` (${ev.op.cause})` : ''}`, time)
           break
+        case 'progress':
+          break // shown in place, too chatty for the log
         default:
           this.append(ev.env, 'info', `${what}: ${ev.status ?? ''}${ev.detail ? ` ${ev.detail}` : ''}`, time)
       }
@@ -123,13 +290,5 @@ export class BerthStore {
   private append(env: string, level: LogEntry['level'], text: string, time = new Date()) {
     this.log.push({ id: this.nextId++, time, env, level, text })
     if (this.log.length > MAX_LOG) this.log.splice(0, this.log.length - MAX_LOG)
-  }
-
-  private scheduleRefresh() {
-    if (this.refreshTimer) return
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = null
-      void this.refresh()
-    }, this.refreshDelay)
   }
 }

@@ -1,32 +1,16 @@
 import { describe, expect, it, vi } from 'vitest'
-import type { BerthAPI, BerthEvent, Result } from '../../api'
+import { fakeAPI } from '../../test/fakeApi'
 import { sampleListing } from '../../test/fixtures'
-import { BerthStore } from './berth.svelte'
-
-function fakeAPI(over: Partial<BerthAPI> = {}) {
-  let handler: ((ev: BerthEvent) => void) | undefined
-  const result = (env: string): Result => ({ env, plan: { project: env, ops: [{ id: 1, kind: 'create-container', resource: `${env}-web-1`, cause: 'container missing' }] }, duration: 1.5e9 })
-  const api: BerthAPI = {
-    transport: 'http',
-    listEnvironments: vi.fn(async () => sampleListing()),
-    up: vi.fn(async (env: string) => result(env)),
-    down: vi.fn(async (env: string) => result(env)),
-    onEvent: (h) => {
-      handler = h
-      return () => (handler = undefined)
-    },
-    ...over,
-  }
-  return { api, emit: (ev: BerthEvent) => handler?.(ev) }
-}
+import { BerthStore, isDestructive } from './berth.svelte'
 
 describe('BerthStore', () => {
-  it('loads the listing on start', async () => {
+  it('loads the listing and selects the first environment', async () => {
     const { api } = fakeAPI()
     const store = new BerthStore(api)
     store.start()
     await vi.waitFor(() => expect(store.listing?.environments).toHaveLength(2))
-    expect(store.error).toBeNull()
+    expect(store.selected).toBe('shop')
+    expect(store.engine).toEqual({ up: true })
   })
 
   it('keeps the error when the listing cannot be loaded', async () => {
@@ -36,41 +20,89 @@ describe('BerthStore', () => {
     expect(store.error).toBe('definitions folder missing')
   })
 
-  it('logs progress events and refreshes when an op finishes', async () => {
+  it('runs a non-destructive up at once, with live progress per op', async () => {
     const { api, emit } = fakeAPI()
-    const store = new BerthStore(api, { refreshDelay: 1 })
+    let finish!: () => void
+    api.up = vi.fn<typeof api.up>(
+      (env: string) =>
+        new Promise((resolve) => {
+          finish = () => resolve({ env, plan: { project: env, ops: [] }, duration: 0 })
+        }),
+    )
+    const store = new BerthStore(api)
     store.start()
+    await store.refresh()
+    const running = store.up('shop')
+    await vi.waitFor(() => expect(store.busy.shop).toBe('up'))
     const op = { id: 1, kind: 'create-container', resource: 'shop-web-1', cause: 'container missing' }
-    emit({ time: '2025-01-01T10:00:00Z', env: 'shop', kind: 'plan', plan: { project: 'shop', ops: [op] } })
-    emit({ time: '2025-01-01T10:00:00Z', env: 'shop', kind: 'op', op, status: 'started' })
-    emit({ time: '2025-01-01T10:00:01Z', env: 'shop', kind: 'op', op, status: 'done' })
-    emit({ time: '2025-01-01T10:00:01Z', env: 'shop', kind: 'warning', detail: 'port 8080 is taken' })
-    expect(store.log.map((l) => [l.level, l.text])).toEqual([
-      ['info', 'plan: 1 operation'],
-      ['info', 'create-container shop-web-1 (container missing)'],
-      ['info', 'create-container shop-web-1 done'],
-      ['warning', 'port 8080 is taken'],
-    ])
-    await vi.waitFor(() => expect(api.listEnvironments).toHaveBeenCalledTimes(2))
-  })
-
-  it('marks an environment busy while up runs and logs the outcome', async () => {
-    let finish!: (r: Result) => void
-    const { api } = fakeAPI({ up: () => new Promise<Result>((r) => (finish = r)) })
-    const store = new BerthStore(api)
-    const done = store.up('shop')
-    expect(store.busy.shop).toBe('up')
-    finish({ env: 'shop', plan: { project: 'shop', ops: [] }, duration: 0 })
-    await done
+    emit({ time: '', env: 'shop', kind: 'plan', plan: { project: 'shop', ops: [op] } })
+    emit({ time: '', env: 'shop', kind: 'op', op, status: 'failed', error: 'port is already allocated' })
+    expect(store.progress.shop.ops).toHaveLength(1)
+    expect(store.progress.shop.status[1]).toMatchObject({ status: 'failed', error: 'port is already allocated' })
+    expect(store.pending).toBeNull()
+    finish()
+    await running
     expect(store.busy.shop).toBeUndefined()
-    expect(store.log.at(-1)).toMatchObject({ level: 'success', text: 'nothing to do' })
+    expect(store.log.some((l) => l.level === 'error' && l.text.includes('port is already allocated'))).toBe(true)
   })
 
-  it('logs a failed operation as an error', async () => {
-    const { api } = fakeAPI({ down: () => Promise.reject(new Error('environment "x": not found')) })
+  it('asks before down and recreate, and runs only when confirmed', async () => {
+    const { api } = fakeAPI()
     const store = new BerthStore(api)
-    await store.down('x', true)
-    expect(api.listEnvironments).toHaveBeenCalled()
-    expect(store.log.at(-1)).toMatchObject({ env: 'x', level: 'error', text: 'down failed: environment "x": not found' })
+    await store.refresh()
+    await store.down('shop')
+    expect(store.pending?.destructive).toBe(true)
+    expect(api.down).not.toHaveBeenCalled()
+    store.cancel()
+    expect(store.pending).toBeNull()
+    await store.recreate('shop', 'web')
+    expect(store.pending?.title).toBe('Recreate web of shop')
+    await store.confirm()
+    expect(api.recreate).toHaveBeenCalledWith('shop', 'web')
+  })
+
+  it('makes a new environment from a definition after showing its plan', async () => {
+    const { api } = fakeAPI()
+    const store = new BerthStore(api)
+    await store.refresh()
+    await store.newEnvironment('shop', 'shop-pr7')
+    expect(api.plan).toHaveBeenCalledWith('shop', 'shop-pr7')
+    expect(store.pending?.destructive).toBe(false)
+    await store.confirm()
+    expect(api.up).toHaveBeenCalledWith('shop-pr7', 'shop')
+  })
+
+  it('shows where a plan cannot be made', async () => {
+    const { api } = fakeAPI({ planDown: () => Promise.reject(new Error('environment "x": not found')) })
+    const store = new BerthStore(api)
+    await store.down('x')
+    expect(store.pending).toBeNull()
+    expect(store.planError).toContain('not found')
+  })
+
+  it('applies live changes without reloading, and follows the engine', async () => {
+    const { api, change } = fakeAPI()
+    const store = new BerthStore(api)
+    store.start()
+    await vi.waitFor(() => expect(store.listing).not.toBeNull())
+    const calls = vi.mocked(api.listEnvironments).mock.calls.length
+    const shop = { ...sampleListing().environments[0], state: 'partial', running: 1 }
+    change({ time: '', kind: 'environment', env: 'shop', environment: shop })
+    expect(store.listing!.environments.find((e) => e.name === 'shop')!.state).toBe('partial')
+    change({ time: '', kind: 'removed', env: 'shop-pr42' })
+    expect(store.listing!.environments.map((e) => e.name)).toEqual(['shop'])
+    expect(vi.mocked(api.listEnvironments).mock.calls.length).toBe(calls)
+
+    change({ time: '', kind: 'engine', engine: { up: false, target: { context: '', host: '' }, error: 'dial unix: no such file' } })
+    expect(store.engine).toEqual({ up: false, error: 'dial unix: no such file' })
+    change({ time: '', kind: 'engine', engine: { up: true, target: { context: '', host: '' } } })
+    expect(store.engine?.up).toBe(true)
+    await vi.waitFor(() => expect(vi.mocked(api.listEnvironments).mock.calls.length).toBe(calls + 1))
+  })
+
+  it('tells destructive plans apart', () => {
+    const plan = (kinds: string[]) => ({ env: 'x', duration: 0, plan: { project: 'x', ops: kinds.map((kind, i) => ({ id: i, kind, resource: 'r', cause: '' })) } })
+    expect(isDestructive(plan(['create-container', 'pull-image']))).toBe(false)
+    expect(isDestructive(plan(['create-container', 'remove-volume']))).toBe(true)
   })
 })
