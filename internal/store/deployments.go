@@ -317,7 +317,11 @@ func (s *Store) Last(ctx context.Context, env, status string) (*Deployment, erro
 		return nil, err
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("store: no %s deployment of %s: %w", status, env, ErrNotFound)
+		what := "deployment"
+		if status != "" {
+			what = status + " deployment"
+		}
+		return nil, fmt.Errorf("store: no %s of %s: %w", what, env, ErrNotFound)
 	}
 	return &out[0], nil
 }

@@ -103,6 +103,11 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, side := range []string{"-wal", "-shm"} {
+		if fi, err := os.Stat(path + side); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v (want mode 0600)", side, fi, err)
+		}
+	}
 	s.Close()
 
 	// Re-open: nothing to migrate, the data is there.
@@ -529,4 +534,3 @@ func TestDefaultPath(t *testing.T) {
 		t.Errorf("folder: %v, %v", fi, err)
 	}
 }
-
