@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-git/go-billy/v5"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -79,9 +80,12 @@ type Repo struct {
 	mu     sync.Mutex // guards all go-git use
 	repo   *git.Repository
 	st     *filesystem.Storage
-	url    string // "" for a local repo
-	dir    string // the work tree (local) or the bare clone
-	branch string // Source.Branch
+	fs     billy.Filesystem    // the repo's .git (or bare) folder
+	aux    *git.Repository     // a second handle for Log's second goroutine
+	auxSt  *filesystem.Storage // its storage
+	url    string              // "" for a local repo
+	dir    string              // the work tree (local) or the bare clone
+	branch string              // Source.Branch
 	auth   Auth
 }
 
@@ -128,7 +132,11 @@ func openLocal(src Source) (*Repo, error) {
 	if _, err := os.Stat(abs); err != nil {
 		return nil, fmt.Errorf("definitions repo %s: %w", abs, ErrNotFound)
 	}
-	r, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	// Exactly here first (a work tree's root or a bare repo), then above.
+	r, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if err != nil {
+		r, err = git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("no git repository at or above %s: %w", abs, ErrNotFound)
 	}
@@ -141,14 +149,15 @@ func openLocal(src Source) (*Repo, error) {
 	return reopen(r, wt, src, dir)
 }
 
-// reopen rebuilds r's storage with file descriptors kept open: without that
-// go-git opens and closes the packfile for every object it reads.
+// reopen rebuilds r's storage with packfiles kept open (without that go-git
+// opens and closes the packfile for every object it reads) and served from
+// memory (see memPackFS).
 func reopen(r *git.Repository, wt *git.Worktree, src Source, dir string) (*Repo, error) {
 	old, ok := r.Storer.(*filesystem.Storage)
 	if !ok {
 		return nil, fmt.Errorf("unexpected git storage %T", r.Storer)
 	}
-	st := filesystem.NewStorageWithOptions(old.Filesystem(), cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+	st := newStorage(old.Filesystem())
 	var repo *git.Repository
 	var err error
 	if wt != nil {
@@ -160,7 +169,36 @@ func reopen(r *git.Repository, wt *git.Worktree, src Source, dir string) (*Repo,
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	return &Repo{repo: repo, st: st, url: src.URL, dir: dir, branch: src.Branch, auth: src.Auth}, nil
+	return &Repo{repo: repo, st: st, fs: old.Filesystem(), url: src.URL, dir: dir, branch: src.Branch, auth: src.Auth}, nil
+}
+
+func newStorage(fs billy.Filesystem) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(memPackFS{fs}, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+}
+
+// auxRepo opens (once) a second handle on the repo's objects, with its own
+// storage; callers hold r.mu.
+func (r *Repo) auxRepo() (*git.Repository, error) {
+	if r.aux != nil {
+		return r.aux, nil
+	}
+	st := newStorage(r.fs)
+	aux, err := git.Open(st, nil)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open %s: %w", r.dir, err)
+	}
+	r.aux, r.auxSt = aux, st
+	return aux, nil
+}
+
+// dropAux closes the second handle (its view of the packfiles is stale
+// after a fetch); callers hold r.mu.
+func (r *Repo) dropAux() {
+	if r.auxSt != nil {
+		r.auxSt.Close()
+	}
+	r.aux, r.auxSt = nil, nil
 }
 
 // CloneDir is where Open clones url under dataDir.
@@ -300,6 +338,7 @@ func hasRef(refs []*plumbing.Reference, name plumbing.ReferenceName) bool {
 func (r *Repo) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.dropAux()
 	return r.st.Close()
 }
 
@@ -329,6 +368,7 @@ func (r *Repo) Fetch(ctx context.Context) (changed bool, err error) {
 	if err != nil {
 		return false, classify(err, r.url)
 	}
+	r.dropAux()
 	return true, nil
 }
 

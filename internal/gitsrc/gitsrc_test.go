@@ -73,6 +73,12 @@ func TestLogListsTheCommitsTouchingADefinition(t *testing.T) {
 	if wantTree := f.git("rev-parse", c1+"^{tree}"); got[4].Tree != wantTree {
 		t.Errorf("tree %s, want %s", got[4].Tree, wantTree)
 	}
+	logParallel = false
+	serial, err := r.Log(context.Background(), "main", "environments/shop", 0)
+	logParallel = true
+	if err != nil || !reflect.DeepEqual(serial, got) {
+		t.Fatalf("log without the second goroutine: %v %v", hashes(serial), err)
+	}
 	got, err = r.Log(context.Background(), "", "environments/shop", 2)
 	if err != nil || !reflect.DeepEqual(hashes(got), []string{c7, merge}) {
 		t.Fatalf("limit 2: %v %v", hashes(got), err)

@@ -4,11 +4,13 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // Log lists the commits reachable from branch ("" means the tracked branch;
@@ -19,7 +21,8 @@ import (
 // exists). An empty path means the whole repo.
 //
 // It walks the commits itself and compares entry hashes: a tree is read only
-// when its hash was not seen before, so unchanged subtrees cost nothing.
+// when its hash was not seen before, so unchanged subtrees cost nothing;
+// walking commits and reading trees run side by side.
 func (r *Repo) Log(ctx context.Context, branch, path string, limit int) ([]Commit, error) {
 	p, err := cleanPath(path)
 	if err != nil {
@@ -41,23 +44,70 @@ func (r *Repo) Log(ctx context.Context, branch, path string, limit int) ([]Commi
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	w := &walker{r: r, comps: comps, cache: make([]map[plumbing.Hash]plumbing.Hash, len(comps))}
-	for i := range w.cache {
-		w.cache[i] = make(map[plumbing.Hash]plumbing.Hash)
-	}
 	first, err := r.commitObject(start)
 	if err != nil {
 		return nil, err
 	}
+
+	type item struct {
+		c          *object.Commit
+		root, base plumbing.Hash // the commit's root tree, its first parent's
+	}
+	walkCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var out []Commit
+	var cmpErr error
+	compare := func(w *walker, it item) {
+		if cmpErr != nil || (limit > 0 && len(out) >= limit) {
+			return
+		}
+		mine, err := w.entry(it.root)
+		if err == nil {
+			var theirs plumbing.Hash
+			if theirs, err = w.entry(it.base); err == nil && mine != theirs {
+				out = append(out, toCommit(it.c))
+			}
+		}
+		if err != nil {
+			cmpErr = err
+		}
+		if err != nil || (limit > 0 && len(out) >= limit) {
+			stop()
+		}
+	}
+	// With two cores or more, two goroutines, each with its own go-git
+	// storage: this one walks the commits in date order, the other reads
+	// their trees at path.
+	var send func(item)
+	finish := func() {}
+	if runtime.GOMAXPROCS(0) >= 2 && logParallel {
+		aux, err := r.auxRepo()
+		if err != nil {
+			return nil, err
+		}
+		items := make(chan item, 512)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			w := newWalker(aux.Storer, comps)
+			for it := range items {
+				compare(w, it)
+			}
+		}()
+		send = func(it item) { items <- it }
+		finish = func() { close(items); <-done }
+	} else {
+		w := newWalker(r.repo.Storer, comps)
+		send = func(it item) { compare(w, it) }
+	}
+
 	seen := map[plumbing.Hash]bool{first.Hash: true}
 	trees := map[plumbing.Hash]plumbing.Hash{first.Hash: first.TreeHash} // commit → root tree
 	q := &commitQueue{first}
-	var out []Commit
+	var walkErr error
 	for n := 0; q.Len() > 0; n++ {
-		if n%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if n%256 == 0 && walkCtx.Err() != nil {
+			break
 		}
 		c := heap.Pop(q).(*object.Commit)
 		for _, ph := range c.ParentHashes {
@@ -67,42 +117,53 @@ func (r *Repo) Log(ctx context.Context, branch, path string, limit int) ([]Commi
 			seen[ph] = true
 			pc, err := r.repo.CommitObject(ph)
 			if err != nil {
-				return nil, fmt.Errorf("log %s: parent %s of %s: %w", branch, ph, c.Hash, err)
+				walkErr = fmt.Errorf("log %s: parent %s of %s: %w", branch, ph, c.Hash, err)
+				break
 			}
 			trees[ph] = pc.TreeHash
 			heap.Push(q, pc)
 		}
-		mine, err := w.entry(c.TreeHash)
-		if err != nil {
-			return nil, err
+		if walkErr != nil {
+			break
 		}
-		var theirs plumbing.Hash
+		it := item{c: c, root: c.TreeHash}
 		if len(c.ParentHashes) > 0 {
-			if theirs, err = w.entry(trees[c.ParentHashes[0]]); err != nil {
-				return nil, err
-			}
+			it.base = trees[c.ParentHashes[0]]
 		}
-		if mine != theirs {
-			out = append(out, toCommit(c))
-			if limit > 0 && len(out) >= limit {
-				break
-			}
-		}
+		send(it)
+	}
+	finish()
+	switch {
+	case walkErr != nil:
+		return nil, walkErr
+	case cmpErr != nil:
+		return nil, cmpErr
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
 	}
 	return out, nil
 }
 
+// logParallel turns Log's second goroutine off (for comparing the two).
+var logParallel = true
+
 // walker finds the hash of the entry at a path in root trees, remembering
 // for each level which child hash a tree hash leads to.
 type walker struct {
-	r     *Repo
+	s     storer.EncodedObjectStorer
 	comps []string
 	cache []map[plumbing.Hash]plumbing.Hash // per level: tree hash → entry hash (zero: absent)
 }
 
+func newWalker(s storer.EncodedObjectStorer, comps []string) *walker {
+	w := &walker{s: s, comps: comps, cache: make([]map[plumbing.Hash]plumbing.Hash, len(comps))}
+	for i := range w.cache {
+		w.cache[i] = make(map[plumbing.Hash]plumbing.Hash)
+	}
+	return w
+}
+
 // entry is the hash of the entry at w.comps under root (zero when absent).
-// The last component's mode is folded in by the caller's comparison of
-// hashes only: a change of mode alone on a folder cannot happen in Git.
 func (w *walker) entry(root plumbing.Hash) (plumbing.Hash, error) {
 	h := root
 	for i, name := range w.comps {
@@ -113,7 +174,7 @@ func (w *walker) entry(root plumbing.Hash) (plumbing.Hash, error) {
 			h = next
 			continue
 		}
-		t, err := object.GetTree(w.r.repo.Storer, h)
+		t, err := object.GetTree(w.s, h)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
 		}
