@@ -41,8 +41,8 @@ type fakeCore struct {
 	logCalls atomic.Int64  // log streams opened by the page
 	logGo    chan struct{} // closed when log streams may start
 	lists    atomic.Int64  // listings answered
-	sent  atomic.Int64 // events emitted
-	last  atomic.Value // the text of the last line emitted
+	sent     atomic.Int64  // events emitted
+	last     atomic.Value  // the text of the last line emitted
 }
 
 func envName(i int) string { return fmt.Sprintf("bench-env-%02d", i) }
