@@ -48,7 +48,7 @@ test: ## install what is missing, start the engine, build the images, run every 
 	@scripts/engine.sh
 	@BERTH_IMAGES_NO_PULL=1 scripts/images.sh
 	@scripts/build.sh
-	$(MAKE) --no-print-directory test-go test-frontend test-desktop
+	$(MAKE) --no-print-directory test-go test-frontend test-desktop test-browser
 
 .PHONY: test-go
 test-go: ## Go unit and integration tests (integration against the real engine)
@@ -66,6 +66,10 @@ test-frontend: ## frontend unit tests (Vitest)
 .PHONY: test-desktop
 test-desktop: ## start the real desktop binary under Xvfb, wait for data, take a screenshot
 	scripts/smoke-desktop.sh $(BIN) build/artifacts/desktop.png
+
+.PHONY: test-browser
+test-browser: ## web mode in chromium against the real engine (Playwright); screenshots in build/artifacts/playwright/
+	scripts/test-browser.sh $(BIN)
 
 .PHONY: bench
 bench: ## benchmarks, printed as ratios against docker compose when it is on PATH

@@ -1,0 +1,154 @@
+// Browser test of the web mode against the real engine: the real binary
+// (build/bin/berth ui --web) serves the dashboard over a copy of
+// environments/, Debian's chromium drives it through playwright-core. It
+// brings the shop up from the UI under a unique name, sees it turn running,
+// stops a container from outside and sees the change arrive without a
+// reload, reads logs, brings it down confirming the plan, and checks that
+// nothing is left. Screenshots of each step go to build/artifacts/playwright/.
+//
+//   node --test e2e/          (scripts/test-browser.sh runs it)
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, execFileSync } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const bin = process.env.BERTH_BIN ?? join(repo, 'build/bin/berth')
+const shots = join(repo, 'build/artifacts/playwright')
+const browserPath = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium'
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer()
+    s.unref()
+    s.on('error', fail)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => ok(port))
+    })
+  })
+}
+
+const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
+
+function cleanup(name) {
+  const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
+  if (ids.length) docker('rm', '-f', '-v', ...ids)
+  for (const kind of ['network', 'volume']) {
+    const objs = docker(kind, 'ls', '-q', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
+    if (objs.length) docker(kind, 'rm', ...objs)
+  }
+}
+
+/** Starts the binary and resolves with its dashboard URL. */
+function startServer(env, defs) {
+  const proc = spawn(bin, ['ui', '--web', '--addr', '127.0.0.1:0', '--definitions', defs], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const url = new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no URL printed in 20 s:\n${out}`)), 20000)
+    const read = (d) => {
+      out += d
+      const m = out.match(/Berth dashboard: (http:\/\/\S+)/)
+      if (m) {
+        clearTimeout(timer)
+        ok(m[1])
+      }
+    }
+    proc.stdout.on('data', read)
+    proc.stderr.on('data', read)
+    proc.on('exit', (code) => fail(new Error(`berth exited with ${code}:\n${out}`)))
+  })
+  return { proc, url, output: () => out }
+}
+
+test('web mode: up, live state, logs and down of the shop from the UI', { timeout: 15 * 60 * 1000 }, async () => {
+  mkdirSync(shots, { recursive: true })
+  const tmp = mkdtempSync(join(tmpdir(), 'berth-pw-'))
+  const defs = join(tmp, 'environments')
+  cpSync(join(repo, 'environments'), defs, { recursive: true })
+  const name = `pw-shop-${Math.random().toString(36).slice(2, 8)}`
+  const env = {
+    ...process.env,
+    SHOP_WEB_PORT: String(await freePort()),
+    SHOP_DB_PORT: String(await freePort()),
+    XDG_CONFIG_HOME: join(tmp, 'config'), // no saved settings of the user's
+  }
+  const server = startServer(env, defs)
+  let browser
+  const shot = (page, step) => page.screenshot({ path: join(shots, `${step}.png`), fullPage: true })
+  try {
+    const url = await server.url
+    // A fresh profile for each run.
+    browser = await chromium.launchPersistentContext(join(tmp, 'chromium'), {
+      executablePath: browserPath,
+      viewport: { width: 1400, height: 900 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    })
+    const page = browser.pages()[0] ?? (await browser.newPage())
+    await page.goto(url)
+    await page.getByTestId('new-env').waitFor()
+    await shot(page, '01-opened')
+
+    // New environment from the shop definition, under a unique name.
+    await page.getByTestId('new-env').click()
+    await page.getByTestId('new-env-definition').selectOption('shop')
+    await page.getByTestId('new-env-name').fill(name)
+    await page.getByTestId('new-env-plan').click()
+    await page.getByTestId('plan-dialog').waitFor()
+    assert.match(await page.getByTestId('plan-dialog').innerText(), /create-container/)
+    await shot(page, '02-plan')
+    await page.getByTestId('plan-confirm').click()
+
+    // It turns running (building the api image may take minutes).
+    await page.getByTestId(`env-state-${name}`).locator('[data-state="running"]').waitFor({ timeout: 10 * 60 * 1000 })
+    await page.getByTestId(`env-${name}`).click()
+    await page.getByTestId(`svc-state-${name}-cache`).locator('[data-state="running"]').waitFor()
+    await shot(page, '03-running')
+
+    // Stopped from outside: the UI follows without a reload.
+    docker('stop', '-t', '2', `${name}-cache-1`)
+    // Stopped, or failed when the process did not exit cleanly on SIGTERM.
+    const notRunning = '[data-state="stopped"], [data-state="failed"]'
+    await page.getByTestId(`svc-state-${name}-cache`).locator(notRunning).waitFor({ timeout: 30000 })
+    await page.getByTestId(`env-state-${name}`).locator('[data-state="partial"], [data-state="failed"]').waitFor({ timeout: 30000 })
+    await shot(page, '04-stopped-outside')
+
+    // Logs.
+    await page.getByTestId(`logs-${name}`).click()
+    await page.getByTestId('logs-panel').waitFor()
+    await page.getByTestId('log-line').first().waitFor({ timeout: 30000 })
+    await page.getByTestId('logs-search').fill('database system is ready')
+    await page.getByTestId('log-line').first().waitFor({ timeout: 30000 })
+    await shot(page, '05-logs')
+
+    // Down, confirming the plan.
+    await page.getByTestId(`down-${name}`).click()
+    await page.getByTestId('plan-dialog').waitFor()
+    assert.match(await page.getByTestId('plan-dialog').innerText(), /remove-container/)
+    await shot(page, '06-down-plan')
+    await page.getByTestId('plan-confirm').click()
+    await page.getByTestId(`env-${name}`).waitFor({ state: 'detached', timeout: 120000 })
+    await shot(page, '07-down')
+    assert.equal(docker('ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${name}`), '')
+  } catch (e) {
+    const page = browser?.pages()[0]
+    if (page) await shot(page, 'failed').catch(() => {})
+    console.error(server.output())
+    throw e
+  } finally {
+    await browser?.close().catch(() => {})
+    server.proc.kill('SIGTERM')
+    try {
+      cleanup(name)
+    } catch (e) {
+      console.error('cleanup:', e.message)
+    }
+    rmSync(tmp, { recursive: true, force: true })
+  }
+})

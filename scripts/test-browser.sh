@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# test-browser.sh: the browser test of the web mode (frontend/e2e/), with
+# the real binary and the real engine behind it; Debian's chromium driven
+# by playwright-core. Installs nothing: scripts/deps.sh and npm ci do.
+# Screenshots of each step: build/artifacts/playwright/.
+#
+#   scripts/test-browser.sh [path/to/berth]     default build/bin/berth
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-build/bin/berth}
+for need in "$bin" /usr/bin/chromium frontend/node_modules/playwright-core; do
+  if [ ! -e "$need" ]; then
+    echo "test-browser: $need is missing (make deps, make build)" >&2
+    exit 1
+  fi
+done
+mkdir -p build/artifacts/playwright
+BERTH_BIN=$(realpath "$bin") node --test frontend/e2e/
