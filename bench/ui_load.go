@@ -116,6 +116,19 @@ func (f *fakeCore) Up(ctx context.Context, req core.UpRequest, emit core.Emit) (
 	return &core.Result{Env: req.Env, Duration: time.Since(start)}, nil
 }
 
+// Status answers one environment of the listing (the page asks when it
+// opens an environment's detail).
+func (f *fakeCore) Status(ctx context.Context, env string) (*core.Environment, error) {
+	l, _ := f.List(ctx)
+	f.lists.Add(-1)
+	for i := range l.Environments {
+		if l.Environments[i].Name == env {
+			return &l.Environments[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", core.ErrNotFound, env)
+}
+
 // Watch reports no changes (the op events already make the page refresh).
 func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
 	<-ctx.Done()
