@@ -369,6 +369,21 @@ func TestCloneAndFetchFileURL(t *testing.T) {
 	if log, err := r.Log(ctx, "other", "environments/a", 0); err != nil || len(log) != 2 {
 		t.Fatalf("log of the clone: %v %v", log, err)
 	}
+	// A rewritten branch and a deleted one are followed.
+	f.git("reset", "-q", "--hard", first)
+	f.write(map[string]string{"environments/a/berth.yaml": "3"})
+	third := f.commit("three, rewritten")
+	f.git("branch", "-D", "other")
+	if changed, err := r.Fetch(ctx); err != nil || !changed {
+		t.Fatalf("fetch after a force push: %v %v", changed, err)
+	}
+	if h, err := r.Head("main"); err != nil || h.Hash != third {
+		t.Fatalf("head after a force push %v %v", h, err)
+	}
+	if _, err := r.Resolve("other"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("deleted branch still resolves: %v", err)
+	}
+	second = third
 	// A second Open reuses the clone.
 	r2, err := Open(ctx, Source{URL: url}, data)
 	if err != nil {
