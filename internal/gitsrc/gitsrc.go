@@ -81,6 +81,7 @@ type Repo struct {
 	repo   *git.Repository
 	st     *filesystem.Storage
 	fs     billy.Filesystem    // the repo's .git (or bare) folder
+	packs  *packCache          // packfiles in memory, shared by both handles
 	aux    *git.Repository     // a second handle for Log's second goroutine
 	auxSt  *filesystem.Storage // its storage
 	url    string              // "" for a local repo
@@ -157,7 +158,8 @@ func reopen(r *git.Repository, wt *git.Worktree, src Source, dir string) (*Repo,
 	if !ok {
 		return nil, fmt.Errorf("unexpected git storage %T", r.Storer)
 	}
-	st := newStorage(old.Filesystem())
+	packs := &packCache{}
+	st := newStorage(old.Filesystem(), packs)
 	var repo *git.Repository
 	var err error
 	if wt != nil {
@@ -169,11 +171,11 @@ func reopen(r *git.Repository, wt *git.Worktree, src Source, dir string) (*Repo,
 		st.Close()
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	return &Repo{repo: repo, st: st, fs: old.Filesystem(), url: src.URL, dir: dir, branch: src.Branch, auth: src.Auth}, nil
+	return &Repo{repo: repo, st: st, fs: old.Filesystem(), packs: packs, url: src.URL, dir: dir, branch: src.Branch, auth: src.Auth}, nil
 }
 
-func newStorage(fs billy.Filesystem) *filesystem.Storage {
-	return filesystem.NewStorageWithOptions(memPackFS{fs}, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
+func newStorage(fs billy.Filesystem, packs *packCache) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(memPackFS{fs, packs}, cache.NewObjectLRUDefault(), filesystem.Options{KeepDescriptors: true})
 }
 
 // auxRepo opens (once) a second handle on the repo's objects, with its own
@@ -182,7 +184,7 @@ func (r *Repo) auxRepo() (*git.Repository, error) {
 	if r.aux != nil {
 		return r.aux, nil
 	}
-	st := newStorage(r.fs)
+	st := newStorage(r.fs, r.packs)
 	aux, err := git.Open(st, nil)
 	if err != nil {
 		st.Close()

@@ -1,6 +1,7 @@
 package gitsrc
 
 import (
+	"bytes"
 	"container/heap"
 	"context"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
@@ -105,8 +105,8 @@ func (r *Repo) Log(ctx context.Context, branch, path string, limit int) ([]Commi
 	trees := map[plumbing.Hash]plumbing.Hash{first.Hash: first.TreeHash} // commit → root tree
 	q := &commitQueue{first}
 	var walkErr error
-	for n := 0; q.Len() > 0; n++ {
-		if n%256 == 0 && walkCtx.Err() != nil {
+	for q.Len() > 0 {
+		if walkCtx.Err() != nil {
 			break
 		}
 		c := heap.Pop(q).(*object.Commit)
@@ -153,6 +153,7 @@ type walker struct {
 	s     storer.EncodedObjectStorer
 	comps []string
 	cache []map[plumbing.Hash]plumbing.Hash // per level: tree hash → entry hash (zero: absent)
+	buf   []byte
 }
 
 func newWalker(s storer.EncodedObjectStorer, comps []string) *walker {
@@ -174,24 +175,57 @@ func (w *walker) entry(root plumbing.Hash) (plumbing.Hash, error) {
 			h = next
 			continue
 		}
-		t, err := object.GetTree(w.s, h)
+		next, err := w.child(h, name, i == len(w.comps)-1)
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
-		}
-		next := plumbing.ZeroHash
-		for _, e := range t.Entries {
-			if e.Name == name {
-				// A file where a folder is expected further down ends the path.
-				if i == len(w.comps)-1 || e.Mode == filemode.Dir {
-					next = e.Hash
-				}
-				break
-			}
+			return plumbing.ZeroHash, err
 		}
 		w.cache[i][h] = next
 		h = next
 	}
 	return h, nil
+}
+
+// child scans the raw tree h for name and returns its hash (zero when
+// absent, or when it is not a folder and last is false). Reading the raw
+// entries saves decoding every entry of every tree.
+func (w *walker) child(h plumbing.Hash, name string, last bool) (plumbing.Hash, error) {
+	obj, err := w.s.EncodedObject(plumbing.TreeObject, h)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
+	}
+	w.buf = w.buf[:0]
+	if n := int(obj.Size()); cap(w.buf) < n {
+		w.buf = make([]byte, 0, n)
+	}
+	b := bytes.NewBuffer(w.buf)
+	_, err = b.ReadFrom(rd)
+	rd.Close()
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("tree %s: %w", h, err)
+	}
+	w.buf = b.Bytes()
+	// Entries are "<octal mode> <name>\0<20-byte hash>".
+	for t := w.buf; len(t) > 0; {
+		sp := bytes.IndexByte(t, ' ')
+		nul := bytes.IndexByte(t, 0)
+		if sp < 0 || nul < sp || len(t) < nul+21 {
+			return plumbing.ZeroHash, fmt.Errorf("tree %s: malformed", h)
+		}
+		if string(t[sp+1:nul]) == name {
+			if !last && string(t[:sp]) != "40000" {
+				return plumbing.ZeroHash, nil
+			}
+			var e plumbing.Hash
+			copy(e[:], t[nul+1:nul+21])
+			return e, nil
+		}
+		t = t[nul+21:]
+	}
+	return plumbing.ZeroHash, nil
 }
 
 // commitQueue orders commits newest committer date first.

@@ -3,7 +3,9 @@ package gitsrc
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
+	"sync"
 
 	"strings"
 
@@ -13,34 +15,51 @@ import (
 // maxMemPack is the largest packfile read into memory whole.
 const maxMemPack = 128 << 20
 
-// memPackFS serves packfiles (objects/pack/*.pack, opened read-only) from
-// memory: go-git seeks and reads the packfile once or more per object, and
-// served from the disk that is two or more system calls each, most of the
-// time of a Log. Pack files are never changed in place (Git writes new
-// ones), so a copy read at open stays true. Larger packs and every other
-// file go to the disk.
+// memPackFS serves packfiles and their indexes (objects/pack/*.pack and
+// *.idx, opened read-only) from memory: go-git seeks and reads the packfile
+// once or more per object, and reads an index in small pieces; served from
+// the disk that is a system call or more each, most of the time of a Log.
+// Pack files are never changed in place (Git writes new ones), so a copy
+// read at open stays true. Larger packs and every other file go to the
+// disk.
 type memPackFS struct {
 	billy.Filesystem
+	shared *packCache
+}
+
+// packCache shares the files read between the storages of one Repo.
+type packCache struct {
+	mu    sync.Mutex
+	files map[string][]byte
 }
 
 func (fs memPackFS) Open(name string) (billy.File, error) {
-	if !strings.HasSuffix(name, ".pack") {
+	if !strings.HasSuffix(name, ".pack") && !strings.HasSuffix(name, ".idx") {
 		return fs.Filesystem.Open(name)
+	}
+	fs.shared.mu.Lock()
+	defer fs.shared.mu.Unlock()
+	if b, ok := fs.shared.files[name]; ok {
+		return &memFile{name: name, Reader: bytes.NewReader(b)}, nil
 	}
 	f, err := fs.Filesystem.Open(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	fi, err := fs.Filesystem.Stat(name)
 	if err != nil || fi.Size() > maxMemPack {
-		return fs.Filesystem.Open(name)
+		return f, nil
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, fi.Size()+bytes.MinRead))
-	if _, err := buf.ReadFrom(f); err != nil {
+	defer f.Close()
+	b := make([]byte, fi.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
 		return nil, err
 	}
-	return &memFile{name: f.Name(), Reader: bytes.NewReader(buf.Bytes())}, nil
+	if fs.shared.files == nil {
+		fs.shared.files = map[string][]byte{}
+	}
+	fs.shared.files[name] = b
+	return &memFile{name: name, Reader: bytes.NewReader(b)}, nil
 }
 
 // memFile is a read-only billy.File over bytes.
