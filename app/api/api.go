@@ -273,6 +273,9 @@ func (s *Service) follow(ctx context.Context, id string, req core.LogsRequest) {
 				select {
 				case l := <-lines:
 					batch = append(batch, l)
+					if len(batch) >= MaxBatch {
+						flush()
+					}
 				default:
 					break drain
 				}
