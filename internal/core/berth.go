@@ -6,6 +6,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -27,12 +28,19 @@ var (
 type Berth struct {
 	engine EngineSource
 	defs   Definitions
+	revs   RevisionSource // nil: no definitions repo
+	store  Store          // nil: nothing is recorded
+	lock   Locker         // nil: no locking
 	now    func() time.Time
 }
 
 // New returns the core API over the given adapters.
-func New(engine EngineSource, defs Definitions) *Berth {
-	return &Berth{engine: engine, defs: defs, now: time.Now}
+func New(engine EngineSource, defs Definitions, opts ...Option) *Berth {
+	b := &Berth{engine: engine, defs: defs, now: time.Now}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
 }
 
 func (b *Berth) eng(ctx context.Context) (Engine, error) {
@@ -156,15 +164,37 @@ func (b *Berth) prepare(ctx context.Context, req UpRequest) (Engine, *spec.Proje
 // converge.
 func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, error) {
 	start := b.now()
+	if req.Env == "" {
+		return nil, errors.New("no environment named")
+	}
+	release, _, err := b.acquire(ctx, req.Env, KindUp, emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	e, p, o, plan, err := b.prepare(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	planJSON, _ := json.Marshal(plan)
+	id, err := b.begin(ctx, Deployment{Kind: KindUp, Env: p.Name, Definition: p.Definition, Revision: p.Revision, Plan: planJSON})
+	if err != nil {
+		return nil, err
+	}
+	res, err := b.up(ctx, e, p, o, plan, req, start, emit)
+	if ferr := b.finish(ctx, id, outcome(err, b.digests(ctx, e, p))); ferr != nil && err == nil {
+		err = ferr
+	}
+	return res, err
+}
+
+func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.Observed, plan reconcile.Plan, req UpRequest, start time.Time, emit Emit) (*Result, error) {
 	res := &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings}
 	for _, w := range p.Warnings {
 		emit.send(Event{Env: p.Name, Kind: "warning", Detail: w.String()})
 	}
 	emit.send(Event{Env: p.Name, Kind: "plan", Plan: &plan})
+	err := error(nil)
 	existed := len(o.Containers)+len(o.Networks)+len(o.Volumes) > 0
 	timeout := req.WaitTimeout
 	if timeout == 0 {
@@ -193,6 +223,14 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 // when asked. Objects of the project that Berth did not create are left.
 func (b *Berth) Down(ctx context.Context, req DownRequest, emit Emit) (*Result, error) {
 	start := b.now()
+	if req.Env == "" {
+		return nil, errors.New("no environment named")
+	}
+	release, _, err := b.acquire(ctx, req.Env, KindDown, emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	e, err := b.eng(ctx)
 	if err != nil {
 		return nil, err
@@ -209,7 +247,15 @@ func (b *Berth) Down(ctx context.Context, req DownRequest, emit Emit) (*Result, 
 		emit.send(Event{Env: req.Env, Kind: "warning", Detail: fmt.Sprintf("left %s %q: Berth did not create it", f.Kind, f.Name)})
 	}
 	emit.send(Event{Env: req.Env, Kind: "plan", Plan: &plan})
+	planJSON, _ := json.Marshal(plan)
+	id, err := b.begin(ctx, Deployment{Kind: KindDown, Env: req.Env, Definition: definitionOf(o, ""), Plan: planJSON})
+	if err != nil {
+		return nil, err
+	}
 	err = e.Apply(ctx, &spec.Project{Name: req.Env}, plan, ApplyOptions{}, progressTo(req.Env, emit))
+	if ferr := b.finish(ctx, id, outcome(err, nil)); ferr != nil && err == nil {
+		err = ferr
+	}
 	return &Result{Env: req.Env, Plan: plan, Duration: b.now().Sub(start)}, err
 }
 

@@ -75,3 +75,50 @@ type Definitions interface {
 	List(ctx context.Context) ([]Definition, error)
 	Load(ctx context.Context, definition string, opts spec.LoadOptions) (*spec.Project, error)
 }
+
+// RevisionSource is the definitions repo seen as revisions.
+type RevisionSource interface {
+	// Resolve turns a revision (sha, branch, tag; "" means the tracked
+	// branch's head, fetched first when the repo is a clone) into a
+	// commit. A revision that names nothing wraps ErrNotFound.
+	Resolve(ctx context.Context, rev string) (Revision, error)
+	// Log lists the commits that touch a definition, newest first, at
+	// most limit (0: all).
+	Log(ctx context.Context, definition string, limit int) ([]Revision, error)
+	// Materialise writes the definition folder at rev into an immutable,
+	// read-only workspace and returns its folder.
+	Materialise(ctx context.Context, rev Revision, definition string) (string, error)
+}
+
+// Recorder records deployments as they start and end.
+type Recorder interface {
+	// Begin records an operation that starts now (status running) and
+	// returns its id. The recorder fills in who runs it.
+	Begin(ctx context.Context, d Deployment) (int64, error)
+	// Finish records how operation id ended.
+	Finish(ctx context.Context, id int64, o Outcome) error
+	// History returns env's deployments, newest first.
+	History(ctx context.Context, env string, f HistoryFilter) ([]Deployment, error)
+}
+
+// Recovery finds operations whose process was killed before it finished.
+type Recovery interface {
+	// Unfinished returns env's records that say running but whose
+	// process is gone.
+	Unfinished(ctx context.Context, env string) ([]Deployment, error)
+	// MarkInterrupted records that operation id was killed.
+	MarkInterrupted(ctx context.Context, id int64) error
+}
+
+// Store is what core asks of the embedded store.
+type Store interface {
+	Recorder
+	Recovery
+}
+
+// Locker gives one operation at a time per environment.
+type Locker interface {
+	// Lock takes env's lock for the operation what, or fails at once with
+	// an error that Is ErrBusy and names the holder. release gives it up.
+	Lock(ctx context.Context, env, what string) (release func(), err error)
+}

@@ -1,0 +1,132 @@
+package core
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// More errors callers tell apart (errors.Is).
+var (
+	// ErrBusy: another operation runs on the environment.
+	ErrBusy = errors.New("environment is busy")
+	// ErrConfirm: the plan is destructive and was not confirmed.
+	ErrConfirm = errors.New("confirmation needed")
+	// ErrNoRepo: no definitions repo is configured or it cannot be opened.
+	ErrNoRepo = errors.New("no definitions repo")
+	// ErrUnsafe: a definition reaches outside its workspace.
+	ErrUnsafe = errors.New("definition reaches outside its workspace")
+)
+
+// Deployment kinds and statuses, as the store records them.
+const (
+	KindUp       = "up"
+	KindDown     = "down"
+	KindDeploy   = "deploy"
+	KindRollback = "rollback"
+
+	StatusRunning     = "running"
+	StatusSucceeded   = "succeeded"
+	StatusFailed      = "failed"
+	StatusRolledBack  = "rolled-back"
+	StatusInterrupted = "interrupted"
+)
+
+// Revision is one commit of the definitions repo.
+type Revision struct {
+	Hash    string    `json:"hash"`
+	Short   string    `json:"short"`
+	Author  string    `json:"author"`
+	Email   string    `json:"email,omitempty"`
+	When    time.Time `json:"when"`
+	Message string    `json:"message"`
+	Tree    string    `json:"tree,omitempty"`
+}
+
+// RevisionEntry is a revision in `berth revisions`: Deployed marks the one
+// the environment runs.
+type RevisionEntry struct {
+	Revision
+	Deployed bool `json:"deployed,omitempty"`
+}
+
+// Who is the person behind a deployment.
+type Who struct {
+	GitName  string `json:"gitName,omitempty"`
+	GitEmail string `json:"gitEmail,omitempty"`
+	OSUser   string `json:"osUser,omitempty"`
+	Host     string `json:"host,omitempty"`
+}
+
+// Deployment is one recorded change to an environment.
+type Deployment struct {
+	ID               int64             `json:"id"`
+	Kind             string            `json:"kind"`
+	Env              string            `json:"env"`
+	Definition       string            `json:"definition,omitempty"`
+	Revision         string            `json:"revision,omitempty"`
+	PreviousRevision string            `json:"previousRevision,omitempty"`
+	Who              Who               `json:"who"`
+	Plan             json.RawMessage   `json:"plan,omitempty"`
+	StartedAt        time.Time         `json:"startedAt"`
+	FinishedAt       time.Time         `json:"finishedAt,omitzero"`
+	Duration         time.Duration     `json:"duration,omitzero"`
+	Status           string            `json:"status"`
+	Error            string            `json:"error,omitempty"`
+	ImageDigests     map[string]string `json:"imageDigests,omitempty"`
+	PID              int               `json:"pid,omitempty"`
+}
+
+// Outcome is how an operation ended.
+type Outcome struct {
+	Status       string
+	Error        string
+	ImageDigests map[string]string
+}
+
+// HistoryFilter narrows History.
+type HistoryFilter struct {
+	Kinds  []string
+	Status string
+	Limit  int
+}
+
+// DeployRequest asks to deploy a definition at a revision.
+type DeployRequest struct {
+	Env        string
+	Definition string // default: the environment's, else Env
+	Rev        string // default: the tracked branch's head
+	Yes        bool   // apply a destructive plan without asking
+}
+
+// RollbackRequest asks to take an environment back to an earlier revision.
+type RollbackRequest struct {
+	Env string
+	To  string // default: the last successful deployment before the current one
+	Yes bool
+}
+
+// Confirm is asked before a destructive plan is applied; false refuses it.
+// nil refuses every destructive plan.
+type Confirm func(plan DeployPlan) bool
+
+// DeployPlan is what a deploy or rollback is about to do.
+type DeployPlan struct {
+	Env      string   `json:"env"`
+	Kind     string   `json:"kind"`
+	Revision Revision `json:"revision"`
+	Result   *Result  `json:"result"`
+}
+
+// DeployResult is what a deploy or rollback did.
+type DeployResult struct {
+	Result
+	Kind     string   `json:"kind"`
+	ID       int64    `json:"id"`
+	Revision Revision `json:"revision"`
+	// Interrupted lists earlier operations found killed and marked so.
+	Interrupted []int64 `json:"interrupted,omitempty"`
+	// RolledBack is set when the operation failed and Berth went back to
+	// the last good revision on its own.
+	RolledBack *DeployResult `json:"rolledBack,omitempty"`
+}
