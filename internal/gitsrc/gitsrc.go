@@ -265,11 +265,8 @@ func clone(ctx context.Context, src Source, dir string) (err error) {
 		return classify(err, src.URL)
 	}
 	head := defaultBranch(refs)
-	if src.Branch != "" {
-		head = plumbing.NewBranchReferenceName(src.Branch)
-		if !hasRef(refs, head) {
-			return fmt.Errorf("branch %q of %s: %w", src.Branch, redact(src.URL), ErrNotFound)
-		}
+	if src.Branch != "" && !hasRef(refs, plumbing.NewBranchReferenceName(src.Branch)) {
+		return fmt.Errorf("branch %q of %s: %w", src.Branch, redact(src.URL), ErrNotFound)
 	}
 	if head == "" {
 		return fmt.Errorf("%s has no branches: %w", redact(src.URL), ErrNotFound)

@@ -401,6 +401,19 @@ func TestCloneAndFetchFileURL(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(data2, "repos")); len(ents) != 0 {
 		t.Errorf("failed clone left %d entries", len(ents))
 	}
+	// A tracked branch other than the default.
+	f.git("branch", "side", first)
+	r3, err := Open(ctx, Source{URL: url, Branch: "side"}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r3.Close()
+	if b, err := r3.DefaultBranch(); err != nil || b != "main" {
+		t.Errorf("default branch with a tracked branch: %q %v", b, err)
+	}
+	if h, err := r3.Head(""); err != nil || h.Hash != first {
+		t.Errorf("head of the tracked branch: %v %v", h, err)
+	}
 }
 
 func TestUnreachable(t *testing.T) {
