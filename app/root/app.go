@@ -15,6 +15,8 @@ type Root struct {
 	core  *core.Berth
 	src   *engineSource
 	defs  *definitions
+	repo  *repoSource // nil: no definitions repo
+	store *storeAdapter
 	flags Config
 
 	mu    sync.Mutex
@@ -38,8 +40,26 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	cfg := Resolve(flags, saved, getenv)
 	r.src = &engineSource{opts: engine.Options{Host: cfg.DockerHost, Context: cfg.DockerContext}}
 	r.defs = &definitions{dir: cfg.DefinitionsDir}
-	r.core = core.New(r.src.get, r.defs)
+	dataDir, err := StateDir(cfg.StateDir, getenv)
+	r.store = &storeAdapter{dataDir: dataDir, err: err}
+	opts := []core.Option{core.WithStore(r.store), core.WithLocker(locker{dataDir: dataDir, err: err})}
+	if repo := getenv("BERTH_REPO"); cfg.Repo == "" && repo != "" {
+		cfg.Repo = repo
+	}
+	if r.repo = newRepoSource(cfg.Repo, cfg.Branch, cfg.DefinitionsDir, dataDir); r.repo != nil {
+		opts = append(opts, core.WithRevisions(r.repo))
+	}
+	r.core = core.New(r.src.get, r.defs, opts...)
 	return r
+}
+
+// Close closes the store and the definitions repo (the core must not be
+// used afterwards).
+func (r *Root) Close() {
+	r.store.close()
+	if r.repo != nil {
+		r.repo.close()
+	}
 }
 
 // Core is the core API.

@@ -20,6 +20,14 @@ type Config struct {
 	// DockerHost and DockerContext override the user's Docker context.
 	DockerHost    string
 	DockerContext string
+	// StateDir is the data folder (berth.db, locks/, workspaces/,
+	// repos/); empty: BERTH_STATE_DIR, else the store's default folder.
+	StateDir string
+	// Repo is the definitions repo, a path or a URL; empty: the Git repo
+	// around the definitions folder or the current directory.
+	Repo string
+	// Branch is the branch to track; empty: the repo's default branch.
+	Branch string
 }
 
 // DefaultConfig reads the environment: BERTH_DEFINITIONS, else the
