@@ -217,8 +217,12 @@ func (e *hostKeyError) Error() string {
 		return fmt.Sprintf("ssh host %s is not in known_hosts (%s): check its key fingerprint with the host's owner, then add it, for example with `ssh-keyscan -p %s %s >> ~/.ssh/known_hosts`",
 			e.host, strings.Join(e.files, ", "), p, h)
 	}
+	entry := h
+	if p != "22" {
+		entry = "[" + h + "]:" + p
+	}
 	return fmt.Sprintf("ssh host %s presented a key that differs from the one in known_hosts (%s): the host was reinstalled or someone is intercepting the connection; check with the host's owner before removing the old key (`ssh-keygen -R %s`)",
-		e.host, strings.Join(e.files, ", "), h)
+		e.host, strings.Join(e.files, ", "), entry)
 }
 
 func (e *hostKeyError) Is(target error) bool { return target == ErrAuth }
