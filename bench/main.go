@@ -26,7 +26,7 @@ var (
 	runs     = flag.Int("runs", 3, "cold ups per tool")
 	noops    = flag.Int("noops", 3, "no-op ups after each cold up")
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
-	only     = flag.String("only", "", "run only these sections (comma-separated: up,plan,ui)")
+	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,ui)")
 )
 
 func main() {
@@ -38,6 +38,9 @@ func main() {
 	fmt.Println()
 	if want("plan") {
 		benchPlan()
+	}
+	if want("git") {
+		benchGit()
 	}
 	if want("up") {
 		benchUp(repo)
