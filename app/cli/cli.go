@@ -26,7 +26,9 @@ const (
 	ExitInvalid   = 3   // a definition is invalid (file:line: field: message)
 	ExitEngine    = 4   // the Docker engine cannot be reached
 	ExitConflict  = 5   // a name Berth needs is taken by an object it did not create
-	ExitNotFound  = 6   // no such environment, definition or service
+	ExitNotFound  = 6   // no such environment, definition, service, revision or repo path
+	ExitConfirm   = 7   // the plan is destructive and was not confirmed (no terminal to ask, no --yes, or answered no)
+	ExitBusy      = 8   // another operation runs on this environment (the holder is named)
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 
@@ -41,6 +43,9 @@ type options struct {
 	host        string
 	context     string
 	output      string
+	repo        string
+	branch      string
+	stateDir    string
 }
 
 type app struct {
@@ -65,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	err := cmd.ExecuteContext(ctx)
+	if a.root != nil {
+		a.root.Close()
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -104,7 +112,8 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 			}
 			// Flags win over the environment, which wins over the saved
 			// settings (root.Resolve).
-			a.root = root.New(root.Config{DefinitionsDir: a.opts.definitions, DockerHost: a.opts.host, DockerContext: a.opts.context})
+			a.root = root.New(root.Config{DefinitionsDir: a.opts.definitions, DockerHost: a.opts.host, DockerContext: a.opts.context,
+				Repo: a.opts.repo, Branch: a.opts.branch, StateDir: a.opts.stateDir})
 			a.berth = a.root.Core()
 			return nil
 		},
@@ -115,7 +124,11 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	f.StringVar(&a.opts.definitions, "definitions", "", "folder of definitions (default $BERTH_DEFINITIONS, else ./environments)")
 	f.StringVarP(&a.opts.host, "host", "H", "", "Docker engine to use (default: DOCKER_HOST, else the current Docker context)")
 	f.StringVar(&a.opts.context, "context", "", "Docker context to use (default: DOCKER_CONTEXT, else the current one)")
-	cmd.AddCommand(a.lsCommand(), a.planCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(), a.uiCommand(), a.versionCommand())
+	f.StringVar(&a.opts.repo, "repo", "", "definitions repo, a path or a URL (default $BERTH_REPO, else the Git repo around the definitions folder or the current directory)")
+	f.StringVar(&a.opts.branch, "branch", "", "branch of the definitions repo to track (default: the repo's default branch)")
+	f.StringVar(&a.opts.stateDir, "state-dir", "", "Berth's data folder: history, locks, workspaces, clones (default $BERTH_STATE_DIR, else the user's config folder)")
+	cmd.AddCommand(a.lsCommand(), a.planCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
+		a.revisionsCommand(), a.deployCommand(), a.rollbackCommand(), a.historyCommand(), a.uiCommand(), a.versionCommand())
 	return cmd
 }
 
@@ -138,6 +151,10 @@ func exitCode(err error) int {
 		return ExitEngine
 	case isConflict(err):
 		return ExitConflict
+	case errors.Is(err, core.ErrBusy):
+		return ExitBusy
+	case errors.Is(err, core.ErrConfirm):
+		return ExitConfirm
 	case errors.Is(err, core.ErrNotFound):
 		return ExitNotFound
 	case errors.Is(err, context.Canceled):

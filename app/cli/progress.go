@@ -32,6 +32,7 @@ type progress struct {
 	drawn  int
 	ticker *time.Ticker
 	done   chan struct{}
+	paused bool // a question is on screen: no redraws
 }
 
 type opLine struct {
@@ -71,6 +72,12 @@ func (p *progress) event(ev core.Event) {
 	defer p.mu.Unlock()
 	switch ev.Kind {
 	case "plan":
+		if len(p.ops) > 0 {
+			// A second plan (an automatic rollback): leave the first
+			// table on screen and start another.
+			p.drawn = 0
+			p.ops = map[int]*opLine{}
+		}
 		// Every op shows from the start, pending until it runs.
 		for _, op := range ev.Plan.Ops {
 			if _, ok := p.ops[op.ID]; !ok {
@@ -140,6 +147,20 @@ func (p *progress) close() {
 	}
 }
 
+// pause stops redrawing (and clears the table) while a question is asked.
+func (p *progress) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	p.paused = true
+}
+
+func (p *progress) resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paused = false
+}
+
 func (p *progress) clear() {
 	if !p.live || p.drawn == 0 {
 		return
@@ -151,7 +172,7 @@ func (p *progress) clear() {
 var spin = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
 
 func (p *progress) redraw() {
-	if !p.live || len(p.ops) == 0 {
+	if !p.live || len(p.ops) == 0 || p.paused {
 		return
 	}
 	p.clear()
