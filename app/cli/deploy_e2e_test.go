@@ -8,6 +8,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/envlock"
 	"github.com/berthdev/berth/internal/testenv"
 )
 
@@ -329,5 +331,36 @@ func TestDeployRollbackHealthKillHistory(t *testing.T) {
 	}
 	if left := labelled(t, env); len(left) != 0 {
 		t.Fatalf("left after down: %v", left)
+	}
+}
+
+func TestDeployRefusedWhileBusy(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("BERTH_STATE_DIR", state)
+	repo := newDefRepo(t)
+	repo.commit("v1", map[string]string{"berth.yaml": "name: probe\ncompose: [compose.yaml]\n", "compose.yaml": probeCompose("1", healthy)})
+	lk, err := envlock.Acquire(context.Background(), state, "busy-env", "deploy", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Release()
+	for _, args := range [][]string{{"deploy", "probe", "--as", "busy-env", "--yes"}, {"rollback", "busy-env"}, {"down", "busy-env"}} {
+		code, _, stderr := berth(t, append([]string{"--repo", repo.dir}, args...)...)
+		if code != ExitBusy || !strings.Contains(stderr, "busy") || !strings.Contains(stderr, "deploy") {
+			t.Fatalf("%v: exit %d, want %d naming the holder", args, code, ExitBusy)
+		}
+	}
+}
+
+func TestDeployWithoutARepo(t *testing.T) {
+	t.Setenv("BERTH_STATE_DIR", t.TempDir())
+	t.Chdir(t.TempDir())
+	code, _, stderr := berth(t, "--definitions", t.TempDir(), "revisions", "probe")
+	if code != ExitFailed || !strings.Contains(stderr, "--repo") {
+		t.Fatalf("exit %d", code)
+	}
+	code, _, stderr = berth(t, "--repo", "file:///nonexistent/berth-defs.git", "deploy", "probe", "--yes")
+	if code != ExitFailed || !strings.Contains(stderr, "nonexistent") {
+		t.Fatalf("unreachable repo: exit %d", code)
 	}
 }

@@ -15,7 +15,7 @@ type Root struct {
 	core  *core.Berth
 	src   *engineSource
 	defs  *definitions
-	repo  *repoSource // nil: no definitions repo
+	repo  *repoSource
 	store *storeAdapter
 	flags Config
 
@@ -46,9 +46,8 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	if repo := getenv("BERTH_REPO"); cfg.Repo == "" && repo != "" {
 		cfg.Repo = repo
 	}
-	if r.repo = newRepoSource(cfg.Repo, cfg.Branch, cfg.DefinitionsDir, dataDir); r.repo != nil {
-		opts = append(opts, core.WithRevisions(r.repo))
-	}
+	r.repo = newRepoSource(cfg.Repo, cfg.Branch, cfg.DefinitionsDir, dataDir)
+	opts = append(opts, core.WithRevisions(r.repo))
 	r.core = core.New(r.src.get, r.defs, opts...)
 	return r
 }
@@ -57,9 +56,7 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 // used afterwards).
 func (r *Root) Close() {
 	r.store.close()
-	if r.repo != nil {
-		r.repo.close()
-	}
+	r.repo.close()
 }
 
 // Core is the core API.
@@ -101,6 +98,7 @@ func (r *Root) SaveSettings(s settings.Settings) (settings.View, error) {
 	r.saved, r.loadErr = s, nil
 	cfg := Resolve(r.flags, s, r.getenv)
 	r.defs.point(cfg.DefinitionsDir)
+	r.repo.point(cfg.DefinitionsDir)
 	r.src.point(engine.Options{Host: cfg.DockerHost, Context: cfg.DockerContext})
 	return r.view(), nil
 }

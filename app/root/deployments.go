@@ -79,6 +79,7 @@ type repoSource struct {
 	where     string // a path or URL
 	branch    string
 	prefix    string // the folder of definitions inside the repo
+	fixed     bool   // named by --repo or BERTH_REPO: settings do not move it
 	dataDir   string
 	repo      *gitsrc.Repo
 	fetchedAt time.Time
@@ -86,12 +87,19 @@ type repoSource struct {
 
 // newRepoSource picks the definitions repo: repo when given (a path or a
 // URL, definitions under environments/), else the Git repo around the
-// definitions folder, else the one around the current directory. It
-// returns nil when there is none.
+// definitions folder, else the one around the current directory. With
+// none, its methods fail with core.ErrNoRepo.
 func newRepoSource(repo, branch, defsDir, dataDir string) *repoSource {
-	s := &repoSource{where: repo, branch: branch, prefix: "environments", dataDir: dataDir}
+	s := &repoSource{branch: branch, dataDir: dataDir, fixed: repo != ""}
+	s.pick(repo, defsDir)
+	return s
+}
+
+// pick sets where the repo is; callers hold s.mu or own s.
+func (s *repoSource) pick(repo, defsDir string) {
+	s.where, s.prefix = repo, "environments"
 	if repo != "" {
-		return s
+		return
 	}
 	candidates := []string{}
 	if defsDir != "" {
@@ -111,9 +119,23 @@ func newRepoSource(repo, branch, defsDir, dataDir string) *repoSource {
 				s.prefix = filepath.ToSlash(rel)
 			}
 		}
-		return s
+		return
 	}
-	return nil
+}
+
+// point follows a new definitions folder (saved settings) unless the repo
+// was named explicitly.
+func (s *repoSource) point(defsDir string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fixed {
+		return
+	}
+	if s.repo != nil {
+		s.repo.Close()
+		s.repo = nil
+	}
+	s.pick("", defsDir)
 }
 
 func (s *repoSource) open(ctx context.Context) (*gitsrc.Repo, error) {
@@ -121,6 +143,9 @@ func (s *repoSource) open(ctx context.Context) (*gitsrc.Repo, error) {
 	defer s.mu.Unlock()
 	if s.repo != nil {
 		return s.repo, nil
+	}
+	if s.where == "" {
+		return nil, fmt.Errorf("%w: deploy, rollback and revisions read a Git repo (use --repo or BERTH_REPO, or keep the definitions folder in a Git repo with environments/)", core.ErrNoRepo)
 	}
 	src := gitsrc.Source{Branch: s.branch}
 	if strings.Contains(s.where, "://") || scpURL.MatchString(s.where) {

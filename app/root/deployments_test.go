@@ -47,7 +47,7 @@ func TestRepoSourceResolvesLogsAndMaterialises(t *testing.T) {
 		map[string]string{"other.txt": "y"},
 	)
 	s := newRepoSource("", "", filepath.Join(repo, "environments"), t.TempDir())
-	if s == nil || s.where != repo || s.prefix != "environments" {
+	if s.where != repo || s.prefix != "environments" {
 		t.Fatalf("repo source: %+v", s)
 	}
 	defer s.close()
@@ -130,5 +130,29 @@ func TestGitIdentityFromEnvironment(t *testing.T) {
 	})
 	if name != "Ada" || email != "ada@example.com" {
 		t.Fatalf("%s <%s>", name, email)
+	}
+}
+
+func TestNoRepo(t *testing.T) {
+	s := &repoSource{dataDir: t.TempDir()}
+	if _, err := s.Resolve(context.Background(), ""); !errors.Is(err, core.ErrNoRepo) || !strings.Contains(err.Error(), "--repo") {
+		t.Fatalf("want ErrNoRepo saying what to do, got %v", err)
+	}
+}
+
+func TestRepoFollowsSavedDefinitionsFolder(t *testing.T) {
+	a := gitRepo(t, map[string]string{"environments/web/berth.yaml": "name: web\n"})
+	b := gitRepo(t, map[string]string{"defs/api/berth.yaml": "name: api\n", "environments/x": ""})
+	s := newRepoSource("", "", filepath.Join(a, "environments"), t.TempDir())
+	defer s.close()
+	if _, err := s.Log(context.Background(), "web", 0); err != nil {
+		t.Fatal(err)
+	}
+	s.point(filepath.Join(b, "defs"))
+	if s.where != b || s.prefix != "defs" {
+		t.Fatalf("not re-pointed: %s %s", s.where, s.prefix)
+	}
+	if log, err := s.Log(context.Background(), "api", 0); err != nil || len(log) != 1 {
+		t.Fatalf("log after re-pointing: %v, %v", log, err)
 	}
 }
