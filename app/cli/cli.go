@@ -23,7 +23,7 @@ const (
 	ExitOK        = 0   // done
 	ExitFailed    = 1   // the operation failed (engine, build, apply)
 	ExitUsage     = 2   // bad command line
-	ExitInvalid   = 3   // a definition is invalid (file:line: field: message)
+	ExitInvalid   = 3   // a definition is invalid (file:line: field: message) or reaches outside its workspace
 	ExitEngine    = 4   // the Docker engine cannot be reached
 	ExitConflict  = 5   // a name Berth needs is taken by an object it did not create
 	ExitNotFound  = 6   // no such environment, definition, service, revision or repo path
@@ -145,7 +145,7 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue):
 		return ExitUsage
-	case isInvalid(err):
+	case isInvalid(err), errors.Is(err, core.ErrUnsafe):
 		return ExitInvalid
 	case errors.Is(err, core.ErrEngine):
 		return ExitEngine

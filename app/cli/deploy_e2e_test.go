@@ -176,6 +176,10 @@ func TestDeployRollbackHealthKillHistory(t *testing.T) {
 	t.Setenv("BERTH_STATE_DIR", t.TempDir())
 
 	repo := newDefRepo(t)
+	os.WriteFile(filepath.Join(repo.dir, "README"), []byte("definitions\n"), 0o644)
+	repo.git("add", "README")
+	repo.git("commit", "-q", "-m", "before the definition")
+	none := repo.git("rev-parse", "HEAD")
 	manifest := "name: probe\ncompose: [compose.yaml]\nhealth:\n  timeout: %s\n"
 	c1 := repo.commit("web v1", map[string]string{"berth.yaml": fmt.Sprintf(manifest, "30s"), "compose.yaml": probeCompose("1", healthy)})
 	c2 := repo.commit("web v2", map[string]string{"compose.yaml": probeCompose("2", healthy)})
@@ -184,16 +188,22 @@ func TestDeployRollbackHealthKillHistory(t *testing.T) {
 		"compose.yaml": probeCompose("4", `["CMD", "/probe", "exit", "1"]`)})
 	repo.git("commit", "-q", "--allow-empty", "-m", "unrelated")
 	escape := repo.commit("web mounts /etc", map[string]string{"compose.yaml": probeCompose("6", healthy) + "    volumes:\n      - /etc:/host-etc:ro\n"})
+	link := filepath.Join(repo.dir, "environments", "probe", "etc")
+	if err := os.Symlink("/etc", link); err != nil {
+		t.Fatal(err)
+	}
+	symlink := repo.commit("a symlink to /etc", nil)
+	os.Remove(link)
 	c7 := repo.commit("web v7, slow to turn healthy", map[string]string{"berth.yaml": fmt.Sprintf(manifest, "60s"),
 		"compose.yaml": strings.Replace(probeCompose("7", healthy), "interval: 1s", "interval: 4s", 1)})
-	names := map[string]string{"": "-", c1: "c1", c2: "c2", c3: "c3", bad: "bad", escape: "escape", c7: "c7"}
+	names := map[string]string{"": "-", none: "none", symlink: "symlink", c1: "c1", c2: "c2", c3: "c3", bad: "bad", escape: "escape", c7: "c7"}
 	base := []string{"--repo", repo.dir}
 	cli := func(args ...string) (int, string, string) { t.Helper(); return berth(t, append(base, args...)...) }
 
 	// Revisions: the commits touching the definition, the unrelated one left out.
 	code, out, _ := cli("revisions", "probe", "--output", "json")
 	var revs []core.RevisionEntry
-	if code != ExitOK || json.Unmarshal([]byte(out), &revs) != nil || len(revs) != 6 || revs[0].Hash != c7 || revs[5].Hash != c1 {
+	if code != ExitOK || json.Unmarshal([]byte(out), &revs) != nil || len(revs) != 7 || revs[0].Hash != c7 || revs[6].Hash != c1 {
 		t.Fatalf("revisions: exit %d, %d entries\n%s", code, len(revs), out)
 	}
 
@@ -225,11 +235,18 @@ func TestDeployRollbackHealthKillHistory(t *testing.T) {
 	}
 	webAt(t, env, "3", c3)
 
-	// Bad input changes nothing: a revision that does not exist, a
+	// Bad input changes nothing: a revision that does not exist, one
+	// where the definition is missing, a symlink out of the workspace, a
 	// definition that mounts a host folder outside its workspace.
 	before := containerIDs(t, env)
 	if code, _, stderr := cli("deploy", env, "no-such-rev", "--yes"); code != ExitNotFound || !strings.Contains(stderr, "no-such-rev") {
 		t.Fatalf("unknown revision: exit %d", code)
+	}
+	if code, _, stderr := cli("deploy", env, none, "--yes"); code != ExitNotFound || !strings.Contains(stderr, "environments/probe is missing") {
+		t.Fatalf("definition missing at the revision: exit %d", code)
+	}
+	if code, _, stderr := cli("deploy", env, symlink, "--yes"); code != ExitInvalid || !strings.Contains(stderr, "etc") {
+		t.Fatalf("symlink out of the workspace: exit %d, want %d", code, ExitInvalid)
 	}
 	if code, _, stderr := cli("deploy", env, escape, "--yes"); code != ExitInvalid || !strings.Contains(stderr, "services.side.volumes") || !strings.Contains(stderr, "/etc") {
 		t.Fatalf("escaping bind mount: exit %d, want %d", code, ExitInvalid)

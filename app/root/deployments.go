@@ -237,9 +237,6 @@ func (s *repoSource) Materialise(ctx context.Context, rev core.Revision, definit
 	p := path.Join(s.prefix, definition)
 	ws, err := r.Materialise(ctx, gitsrc.Commit{Hash: rev.Hash, Short: rev.Short, Tree: rev.Tree}, p, filepath.Join(s.dataDir, "workspaces"))
 	if err != nil {
-		if errors.Is(err, gitsrc.ErrNotFound) {
-			return "", mark(fmt.Errorf("%s does not exist at %s: %w", p, rev.Short, err), core.ErrNotFound)
-		}
 		return "", gitError(err)
 	}
 	return ws.Dir, nil

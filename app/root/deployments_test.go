@@ -71,7 +71,7 @@ func TestRepoSourceResolvesLogsAndMaterialises(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Materialise(ctx, first, "web"); !errors.Is(err, core.ErrNotFound) || !strings.Contains(err.Error(), "environments/web does not exist") {
+	if _, err := s.Materialise(ctx, first, "web"); !errors.Is(err, core.ErrNotFound) || !strings.Contains(err.Error(), "environments/web is missing") {
 		t.Fatalf("missing definition: %v", err)
 	}
 	if _, err := s.Resolve(ctx, "no-such-branch"); !errors.Is(err, core.ErrNotFound) {
