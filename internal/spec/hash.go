@@ -206,3 +206,78 @@ func typeLetter(m fs.FileMode) string {
 	}
 	return "o" + strconv.FormatUint(uint64(m.Type()), 8)
 }
+
+// mountHasher rewrites a service's bind mounts for hashing, so that the
+// hash does not depend on where the definition sits on disk (a deploy
+// materialises every revision into its own folder) but does depend on what
+// the container is given:
+//
+//   - a bind source inside the definition folder is hashed by its path
+//     relative to that folder;
+//   - a read-only one (configuration: an nginx.conf, seed SQL) also by its
+//     content, so a changed file recreates the service that reads it;
+//   - a writable one (data the container itself changes) by path alone;
+//   - a source outside the definition keeps its absolute path.
+type mountHasher struct {
+	dir   string
+	cache map[string]string // absolute source -> content hash
+}
+
+func (m *mountHasher) hashView(ctx context.Context, s Service) (Service, error) {
+	if len(s.Mounts) == 0 || m.dir == "" {
+		return s, nil
+	}
+	mounts := make([]Mount, len(s.Mounts))
+	copy(mounts, s.Mounts)
+	for i, mt := range mounts {
+		if mt.Type != MountBind || !filepath.IsAbs(mt.Source) {
+			continue
+		}
+		rel, err := filepath.Rel(m.dir, mt.Source)
+		if err != nil || !filepath.IsLocal(rel) && rel != "." {
+			continue
+		}
+		src := "./" + filepath.ToSlash(rel)
+		if mt.ReadOnly {
+			sum, err := m.content(ctx, mt.Source)
+			if err != nil {
+				return s, err
+			}
+			src += "@" + sum
+		}
+		mounts[i].Source = src
+	}
+	s.Mounts = mounts
+	return s, nil
+}
+
+// content hashes a file's bytes or a folder's tree; a source that does not
+// exist yet (created at mount time) hashes as "absent".
+func (m *mountHasher) content(ctx context.Context, path string) (string, error) {
+	if sum, ok := m.cache[path]; ok {
+		return sum, nil
+	}
+	fi, err := os.Stat(path)
+	var sum string
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		sum = "absent"
+	case err != nil:
+		return "", err
+	case fi.IsDir():
+		if sum, err = hashTree(ctx, path, ""); err != nil {
+			return "", err
+		}
+	default:
+		h := sha256.New()
+		if err := hashFile(h, path, make([]byte, 32<<10)); err != nil {
+			return "", err
+		}
+		sum = hex.EncodeToString(h.Sum(nil))
+	}
+	if m.cache == nil {
+		m.cache = map[string]string{}
+	}
+	m.cache[path] = sum
+	return sum, nil
+}

@@ -104,6 +104,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	}
 
 	hasher := &buildHasher{}
+	mounts := &mountHasher{dir: p.Dir}
 	for i := range p.Services {
 		s := &p.Services[i]
 		if s.Build != nil {
@@ -124,7 +125,15 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 			}
 			s.BuildHash = bh
 		}
-		s.Hash = ServiceHash(*s)
+		view, err := mounts.hashView(ctx, *s)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			errs = append(errs, src.errorAt([]string{"services", s.Name, "volumes"}, "hashing a bind mount: "+err.Error(), err))
+			continue
+		}
+		s.Hash = ServiceHash(view)
 	}
 	if len(errs) > 0 {
 		return nil, errs.orNil()
