@@ -381,3 +381,54 @@ func TestDeployWithoutARepo(t *testing.T) {
 		t.Fatalf("unreachable repo: exit %d", code)
 	}
 }
+
+// TestDeployRecreatesOnlyWhatChanged: every revision is materialised into
+// its own folder, yet a service with a read-only bind mount is recreated
+// only when the mounted file changes, and a service whose definition did
+// not change keeps its container across deploys.
+func TestDeployRecreatesOnlyWhatChanged(t *testing.T) {
+	testenv.Image(t, probe)
+	env := uniqueName("binds")
+	t.Cleanup(func() { removeLabelled(env) })
+	t.Setenv("BERTH_STATE_DIR", t.TempDir())
+	repo := newDefRepo(t)
+	compose := func(v string) string {
+		return probeCompose(v, healthy) + "    volumes:\n      - ./conf/side.conf:/conf/side.conf:ro\n"
+	}
+	manifest := "name: probe\ncompose: [compose.yaml]\n"
+	c1 := repo.commit("v1", map[string]string{"berth.yaml": manifest, "compose.yaml": compose("1"), "conf/side.conf": "a=1\n"})
+	c2 := repo.commit("web v2", map[string]string{"compose.yaml": compose("2")})
+	c3 := repo.commit("side's configuration", map[string]string{"conf/side.conf": "a=2\n"})
+	c4 := repo.commit("a readme", map[string]string{"README.md": "not mounted\n"})
+	cli := func(args ...string) int {
+		code, _, _ := berth(t, append([]string{"--repo", repo.dir}, args...)...)
+		return code
+	}
+	if cli("deploy", "probe", c1, "--as", env, "--yes") != ExitOK {
+		t.Fatal("deploy c1 failed")
+	}
+	ids1 := containerIDs(t, env)
+	if cli("deploy", env, c2, "--yes") != ExitOK {
+		t.Fatal("deploy c2 failed")
+	}
+	ids2 := containerIDs(t, env)
+	if ids2["side"] != ids1["side"] || ids2["web"] == ids1["web"] {
+		t.Fatalf("c2 changes web only: side %s -> %s, web %s -> %s", ids1["side"], ids2["side"], ids1["web"], ids2["web"])
+	}
+	if cli("deploy", env, c3, "--yes") != ExitOK {
+		t.Fatal("deploy c3 failed")
+	}
+	ids3 := containerIDs(t, env)
+	if ids3["side"] == ids2["side"] || ids3["web"] != ids2["web"] {
+		t.Fatalf("c3 changes side's mounted file only: side %s -> %s, web %s -> %s", ids2["side"], ids3["side"], ids2["web"], ids3["web"])
+	}
+	if got := inspect(t, ids3["side"], `{{range .Mounts}}{{.Source}}{{end}}`); !strings.Contains(got, "side.conf") {
+		t.Fatalf("side mounts %q", got)
+	}
+	if cli("deploy", env, c4, "--yes") != ExitOK {
+		t.Fatal("deploy c4 failed")
+	}
+	if ids4 := containerIDs(t, env); ids4["side"] != ids3["side"] || ids4["web"] != ids3["web"] {
+		t.Fatalf("a README-only revision recreated containers: %v -> %v", ids3, ids4)
+	}
+}
