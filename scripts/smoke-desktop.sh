@@ -61,7 +61,9 @@ done
 export DISPLAY=":$(head -n1 "$work/display")"
 say "display $DISPLAY, definitions $BERTH_DEFINITIONS"
 
-BERTH_DEBUG=1 "$bin" >"$work/app.log" 2>&1 &
+# Settings, window geometry and history go to a folder of this run, not the
+# user's.
+XDG_CONFIG_HOME="$work/config" BERTH_STATE_DIR="$work/state" BERTH_DEBUG=1 "$bin" >"$work/app.log" 2>&1 &
 app_pid=$!
 
 # The window.
