@@ -220,6 +220,7 @@ func TestStates(t *testing.T) {
 		{"stopped", []reconcile.Container{c("exited", "", 0)}, StateStopped},
 		{"failed exit", []reconcile.Container{c("exited", "", 1)}, StateFailed},
 		{"unhealthy", []reconcile.Container{c("running", "unhealthy", 0)}, StateFailed},
+		{"stopped keeps its last health", []reconcile.Container{c("exited", "unhealthy", 0)}, StateStopped},
 		{"partial", []reconcile.Container{c("running", "", 0), c("exited", "", 0)}, StatePartial},
 		{"absent", nil, StateAbsent},
 	}

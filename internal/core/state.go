@@ -74,7 +74,7 @@ func serviceState(s *Service) (state, health string) {
 	running, failed := 0, 0
 	for _, c := range s.Containers {
 		switch {
-		case c.Health == reconcile.HealthUnhealthy,
+		case c.Health == reconcile.HealthUnhealthy && c.State == reconcile.StateRunning,
 			c.State == reconcile.StateDead,
 			c.State == reconcile.StateExited && c.ExitCode != 0,
 			c.State == reconcile.StateRestarting:
@@ -82,7 +82,11 @@ func serviceState(s *Service) (state, health string) {
 		case c.State == reconcile.StateRunning:
 			running++
 		}
-		health = worseHealth(health, c.Health)
+		if c.State == reconcile.StateRunning {
+			// A stopped container keeps the last health it had, which says
+			// nothing about it now.
+			health = worseHealth(health, c.Health)
+		}
 	}
 	switch {
 	case failed > 0:
