@@ -507,3 +507,66 @@ func oneLineMsg(s string) string {
 	}
 	return s
 }
+
+// PlanDeploy returns what Deploy would do, without applying or recording
+// anything; it materialises the revision's workspace to load it.
+func (b *Berth) PlanDeploy(ctx context.Context, req DeployRequest) (*DeployPlan, error) {
+	if req.Env == "" {
+		return nil, errors.New("no environment named")
+	}
+	if err := b.needRepo(); err != nil {
+		return nil, err
+	}
+	rev, err := b.revs.Resolve(ctx, req.Rev)
+	if err != nil {
+		return nil, err
+	}
+	return b.planAt(ctx, KindDeploy, req.Env, b.definitionFor(ctx, req.Env, req.Definition), rev)
+}
+
+// PlanRollback returns what Rollback would do, like PlanDeploy.
+func (b *Berth) PlanRollback(ctx context.Context, req RollbackRequest) (*DeployPlan, error) {
+	if req.Env == "" {
+		return nil, errors.New("no environment named")
+	}
+	if err := b.needRepo(); err != nil {
+		return nil, err
+	}
+	def := b.definitionFor(ctx, req.Env, "")
+	to := req.To
+	if to == "" {
+		t, err := b.rollbackTarget(ctx, req.Env)
+		if err != nil {
+			return nil, err
+		}
+		to, def = t.Revision, cmpOr(t.Definition, def)
+	}
+	rev, err := b.revs.Resolve(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	return b.planAt(ctx, KindRollback, req.Env, def, rev)
+}
+
+func (b *Berth) planAt(ctx context.Context, kind, env, def string, rev Revision) (*DeployPlan, error) {
+	if err := spec.ValidateName(env); err != nil {
+		return nil, fmt.Errorf("environment name: %w", err)
+	}
+	e, err := b.eng(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.loadAt(ctx, env, def, rev)
+	if err != nil {
+		return nil, err
+	}
+	o, err := e.Observe(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := reconcile.Up(p, o)
+	if err != nil {
+		return nil, err
+	}
+	return &DeployPlan{Env: env, Kind: kind, Revision: rev, Result: &Result{Env: env, Plan: plan, Warnings: p.Warnings}}, nil
+}

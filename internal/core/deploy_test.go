@@ -387,3 +387,27 @@ func TestDeployWithoutRepo(t *testing.T) {
 		t.Fatalf("want ErrNoRepo, got %v", err)
 	}
 }
+
+func TestPlanDeployAndRollbackApplyNothing(t *testing.T) {
+	b, _, st, _ := deployFixture(t)
+	ctx := context.Background()
+	p, err := b.PlanDeploy(ctx, DeployRequest{Env: "web", Rev: "r1"})
+	if err != nil || p.Kind != KindDeploy || p.Revision.Hash != "r1" || len(p.Result.Plan.Ops) == 0 {
+		t.Fatalf("plan: %+v, %v", p, err)
+	}
+	if got := st.statuses(); got != "" {
+		t.Fatalf("a plan must record nothing: %s", got)
+	}
+	for _, r := range []string{"r1", "r2"} {
+		if _, err := b.Deploy(ctx, DeployRequest{Env: "web", Rev: r, Yes: true}, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err = b.PlanRollback(ctx, RollbackRequest{Env: "web"})
+	if err != nil || p.Kind != KindRollback || p.Revision.Hash != "r1" {
+		t.Fatalf("rollback plan: %+v, %v", p, err)
+	}
+	if got := st.statuses(); got != "deploy:r1:succeeded deploy:r2:succeeded" {
+		t.Fatalf("records: %s", got)
+	}
+}
