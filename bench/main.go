@@ -26,7 +26,7 @@ var (
 	runs     = flag.Int("runs", 3, "cold ups per tool")
 	noops    = flag.Int("noops", 3, "no-op ups after each cold up")
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
-	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,ui)")
+	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,deploy,ui)")
 )
 
 func main() {
@@ -44,6 +44,9 @@ func main() {
 	}
 	if want("up") {
 		benchUp(repo)
+	}
+	if want("deploy") {
+		benchDeploy(repo)
 	}
 	if want("ui") {
 		benchUI(repo)
