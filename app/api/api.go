@@ -38,6 +38,12 @@ type Core interface {
 	Recreate(ctx context.Context, env, service string, emit core.Emit) (*core.Result, error)
 	Logs(ctx context.Context, req core.LogsRequest, out func(core.LogLine)) error
 	Watch(ctx context.Context, out func(core.Change)) error
+	Revisions(ctx context.Context, env string, limit int) ([]core.RevisionEntry, error)
+	PlanDeploy(ctx context.Context, req core.DeployRequest) (*core.DeployPlan, error)
+	Deploy(ctx context.Context, req core.DeployRequest, confirm core.Confirm, emit core.Emit) (*core.DeployResult, error)
+	PlanRollback(ctx context.Context, req core.RollbackRequest) (*core.DeployPlan, error)
+	Rollback(ctx context.Context, req core.RollbackRequest, confirm core.Confirm, emit core.Emit) (*core.DeployResult, error)
+	History(ctx context.Context, env string, f core.HistoryFilter) ([]core.Deployment, error)
 }
 
 // Settings reads and saves the user's settings; app/root implements it.
@@ -157,6 +163,81 @@ func (s *Service) Recreate(ctx context.Context, env, service string) (*core.Resu
 	defer done()
 	return s.core.Recreate(ctx, env, service, s.opEmit())
 }
+
+// MaxRevisions is how many revisions Revisions lists at most.
+const MaxRevisions = 200
+
+// HistoryFilter narrows History: the kinds (up, down, deploy, rollback;
+// none: all), the status (succeeded, failed, ...; empty: any) and how many
+// records at most (0: DefaultHistory).
+type HistoryFilter struct {
+	Kinds  []string `json:"kinds,omitempty"`
+	Status string   `json:"status,omitempty"`
+	Limit  int      `json:"limit,omitempty"`
+}
+
+// DefaultHistory is how many records History returns when no limit is set.
+const DefaultHistory = 200
+
+// Revisions lists the commits that touch env's definition, newest first,
+// the deployed one marked.
+func (s *Service) Revisions(ctx context.Context, env string) ([]core.RevisionEntry, error) {
+	if env == "" {
+		return nil, errors.New("no environment named")
+	}
+	return s.core.Revisions(ctx, env, MaxRevisions)
+}
+
+// PlanDeploy returns what Deploy would do; nothing is applied.
+func (s *Service) PlanDeploy(ctx context.Context, env, definition, rev string) (*core.DeployPlan, error) {
+	return s.core.PlanDeploy(ctx, core.DeployRequest{Env: env, Definition: definition, Rev: rev})
+}
+
+// Deploy deploys definition (default: env's) at rev (default: the branch
+// head) to env. The UI has shown the plan (PlanDeploy) and the user
+// confirmed it, so a destructive plan is applied.
+func (s *Service) Deploy(ctx context.Context, env, definition, rev string) (*core.DeployResult, error) {
+	done, err := s.begin(env, "deploy")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.core.Deploy(ctx, core.DeployRequest{Env: env, Definition: definition, Rev: rev}, confirmed, s.opEmit())
+}
+
+// PlanRollback returns what Rollback would do; nothing is applied.
+func (s *Service) PlanRollback(ctx context.Context, env, to string) (*core.DeployPlan, error) {
+	return s.core.PlanRollback(ctx, core.RollbackRequest{Env: env, To: to})
+}
+
+// Rollback takes env back to revision to (default: the last good
+// deployment before the current one), its plan confirmed like Deploy's.
+func (s *Service) Rollback(ctx context.Context, env, to string) (*core.DeployResult, error) {
+	done, err := s.begin(env, "rollback")
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return s.core.Rollback(ctx, core.RollbackRequest{Env: env, To: to}, confirmed, s.opEmit())
+}
+
+// History returns env's recorded operations, newest first, filtered.
+func (s *Service) History(ctx context.Context, env string, f HistoryFilter) ([]core.Deployment, error) {
+	if env == "" {
+		return nil, errors.New("no environment named")
+	}
+	if f.Limit <= 0 {
+		f.Limit = DefaultHistory
+	}
+	ds, err := s.core.History(ctx, env, core.HistoryFilter{Kinds: f.Kinds, Status: f.Status, Limit: f.Limit})
+	if ds == nil && err == nil {
+		ds = []core.Deployment{}
+	}
+	return ds, err
+}
+
+// confirmed is the confirmation of a plan the user has already seen.
+func confirmed(core.DeployPlan) bool { return true }
 
 // GetSettings returns the saved settings and those in effect.
 func (s *Service) GetSettings() (settings.View, error) {
