@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,6 +88,46 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 	})
 	h.mux.HandleFunc("POST /api/environments/{name}/services/{service}/plan-recreate", func(w http.ResponseWriter, r *http.Request) {
 		answer(w)(h.svc.PlanRecreate(r.Context(), r.PathValue("name"), r.PathValue("service")))
+	})
+	h.mux.HandleFunc("GET /api/environments/{name}/revisions", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.Revisions(r.Context(), r.PathValue("name")))
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/plan-deploy", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Definition, Rev string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.PlanDeploy(r.Context(), r.PathValue("name"), body.Definition, body.Rev))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/deploy", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Definition, Rev string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.Deploy(ctx, r.PathValue("name"), body.Definition, body.Rev))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/plan-rollback", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ To string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.PlanRollback(r.Context(), r.PathValue("name"), body.To))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/rollback", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ To string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.Rollback(ctx, r.PathValue("name"), body.To))
+		}
+	})
+	h.mux.HandleFunc("GET /api/environments/{name}/history", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f := api.HistoryFilter{Kinds: q["kind"], Status: q.Get("status")}
+		if l := q.Get("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, fmt.Errorf("limit %q is not a count", l))
+				return
+			}
+			f.Limit = n
+		}
+		answer(w)(h.svc.History(r.Context(), r.PathValue("name"), f))
 	})
 	h.mux.HandleFunc("POST /api/logs", func(w http.ResponseWriter, r *http.Request) {
 		var body api.LogRequest
@@ -282,8 +323,10 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 // statusOf maps core errors to HTTP statuses.
 func statusOf(err error) int {
 	switch {
-	case errors.Is(err, api.ErrBusy):
+	case errors.Is(err, api.ErrBusy), errors.Is(err, core.ErrBusy), errors.Is(err, core.ErrConfirm):
 		return http.StatusConflict
+	case errors.Is(err, core.ErrNoRepo), errors.Is(err, core.ErrUnsafe):
+		return http.StatusUnprocessableEntity
 	case errors.Is(err, core.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, core.ErrEngine):

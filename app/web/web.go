@@ -18,6 +18,12 @@
 //	POST   /api/environments/{name}/plan-down      body {"volumes"}: what down would do
 //	POST   /api/environments/{name}/down           take down; body {"volumes": true} also removes volumes
 //	POST   /api/environments/{name}/services/{s}/plan-recreate, .../recreate
+//	GET    /api/environments/{name}/revisions      commits touching its definition, newest first ([]core.RevisionEntry)
+//	POST   /api/environments/{name}/plan-deploy    body {"definition", "rev"}: what deploy would do (core.DeployPlan)
+//	POST   /api/environments/{name}/deploy         body {"definition", "rev"}: deploy, the plan confirmed (core.DeployResult)
+//	POST   /api/environments/{name}/plan-rollback  body {"to"}: what rollback would do (core.DeployPlan)
+//	POST   /api/environments/{name}/rollback       body {"to"}: roll back, the plan confirmed (core.DeployResult)
+//	GET    /api/environments/{name}/history        ?kind=deploy&kind=rollback&status=failed&limit=N: records, newest first ([]core.Deployment)
 //	POST   /api/logs                               body api.LogRequest: follow logs; answers {"id"}
 //	DELETE /api/logs/{id}                          stop following
 //	GET    /api/settings, PUT /api/settings        settings.View; PUT takes settings.Settings
