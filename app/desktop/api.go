@@ -153,6 +153,43 @@ func (a *API) Recreate(env, service string) (*core.Result, error) {
 	return res, err
 }
 
+// Revisions lists the commits touching env's definition, newest first,
+// the deployed one marked.
+func (a *API) Revisions(env string) ([]core.RevisionEntry, error) {
+	return a.svc.Revisions(a.context(), env)
+}
+
+// PlanDeploy returns what Deploy would do.
+func (a *API) PlanDeploy(env, definition, rev string) (*core.DeployPlan, error) {
+	return a.svc.PlanDeploy(a.context(), env, definition, rev)
+}
+
+// Deploy deploys a revision (the window has shown its plan), pushing
+// progress events.
+func (a *API) Deploy(env, definition, rev string) (*core.DeployResult, error) {
+	res, err := a.svc.Deploy(a.context(), env, definition, rev)
+	a.log("Deploy %s %s: %v", env, rev, errOrOK(err))
+	return res, err
+}
+
+// PlanRollback returns what Rollback would do.
+func (a *API) PlanRollback(env, to string) (*core.DeployPlan, error) {
+	return a.svc.PlanRollback(a.context(), env, to)
+}
+
+// Rollback takes env back to revision to (default: the last good one
+// before the current), pushing progress events.
+func (a *API) Rollback(env, to string) (*core.DeployResult, error) {
+	res, err := a.svc.Rollback(a.context(), env, to)
+	a.log("Rollback %s %s: %v", env, to, errOrOK(err))
+	return res, err
+}
+
+// History returns env's recorded operations, newest first, filtered.
+func (a *API) History(env string, filter api.HistoryFilter) ([]core.Deployment, error) {
+	return a.svc.History(a.context(), env, filter)
+}
+
 // SubscribeLogs follows logs; lines come as "berth:log" events carrying
 // the returned id.
 func (a *API) SubscribeLogs(req api.LogRequest) (string, error) {

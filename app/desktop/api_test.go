@@ -22,6 +22,7 @@ type fakeCore struct {
 	mu    sync.Mutex
 	ups   []core.UpRequest
 	downs []core.DownRequest
+	calls []string // revision methods (deploy_test.go)
 }
 
 func (f *fakeCore) List(ctx context.Context) (*core.Listing, error) {
