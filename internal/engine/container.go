@@ -34,6 +34,16 @@ func (e *Engine) createContainer(ctx context.Context, p *spec.Project, op reconc
 // it removes what it created. inherit are volume mounts carried over from a
 // container being replaced.
 func (e *Engine) createAndStart(ctx context.Context, p *spec.Project, s *spec.Service, number int, name string, inherit []mount.Mount, detail func(string)) (string, error) {
+	id, err := e.create(ctx, p, s, number, name, inherit, detail)
+	if err != nil {
+		return "", err
+	}
+	return id, e.start(ctx, s, name, id)
+}
+
+// create creates and connects one container without starting it; on
+// failure it removes what it created.
+func (e *Engine) create(ctx context.Context, p *spec.Project, s *spec.Service, number int, name string, inherit []mount.Mount, detail func(string)) (string, error) {
 	img, err := e.cli.ImageInspect(ctx, s.Image)
 	if cerrdefs.IsNotFound(err) {
 		return "", fmt.Errorf("service %s: %w: image %q is not present on the engine (pull or build it first)", s.Name, ErrImageNotFound, s.Image)
@@ -55,23 +65,30 @@ func (e *Engine) createAndStart(ctx context.Context, p *spec.Project, s *spec.Se
 	for _, w := range created.Warnings {
 		detail("engine warning: " + w)
 	}
-	cleanup := func() {
-		// Remove with a context that survives cancellation: leaving a
-		// half-made container behind would confuse the next plan.
-		_ = e.cli.ContainerRemove(context.WithoutCancel(ctx), id, container.RemoveOptions{Force: true})
-	}
 	for _, a := range req.Connect {
 		if err := e.cli.NetworkConnect(ctx, a.Network, id, a.Endpoint); err != nil {
-			cleanup()
+			e.discard(ctx, id)
 			return "", fmt.Errorf("connecting container %s to network %s: %w", req.Name, a.Network, err)
 		}
 	}
 	detail("created " + shortID(id))
-	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
-		cleanup()
-		return "", startError(s, req.Name, err)
-	}
 	return id, nil
+}
+
+// start starts a created container; on failure it removes it.
+func (e *Engine) start(ctx context.Context, s *spec.Service, name, id string) error {
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		e.discard(ctx, id)
+		return startError(s, name, err)
+	}
+	return nil
+}
+
+// discard removes a container this run made, with a context that survives
+// cancellation: leaving a half-made container behind would confuse the
+// next plan.
+func (e *Engine) discard(ctx context.Context, id string) {
+	_ = e.cli.ContainerRemove(context.WithoutCancel(ctx), id, container.RemoveOptions{Force: true})
 }
 
 // mergeInherited adds the anonymous volumes of a replaced container: an
@@ -203,18 +220,27 @@ func (e *Engine) recreateContainer(ctx context.Context, p *spec.Project, op reco
 	}
 	wasRunning := old.State != nil && (old.State.Running || old.State.Restarting)
 
-	// No timeout: the engine uses the container's own stop grace period
-	// (set from stop_grace_period when it was created).
-	detail("stopping " + shortID(old.ID))
-	if err := e.cli.ContainerStop(ctx, old.ID, container.StopOptions{}); err != nil {
-		return fmt.Errorf("stopping container %s: %w", oldName, err)
-	}
+	// The old container is renamed aside first, so that the new one can be
+	// created under the name while the old one stops: creating overlaps the
+	// stop (the engine uses the container's own stop grace period, set from
+	// stop_grace_period), and the new one starts once the old has let go of
+	// its ports.
 	tmpName := fmt.Sprintf("%s_%s_berth-replaced", oldName, shortID(old.ID))
 	if err := e.cli.ContainerRename(ctx, old.ID, tmpName); err != nil {
-		e.restore(ctx, old.ID, "", wasRunning)
 		return fmt.Errorf("renaming container %s out of the way: %w", oldName, err)
 	}
-	newID, err := e.createAndStart(ctx, p, s, number, name, inheritable(old), detail)
+	detail("stopping " + shortID(old.ID))
+	stopped := make(chan error, 1)
+	go func() { stopped <- e.cli.ContainerStop(ctx, old.ID, container.StopOptions{}) }()
+	newID, err := e.create(ctx, p, s, number, name, inheritable(old), detail)
+	stopErr := <-stopped
+	if err == nil && stopErr != nil {
+		e.discard(ctx, newID)
+		err = fmt.Errorf("stopping container %s: %w", oldName, stopErr)
+	}
+	if err == nil {
+		err = e.start(ctx, s, name, newID)
+	}
 	if err != nil {
 		if rerr := e.restore(ctx, old.ID, oldName, wasRunning); rerr != nil {
 			return fmt.Errorf("%w; restoring the previous container %s also failed: %v", err, oldName, rerr)
