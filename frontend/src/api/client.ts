@@ -1,4 +1,4 @@
-import type { BerthEvent, Change, Environment, Listing, LogBatch, LogRequest, Result, Settings, SettingsView } from './types'
+import type { BerthEvent, Change, Deployment, DeployPlan, DeployResult, Environment, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, Settings, SettingsView } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -19,6 +19,17 @@ export interface BerthAPI {
   down(env: string, volumes?: boolean): Promise<Result>
   planRecreate(env: string, service: string): Promise<Result>
   recreate(env: string, service: string): Promise<Result>
+  /** The commits touching env's definition, newest first, the deployed one marked. */
+  revisions(env: string): Promise<RevisionEntry[]>
+  /** What deploying rev (default: the branch head) to env would do. */
+  planDeploy(env: string, rev: string, definition?: string): Promise<DeployPlan>
+  /** Deploys rev to env; the plan was shown, so it is applied. */
+  deploy(env: string, rev: string, definition?: string): Promise<DeployResult>
+  /** What rolling env back (to `to`, default the last good revision) would do. */
+  planRollback(env: string, to?: string): Promise<DeployPlan>
+  rollback(env: string, to?: string): Promise<DeployResult>
+  /** env's recorded operations, newest first. */
+  history(env: string, filter?: HistoryFilter): Promise<Deployment[]>
   /** Follows logs; batches arrive through onLog with the returned id. */
   subscribeLogs(req: LogRequest): Promise<string>
   unsubscribeLogs(id: string): Promise<void>

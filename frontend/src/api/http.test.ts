@@ -66,6 +66,31 @@ describe('http transport', () => {
     expect(JSON.parse(String(calls[1].init.body))).toEqual({ volumes: true })
   })
 
+  it('calls the revision endpoints', async () => {
+    const { fetch, calls } = fakeFetch(() => json([]))
+    const api = httpTransport({ fetch })
+    await api.revisions('web')
+    await api.planDeploy('web', 'abc')
+    await api.deploy('web', 'abc', 'site')
+    await api.planRollback('web')
+    await api.rollback('web', 'def')
+    await api.history('web', { kinds: ['deploy', 'rollback'], status: 'failed', limit: 5 })
+    await api.history('web')
+    expect(calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+      'GET /api/environments/web/revisions',
+      'POST /api/environments/web/plan-deploy',
+      'POST /api/environments/web/deploy',
+      'POST /api/environments/web/plan-rollback',
+      'POST /api/environments/web/rollback',
+      'GET /api/environments/web/history?kind=deploy&kind=rollback&status=failed&limit=5',
+      'GET /api/environments/web/history',
+    ])
+    expect(JSON.parse(String(calls[1].init.body))).toEqual({ rev: 'abc', definition: '' })
+    expect(JSON.parse(String(calls[2].init.body))).toEqual({ rev: 'abc', definition: 'site' })
+    expect(JSON.parse(String(calls[3].init.body))).toEqual({ to: '' })
+    expect(JSON.parse(String(calls[4].init.body))).toEqual({ to: 'def' })
+  })
+
   it('rejects with the server error message and status', async () => {
     const { fetch } = fakeFetch(() => json({ error: 'environment "x": not found' }, 404))
     const err = await httpTransport({ fetch }).up('x').catch((e: unknown) => e)

@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Environment, type Listing, type LogBatch, type Result, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -106,6 +106,19 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
     down: (name, volumes = false) => request<Result>('POST', `${env(name)}/down`, { volumes }),
     planRecreate: (name, service) => request<Result>('POST', `${svc(name, service)}/plan-recreate`),
     recreate: (name, service) => request<Result>('POST', `${svc(name, service)}/recreate`),
+    revisions: (name) => request<RevisionEntry[]>('GET', `${env(name)}/revisions`),
+    planDeploy: (name, rev, definition = '') => request<DeployPlan>('POST', `${env(name)}/plan-deploy`, { rev, definition }),
+    deploy: (name, rev, definition = '') => request<DeployResult>('POST', `${env(name)}/deploy`, { rev, definition }),
+    planRollback: (name, to = '') => request<DeployPlan>('POST', `${env(name)}/plan-rollback`, { to }),
+    rollback: (name, to = '') => request<DeployResult>('POST', `${env(name)}/rollback`, { to }),
+    history: (name, filter = {}) => {
+      const q = new URLSearchParams()
+      for (const k of filter.kinds ?? []) q.append('kind', k)
+      if (filter.status) q.set('status', filter.status)
+      if (filter.limit) q.set('limit', String(filter.limit))
+      const qs = q.toString()
+      return request<Deployment[]>('GET', `${env(name)}/history${qs ? `?${qs}` : ''}`)
+    },
     subscribeLogs: async (req) => (await request<{ id: string }>('POST', '/api/logs', req)).id,
     unsubscribeLogs: async (id) => {
       await request('DELETE', `/api/logs/${encodeURIComponent(id)}`)

@@ -214,3 +214,67 @@ export interface SettingsView {
 
 export const CHANGE_EVENT = 'berth:change'
 export const LOG_EVENT = 'berth:log'
+
+/** One commit of the definitions repo (core.Revision). */
+export interface Revision {
+  hash: string
+  short: string
+  author: string
+  email?: string
+  when: string
+  message: string
+  tree?: string
+}
+
+/** A revision in the timeline (core.RevisionEntry): deployed marks the one running. */
+export interface RevisionEntry extends Revision {
+  deployed?: boolean
+}
+
+/** The person behind a deployment (core.Who). */
+export interface Who {
+  gitName?: string
+  gitEmail?: string
+  osUser?: string
+  host?: string
+}
+
+/** One recorded operation on an environment (core.Deployment). Duration is in nanoseconds. */
+export interface Deployment {
+  id: number
+  kind: 'up' | 'down' | 'deploy' | 'rollback' | string
+  env: string
+  definition?: string
+  revision?: string
+  previousRevision?: string
+  who: Who
+  startedAt: string
+  finishedAt?: string
+  duration?: number
+  status: 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'interrupted' | string
+  error?: string
+}
+
+/** What a deploy or rollback is about to do (core.DeployPlan). */
+export interface DeployPlan {
+  env: string
+  kind: string
+  revision: Revision
+  result: Result
+}
+
+/** What a deploy or rollback did (core.DeployResult). */
+export interface DeployResult extends Result {
+  kind: string
+  id: number
+  revision: Revision
+  interrupted?: number[]
+  rolledBack?: DeployResult
+}
+
+/** Narrows the history (api.HistoryFilter); empty fields mean any. */
+export interface HistoryFilter {
+  kinds?: string[]
+  status?: string
+  limit?: number
+}

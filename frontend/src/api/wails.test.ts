@@ -43,6 +43,33 @@ describe('wails transport', () => {
     expect(bound.Down).toHaveBeenNthCalledWith(2, 'shop', false)
   })
 
+  it('calls the bound revision methods', async () => {
+    const plan = { env: 'web', kind: 'deploy', revision: { hash: 'abc', short: 'abc', author: '', when: '', message: '' }, result: { env: 'web', plan: { project: 'web', ops: [] }, duration: 0 } }
+    const done = { ...plan.result, kind: 'deploy', id: 1, revision: plan.revision }
+    const { win } = fakeWindow({
+      Revisions: vi.fn(async () => []),
+      PlanDeploy: vi.fn(async () => plan),
+      Deploy: vi.fn(async () => done),
+      PlanRollback: vi.fn(async () => plan),
+      Rollback: vi.fn(async () => done),
+      History: vi.fn(async () => []),
+    })
+    const api = wailsTransport(win)
+    await api.revisions('web')
+    await api.planDeploy('web', 'abc')
+    await api.deploy('web', 'abc', 'site')
+    await api.planRollback('web')
+    await api.rollback('web', 'def')
+    await api.history('web', { kinds: ['deploy'] })
+    const bound = win.go!.desktop!.API!
+    expect(bound.Revisions).toHaveBeenCalledWith('web')
+    expect(bound.PlanDeploy).toHaveBeenCalledWith('web', '', 'abc')
+    expect(bound.Deploy).toHaveBeenCalledWith('web', 'site', 'abc')
+    expect(bound.PlanRollback).toHaveBeenCalledWith('web', '')
+    expect(bound.Rollback).toHaveBeenCalledWith('web', 'def')
+    expect(bound.History).toHaveBeenCalledWith('web', { kinds: ['deploy'] })
+  })
+
   it('turns a rejected call into an ApiError with the Go error text', async () => {
     const { win } = fakeWindow({
       Up: () => Promise.reject('environment "nope": not found'),

@@ -1,5 +1,5 @@
 import { ApiError, toError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Environment, type Listing, type LogBatch, type LogRequest, type Result, type Settings, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Deployment, type DeployPlan, type DeployResult, type Environment, type HistoryFilter, type Listing, type LogBatch, type LogRequest, type Result, type RevisionEntry, type Settings, type SettingsView } from './types'
 
 /** The bound Go methods of app/desktop.API, as Wails exposes them. */
 export interface WailsBoundAPI {
@@ -11,6 +11,12 @@ export interface WailsBoundAPI {
   PlanDown?(env: string, volumes: boolean): Promise<Result>
   PlanRecreate?(env: string, service: string): Promise<Result>
   Recreate?(env: string, service: string): Promise<Result>
+  Revisions?(env: string): Promise<RevisionEntry[]>
+  PlanDeploy?(env: string, definition: string, rev: string): Promise<DeployPlan>
+  Deploy?(env: string, definition: string, rev: string): Promise<DeployResult>
+  PlanRollback?(env: string, to: string): Promise<DeployPlan>
+  Rollback?(env: string, to: string): Promise<DeployResult>
+  History?(env: string, filter: HistoryFilter): Promise<Deployment[]>
   SubscribeLogs?(req: LogRequest): Promise<string>
   UnsubscribeLogs?(id: string): Promise<void>
   GetSettings?(): Promise<SettingsView>
@@ -68,6 +74,12 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
     down: (env, volumes = false) => call(() => bound().Down(env, volumes)),
     planRecreate: (env, service) => call(() => need('PlanRecreate')(env, service)),
     recreate: (env, service) => call(() => need('Recreate')(env, service)),
+    revisions: (env) => call(() => need('Revisions')(env)),
+    planDeploy: (env, rev, definition = '') => call(() => need('PlanDeploy')(env, definition, rev)),
+    deploy: (env, rev, definition = '') => call(() => need('Deploy')(env, definition, rev)),
+    planRollback: (env, to = '') => call(() => need('PlanRollback')(env, to)),
+    rollback: (env, to = '') => call(() => need('Rollback')(env, to)),
+    history: (env, filter = {}) => call(() => need('History')(env, filter)),
     subscribeLogs: (req) => call(() => need('SubscribeLogs')(req)),
     unsubscribeLogs: (id) => call(() => need('UnsubscribeLogs')(id)),
     getSettings: () => call(() => need('GetSettings')()),

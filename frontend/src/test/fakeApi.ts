@@ -1,5 +1,5 @@
 import { vi } from 'vitest'
-import type { BerthAPI, BerthEvent, Change, LogBatch, Result } from '../api'
+import type { BerthAPI, BerthEvent, Change, Deployment, DeployPlan, LogBatch, Result, RevisionEntry } from '../api'
 import { sampleListing } from './fixtures'
 
 /** A plan result for env with the given op kinds. */
@@ -9,6 +9,29 @@ export function result(env: string, kinds: string[] = ['create-container']): Res
     plan: { project: env, ops: kinds.map((kind, i) => ({ id: i + 1, kind, resource: `${env}-web-1`, cause: 'container missing' })) },
     duration: 1.5e9,
   }
+}
+
+/** Three revisions, newest first; the middle one deployed. */
+export function sampleRevisions(): RevisionEntry[] {
+  return [
+    { hash: 'c3c3c3c3c3c3c3c3', short: 'c3c3c3c', author: 'Ada', when: '2026-11-25T10:00:00Z', message: 'web: V=3' },
+    { hash: 'b2b2b2b2b2b2b2b2', short: 'b2b2b2b', author: 'Bob', when: '2026-11-24T10:00:00Z', message: 'web: V=2\n\nbody', deployed: true },
+    { hash: 'a1a1a1a1a1a1a1a1', short: 'a1a1a1a', author: 'Ada', when: '2026-11-20T10:00:00Z', message: 'web: V=1' },
+  ]
+}
+
+/** History records of env, newest first. */
+export function sampleHistory(env: string): Deployment[] {
+  return [
+    { id: 3, kind: 'rollback', env, revision: 'b2b2b2b2b2b2b2b2', who: { gitName: 'Ada', osUser: 'ada' }, startedAt: '2026-11-25T11:00:00Z', duration: 2.5e9, status: 'succeeded' },
+    { id: 2, kind: 'deploy', env, revision: 'c3c3c3c3c3c3c3c3', who: { osUser: 'bob' }, startedAt: '2026-11-25T10:30:00Z', duration: 4e9, status: 'failed', error: 'web is unhealthy' },
+    { id: 1, kind: 'up', env, who: { osUser: 'ada' }, startedAt: '2026-11-20T10:00:00Z', duration: 1e9, status: 'succeeded' },
+  ]
+}
+
+/** A deploy plan of env at rev. */
+export function deployPlan(env: string, kind: string, rev: RevisionEntry, kinds = ['recreate-container']): DeployPlan {
+  return { env, kind, revision: rev, result: result(env, kinds) }
 }
 
 /** fakeAPI is a BerthAPI whose pushes the test drives. */
@@ -28,6 +51,12 @@ export function fakeAPI(over: Partial<BerthAPI> = {}) {
     down: vi.fn(async (env: string) => result(env, ['remove-container'])),
     planRecreate: vi.fn(async (env: string) => result(env, ['recreate-container'])),
     recreate: vi.fn(async (env: string) => result(env, ['recreate-container'])),
+    revisions: vi.fn(async () => sampleRevisions()),
+    planDeploy: vi.fn(async (env: string, rev: string) => deployPlan(env, 'deploy', sampleRevisions().find((r) => r.hash === rev) ?? sampleRevisions()[0])),
+    deploy: vi.fn(async (env: string, rev: string) => ({ ...result(env, ['recreate-container']), kind: 'deploy', id: 4, revision: sampleRevisions().find((r) => r.hash === rev)! })),
+    planRollback: vi.fn(async (env: string) => deployPlan(env, 'rollback', sampleRevisions()[2])),
+    rollback: vi.fn(async (env: string) => ({ ...result(env, ['recreate-container']), kind: 'rollback', id: 5, revision: sampleRevisions()[2] })),
+    history: vi.fn(async (env: string) => sampleHistory(env)),
     subscribeLogs: vi.fn(async () => 'logs-1'),
     unsubscribeLogs: vi.fn(async () => {}),
     getSettings: vi.fn(async () => ({ saved: {}, effective: { definitionsDir: '/defs' }, path: '/cfg/berth/settings.json' })),
