@@ -3,10 +3,13 @@ import {
   type BerthAPI,
   type BerthEvent,
   type Change,
+  type Deployment,
   type Environment,
+  type HistoryFilter,
   type Listing,
   type Op,
   type Result,
+  type RevisionEntry,
 } from '../../api'
 
 /** One line of the activity log. */
@@ -43,6 +46,18 @@ export interface PendingPlan {
 
 const DESTRUCTIVE = new Set(['remove-volume', 'remove-container', 'recreate-container', 'remove-network', 'stop-container'])
 
+/** updateAvailable reports whether a revision newer than the deployed one touches the definition. */
+export function updateAvailable(revs: RevisionEntry[] | undefined): boolean {
+  if (!revs || revs.length === 0) return false
+  const i = revs.findIndex((r) => r.deployed)
+  return i > 0
+}
+
+/** oneLine is the first line of a commit message. */
+export function oneLine(msg: string): string {
+  return msg.split('\n', 1)[0]
+}
+
 /** isDestructive reports whether a plan loses a container or data. */
 export function isDestructive(r: Result): boolean {
   return (r.plan.ops ?? []).some((op) => DESTRUCTIVE.has(op.kind))
@@ -72,6 +87,14 @@ export class BerthStore {
   /** Why asking for a plan failed. */
   planError = $state<string | null>(null)
   log = $state<LogEntry[]>([])
+  /** Each environment's revisions, newest first (loaded with its details). */
+  revisions = $state<Record<string, RevisionEntry[]>>({})
+  /** Why an environment's revisions could not be listed (no repo, ...). */
+  revisionsError = $state<Record<string, string>>({})
+  /** Each environment's history under its filter, newest first. */
+  history = $state<Record<string, Deployment[]>>({})
+  historyFilter = $state<Record<string, HistoryFilter>>({})
+  historyError = $state<Record<string, string>>({})
 
   private nextId = 1
   private readonly api: BerthAPI
@@ -110,10 +133,33 @@ export class BerthStore {
   }
 
   async loadDetail(env: string): Promise<void> {
+    if (!(env in this.revisions) && !(env in this.revisionsError)) void this.loadRevisions(env)
+    if (!(env in this.history) && !(env in this.historyError)) void this.loadHistory(env)
     try {
       this.details[env] = await this.api.status(env)
     } catch {
       // gone or engine down: the listing and the banner say so
+    }
+  }
+
+  async loadRevisions(env: string): Promise<void> {
+    try {
+      this.revisions[env] = await this.api.revisions(env)
+      delete this.revisionsError[env]
+    } catch (e) {
+      this.revisionsError[env] = toError(e).message
+      delete this.revisions[env]
+    }
+  }
+
+  /** loadHistory reloads env's history, under filter when given (kept for later reloads). */
+  async loadHistory(env: string, filter?: HistoryFilter): Promise<void> {
+    if (filter) this.historyFilter[env] = filter
+    try {
+      this.history[env] = await this.api.history(env, this.historyFilter[env] ?? {})
+      delete this.historyError[env]
+    } catch (e) {
+      this.historyError[env] = toError(e).message
     }
   }
 
@@ -183,6 +229,32 @@ export class BerthStore {
     )
   }
 
+  /** deploy shows the plan of deploying rev to env, and deploys it once confirmed. */
+  async deploy(env: string, rev: RevisionEntry): Promise<void> {
+    await this.ask(
+      { title: `Deploy ${rev.short} to ${env}: ${oneLine(rev.message)}`, env, action: `deploy ${rev.short}`, always: true },
+      async () => (await this.api.planDeploy(env, rev.hash)).result,
+      () => this.api.deploy(env, rev.hash),
+    )
+  }
+
+  /** rollback shows the plan of rolling env back to its last good revision, and runs it once confirmed. */
+  async rollback(env: string): Promise<void> {
+    let title = `Roll back ${env}`
+    let to = ''
+    await this.ask(
+      { title, env, action: 'rollback', always: true },
+      async () => {
+        const p = await this.api.planRollback(env)
+        to = p.revision.hash
+        title = `Roll back ${env} to ${p.revision.short}: ${oneLine(p.revision.message)}`
+        return p.result
+      },
+      () => this.api.rollback(env, to),
+    )
+    if (this.pending && this.pending.env === env && this.pending.action === 'rollback') this.pending.title = title
+  }
+
   async confirm(): Promise<void> {
     const p = this.pending
     if (!p) return
@@ -238,6 +310,9 @@ export class BerthStore {
       }
     } finally {
       delete this.busy[env]
+      // What ran is now in the history, and may be the deployed revision.
+      void this.loadRevisions(env)
+      void this.loadHistory(env)
       await this.refresh()
     }
   }
