@@ -162,7 +162,13 @@ func hashTree(ctx context.Context, root, ignoreFile string) (string, error) {
 			return err
 		}
 		mode := info.Mode()
-		fmt.Fprintf(sum, "%q %s %o", rel, typeLetter(mode), mode.Perm())
+		// Only the executable bit counts, as in Git: a deploy's workspace
+		// is read-only, and must hash like the checkout it came from.
+		exec := "-"
+		if mode.Perm()&0o111 != 0 {
+			exec = "x"
+		}
+		fmt.Fprintf(sum, "%q %s %s", rel, typeLetter(mode), exec)
 		switch {
 		case mode.IsRegular():
 			fmt.Fprintf(sum, " %d\n", info.Size())

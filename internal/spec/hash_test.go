@@ -202,3 +202,30 @@ func TestBindMountHash(t *testing.T) {
 		t.Error("a change in a read-only bind-mounted folder did not change the hash")
 	}
 }
+
+// TestBuildHashIgnoresWriteBits: a read-only copy of a build context (a
+// deploy's workspace) hashes like the checkout; the executable bit counts.
+func TestBuildHashIgnoresWriteBits(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\n", "app/main.go": "package main\n", "run.sh": "#!/bin/sh\n"})
+	b := &Build{Context: dir, Dockerfile: "Dockerfile"}
+	ctx := context.Background()
+	before, err := BuildHash(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"Dockerfile", "app/main.go", "run.sh"} {
+		if err := os.Chmod(filepath.Join(dir, f), 0o444); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after, _ := BuildHash(ctx, b); after != before {
+		t.Fatal("making the files read-only changed the build hash")
+	}
+	if err := os.Chmod(filepath.Join(dir, "run.sh"), 0o555); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := BuildHash(ctx, b); after == before {
+		t.Fatal("making a file executable did not change the build hash")
+	}
+}
