@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # test-browser.sh: the browser test of the web mode (frontend/e2e/), with
 # the real binary and the real engine behind it; Debian's chromium driven
-# by playwright-core. Installs nothing: scripts/deps.sh and npm ci do.
+# by playwright-core. Every *.test.mjs of frontend/e2e/ runs: web.test.mjs
+# (up, live state, logs, down of the shop) and revisions.test.mjs (deploy,
+# rollback and history from a temporary Git repo of probe definitions).
+# Installs nothing: scripts/deps.sh and npm ci do.
 # Screenshots of each step: build/artifacts/playwright/.
 #
 #   scripts/test-browser.sh [path/to/berth]     default build/bin/berth

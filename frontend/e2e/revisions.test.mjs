@@ -1,0 +1,201 @@
+// Browser test of revisions, deploy, rollback and history in the web mode,
+// against the real binary and the real engine. A temporary Git repo (made
+// with the git CLI) holds a small definition on the probe image, committed
+// twice with a different V for its web service. From the UI: make the
+// environment, deploy the older commit, then the newer, roll back, and read
+// the history; `docker inspect` checks the V web runs with. Screenshots go
+// to build/artifacts/playwright/ (rev-*.png).
+//
+//   node --test e2e/          (scripts/test-browser.sh runs it)
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const bin = process.env.BERTH_BIN ?? join(root, 'build/bin/berth')
+const shots = join(root, 'build/artifacts/playwright')
+const browserPath = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium'
+const probe = 'berth-test/probe:latest'
+
+const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
+
+function cleanup(name) {
+  const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
+  if (ids.length) docker('rm', '-f', '-v', ...ids)
+  for (const kind of ['network', 'volume']) {
+    const objs = docker(kind, 'ls', '-q', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
+    if (objs.length) docker(kind, 'rm', ...objs)
+  }
+}
+
+function gitIn(dir) {
+  const env = {
+    ...process.env,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Ada',
+    GIT_AUTHOR_EMAIL: 'ada@example.com',
+    GIT_COMMITTER_NAME: 'Ada',
+    GIT_COMMITTER_EMAIL: 'ada@example.com',
+  }
+  return (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' }).trim()
+}
+
+const compose = (v) => `services:
+  web:
+    image: ${probe}
+    command: ["serve"]
+    environment:
+      V: "${v}"
+    healthcheck:
+      test: ["CMD", "/probe", "health"]
+      interval: 1s
+      timeout: 2s
+      retries: 2
+  side:
+    image: ${probe}
+    command: ["sleep"]
+`
+
+/** Starts the binary and resolves with its dashboard URL. */
+function startServer(env, args) {
+  const proc = spawn(bin, ['ui', '--web', '--addr', '127.0.0.1:0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const url = new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no URL printed in 20 s:\n${out}`)), 20000)
+    const read = (d) => {
+      out += d
+      const m = out.match(/Berth dashboard: (http:\/\/\S+)/)
+      if (m) {
+        clearTimeout(timer)
+        ok(m[1])
+      }
+    }
+    proc.stdout.on('data', read)
+    proc.stderr.on('data', read)
+    proc.on('exit', (code) => fail(new Error(`berth exited with ${code}:\n${out}`)))
+  })
+  return { proc, url, output: () => out }
+}
+
+/** The V the web container of env runs with, read with docker inspect. */
+function webV(name) {
+  const envs = docker('inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', `${name}-web-1`).split('\n')
+  return envs.find((e) => e.startsWith('V='))?.slice(2)
+}
+
+test('web mode: deploy revisions, roll back and read the history from the UI', { timeout: 10 * 60 * 1000 }, async () => {
+  mkdirSync(shots, { recursive: true })
+  const tmp = mkdtempSync(join(tmpdir(), 'berth-pw-rev-'))
+  const repo = join(tmp, 'repo')
+  const def = join(repo, 'environments', 'probe')
+  mkdirSync(def, { recursive: true })
+  const git = gitIn(repo)
+  git('init', '-q', '-b', 'main')
+  writeFileSync(join(def, 'berth.yaml'), 'name: probe\ncompose: [compose.yaml]\nhealth:\n  timeout: 60s\n')
+  writeFileSync(join(def, 'compose.yaml'), compose('1'))
+  git('add', '-A')
+  git('commit', '-q', '-m', 'web: V=1')
+  const v1 = git('rev-parse', '--short=7', 'HEAD')
+  writeFileSync(join(def, 'compose.yaml'), compose('2'))
+  git('commit', '-q', '-am', 'web: V=2')
+  const v2 = git('rev-parse', '--short=7', 'HEAD')
+
+  const name = `pw-rev-${Math.random().toString(36).slice(2, 8)}`
+  const env = { ...process.env, XDG_CONFIG_HOME: join(tmp, 'config') }
+  const server = startServer(env, ['--repo', repo, '--definitions', join(repo, 'environments'), '--state-dir', join(tmp, 'state')])
+  let browser
+  const shot = (page, step) => page.screenshot({ path: join(shots, `rev-${step}.png`), fullPage: true })
+  const deployed = (page, short) => page.getByTestId(`rev-${short}`).and(page.locator('[data-deployed="true"]'))
+  try {
+    const url = await server.url
+    browser = await chromium.launchPersistentContext(join(tmp, 'chromium'), {
+      executablePath: browserPath,
+      viewport: { width: 1400, height: 1000 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    })
+    const page = browser.pages()[0] ?? (await browser.newPage())
+    await page.goto(url)
+
+    // The environment, from the definition in the working tree (V=2).
+    await page.getByTestId('new-env').click()
+    await page.getByTestId('new-env-definition').selectOption('probe')
+    await page.getByTestId('new-env-name').fill(name)
+    await page.getByTestId('new-env-plan').click()
+    await page.getByTestId('plan-confirm').click()
+    await page.getByTestId(`env-state-${name}`).locator('[data-state="running"]').waitFor({ timeout: 120000 })
+    await page.getByTestId(`env-${name}`).click()
+
+    // The timeline: both commits, newest first.
+    const revs = page.getByTestId(`revisions-${name}`)
+    await revs.getByTestId(`rev-${v1}`).waitFor()
+    assert.match(await revs.getByTestId(`rev-${v2}`).innerText(), /web: V=2/)
+    assert.match(await revs.getByTestId(`rev-${v1}`).innerText(), /Ada/)
+    await shot(page, '01-revisions')
+
+    // Deploy the older commit: plan first, then live progress, then marked.
+    await page.getByTestId(`deploy-${v1}`).click()
+    await page.getByTestId('plan-dialog').waitFor()
+    assert.match(await page.getByTestId('plan-dialog').innerText(), new RegExp(`Deploy ${v1}`))
+    await shot(page, '02-deploy-plan')
+    await page.getByTestId('plan-confirm').click()
+    await page.getByTestId(`progress-${name}`).waitFor()
+    await deployed(page, v1).waitFor({ timeout: 120000 })
+    await page.getByTestId(`svc-state-${name}-web`).locator('[data-state="running"]').waitFor({ timeout: 60000 })
+    assert.equal(webV(name), '1')
+    await page.getByTestId(`update-${name}`).waitFor()
+    await shot(page, '03-deployed-v1')
+
+    // The newer one.
+    await page.getByTestId(`deploy-${v2}`).click()
+    await page.getByTestId('plan-dialog').waitFor()
+    await page.getByTestId('plan-confirm').click()
+    await deployed(page, v2).waitFor({ timeout: 120000 })
+    assert.equal(webV(name), '2')
+    await page.getByTestId(`update-${name}`).waitFor({ state: 'detached' })
+    await shot(page, '04-deployed-v2')
+
+    // Rollback, one click away in the header.
+    await page.getByTestId(`rollback-${name}`).click()
+    await page.getByTestId('plan-dialog').waitFor()
+    assert.match(await page.getByTestId('plan-dialog').innerText(), new RegExp(`Roll back ${name} to ${v1}`))
+    await shot(page, '05-rollback-plan')
+    await page.getByTestId('plan-confirm').click()
+    await deployed(page, v1).waitFor({ timeout: 120000 })
+    assert.equal(webV(name), '1')
+
+    // The history: rollback, deploy, deploy (and the first up), filterable.
+    const hist = page.getByTestId(`history-${name}`)
+    const rows = hist.getByTestId('history-row')
+    await hist.locator('[data-testid="history-row"][data-kind="rollback"]').waitFor()
+    const kinds = async () => rows.evaluateAll((rs) => rs.map((r) => `${r.dataset.kind}:${r.dataset.status}`))
+    assert.deepEqual(await kinds(), ['rollback:succeeded', 'deploy:succeeded', 'deploy:succeeded', 'up:succeeded'])
+    await shot(page, '06-history')
+    await hist.getByTestId('history-kind').selectOption('deploy')
+    await page.waitForFunction((n) => document.querySelectorAll(`[data-testid="history-${n}"] [data-testid="history-row"]`).length === 2, name)
+    assert.deepEqual(await kinds(), ['deploy:succeeded', 'deploy:succeeded'])
+    await hist.getByTestId('history-status').selectOption('failed')
+    await hist.getByText('Nothing recorded that matches').waitFor()
+    await shot(page, '07-history-filtered')
+  } catch (e) {
+    const page = browser?.pages()[0]
+    if (page) await shot(page, 'failed').catch(() => {})
+    console.error(server.output())
+    throw e
+  } finally {
+    await browser?.close().catch(() => {})
+    server.proc.kill('SIGTERM')
+    try {
+      cleanup(name)
+    } catch (e) {
+      console.error('cleanup:', e.message)
+    }
+    rmSync(tmp, { recursive: true, force: true })
+  }
+})
