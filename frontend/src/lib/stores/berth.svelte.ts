@@ -133,8 +133,9 @@ export class BerthStore {
   }
 
   async loadDetail(env: string): Promise<void> {
-    if (!(env in this.revisions) && !(env in this.revisionsError)) void this.loadRevisions(env)
-    if (!(env in this.history) && !(env in this.historyError)) void this.loadHistory(env)
+    // Revisions are read again each time: the branch may have moved.
+    void this.loadRevisions(env)
+    void this.loadHistory(env)
     try {
       this.details[env] = await this.api.status(env)
     } catch {
@@ -310,9 +311,8 @@ export class BerthStore {
       }
     } finally {
       delete this.busy[env]
-      // What ran is now in the history, and may be the deployed revision.
-      void this.loadRevisions(env)
-      void this.loadHistory(env)
+      // refresh reloads the selected environment's revisions and history,
+      // where what ran now shows.
       await this.refresh()
     }
   }

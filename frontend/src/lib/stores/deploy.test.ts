@@ -13,6 +13,20 @@ describe('BerthStore revisions and history', () => {
     expect(api.history).toHaveBeenCalledWith('shop', {})
   })
 
+  it('sees the branch move on refresh', async () => {
+    const { api } = fakeAPI()
+    const head = sampleRevisions().map((r, i) => ({ ...r, deployed: i === 0 }))
+    api.revisions = vi.fn(async () => head.slice(0))
+    const store = new BerthStore(api)
+    store.start()
+    await vi.waitFor(() => expect(store.revisions.shop).toHaveLength(3))
+    expect(updateAvailable(store.revisions.shop)).toBe(false)
+    head.unshift({ hash: 'd4d4d4d4', short: 'd4d4d4d', author: 'Ada', when: '2026-11-25T11:00:00Z', message: 'web: V=4', deployed: false })
+    await store.refresh()
+    await vi.waitFor(() => expect(store.revisions.shop).toHaveLength(4))
+    expect(updateAvailable(store.revisions.shop)).toBe(true)
+  })
+
   it('keeps why revisions cannot be listed', async () => {
     const { api } = fakeAPI({ revisions: () => Promise.reject('no definitions repo') })
     const store = new BerthStore(api)
