@@ -129,6 +129,17 @@ func (f *fakeCore) Status(ctx context.Context, env string) (*core.Environment, e
 	return nil, fmt.Errorf("%w: %s", core.ErrNotFound, env)
 }
 
+// Revisions: the bench has no definitions repo (the page asks when it
+// opens an environment's detail, and shows why there is none).
+func (f *fakeCore) Revisions(ctx context.Context, env string, limit int) ([]core.RevisionEntry, error) {
+	return nil, fmt.Errorf("%w: the bench has none", core.ErrNoRepo)
+}
+
+// History: nothing recorded.
+func (f *fakeCore) History(ctx context.Context, env string, fl core.HistoryFilter) ([]core.Deployment, error) {
+	return []core.Deployment{}, nil
+}
+
 // Watch reports no changes (the op events already make the page refresh).
 func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
 	<-ctx.Done()
