@@ -9,29 +9,13 @@
 //   node --test e2e/          (scripts/test-browser.sh runs it)
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
+import { join } from 'node:path'
+import { cleanup, docker, launch, shots, startServer } from './harness.mjs'
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const bin = process.env.BERTH_BIN ?? join(root, 'build/bin/berth')
-const shots = join(root, 'build/artifacts/playwright')
-const browserPath = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium'
 const probe = 'berth-test/probe:latest'
-
-const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
-
-function cleanup(name) {
-  const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
-  if (ids.length) docker('rm', '-f', '-v', ...ids)
-  for (const kind of ['network', 'volume']) {
-    const objs = docker(kind, 'ls', '-q', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
-    if (objs.length) docker(kind, 'rm', ...objs)
-  }
-}
 
 function gitIn(dir) {
   const env = {
@@ -61,27 +45,6 @@ const compose = (v) => `services:
     image: ${probe}
     command: ["sleep"]
 `
-
-/** Starts the binary and resolves with its dashboard URL. */
-function startServer(env, args) {
-  const proc = spawn(bin, ['ui', '--web', '--addr', '127.0.0.1:0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const url = new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no URL printed in 20 s:\n${out}`)), 20000)
-    const read = (d) => {
-      out += d
-      const m = out.match(/Berth dashboard: (http:\/\/\S+)/)
-      if (m) {
-        clearTimeout(timer)
-        ok(m[1])
-      }
-    }
-    proc.stdout.on('data', read)
-    proc.stderr.on('data', read)
-    proc.on('exit', (code) => fail(new Error(`berth exited with ${code}:\n${out}`)))
-  })
-  return { proc, url, output: () => out }
-}
 
 /** The V the web container of env runs with, read with docker inspect. */
 function webV(name) {
@@ -114,12 +77,7 @@ test('web mode: deploy revisions, roll back and read the history from the UI', {
   const deployed = (page, short) => page.getByTestId(`rev-${short}`).and(page.locator('[data-deployed="true"]'))
   try {
     const url = await server.url
-    browser = await chromium.launchPersistentContext(join(tmp, 'chromium'), {
-      executablePath: browserPath,
-      viewport: { width: 1400, height: 1000 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launch(join(tmp, 'chromium'), { width: 1400, height: 1000 })
     const page = browser.pages()[0] ?? (await browser.newPage())
     await page.goto(url)
 

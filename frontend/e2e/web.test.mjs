@@ -9,68 +9,16 @@
 //   node --test e2e/          (scripts/test-browser.sh runs it)
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { chromium } from 'playwright-core'
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const bin = process.env.BERTH_BIN ?? join(repo, 'build/bin/berth')
-const shots = join(repo, 'build/artifacts/playwright')
-const browserPath = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium'
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer()
-    s.unref()
-    s.on('error', fail)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address()
-      s.close(() => ok(port))
-    })
-  })
-}
-
-const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
-
-function cleanup(name) {
-  const ids = docker('ps', '-aq', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
-  if (ids.length) docker('rm', '-f', '-v', ...ids)
-  for (const kind of ['network', 'volume']) {
-    const objs = docker(kind, 'ls', '-q', '--filter', `label=com.docker.compose.project=${name}`).split('\n').filter(Boolean)
-    if (objs.length) docker(kind, 'rm', ...objs)
-  }
-}
-
-/** Starts the binary and resolves with its dashboard URL. */
-function startServer(env, defs) {
-  const proc = spawn(bin, ['ui', '--web', '--addr', '127.0.0.1:0', '--definitions', defs], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const url = new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`no URL printed in 20 s:\n${out}`)), 20000)
-    const read = (d) => {
-      out += d
-      const m = out.match(/Berth dashboard: (http:\/\/\S+)/)
-      if (m) {
-        clearTimeout(timer)
-        ok(m[1])
-      }
-    }
-    proc.stdout.on('data', read)
-    proc.stderr.on('data', read)
-    proc.on('exit', (code) => fail(new Error(`berth exited with ${code}:\n${out}`)))
-  })
-  return { proc, url, output: () => out }
-}
+import { join } from 'node:path'
+import { cleanup, docker, freePort, launch, repoRoot, shots, startServer } from './harness.mjs'
 
 test('web mode: up, live state, logs and down of the shop from the UI', { timeout: 15 * 60 * 1000 }, async () => {
   mkdirSync(shots, { recursive: true })
   const tmp = mkdtempSync(join(tmpdir(), 'berth-pw-'))
   const defs = join(tmp, 'environments')
-  cpSync(join(repo, 'environments'), defs, { recursive: true })
+  cpSync(join(repoRoot, 'environments'), defs, { recursive: true })
   const name = `pw-shop-${Math.random().toString(36).slice(2, 8)}`
   const env = {
     ...process.env,
@@ -78,18 +26,13 @@ test('web mode: up, live state, logs and down of the shop from the UI', { timeou
     SHOP_DB_PORT: String(await freePort()),
     XDG_CONFIG_HOME: join(tmp, 'config'), // no saved settings of the user's
   }
-  const server = startServer(env, defs)
+  const server = startServer(env, ['--definitions', defs])
   let browser
   const shot = (page, step) => page.screenshot({ path: join(shots, `${step}.png`), fullPage: true })
   try {
     const url = await server.url
     // A fresh profile for each run.
-    browser = await chromium.launchPersistentContext(join(tmp, 'chromium'), {
-      executablePath: browserPath,
-      viewport: { width: 1400, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    })
+    browser = await launch(join(tmp, 'chromium'), { width: 1400, height: 900 })
     const page = browser.pages()[0] ?? (await browser.newPage())
     await page.goto(url)
     await page.getByTestId('new-env').waitFor()

@@ -1,0 +1,71 @@
+// What the browser tests share: where the binary and chromium are, starting
+// the real binary in web mode, launching chromium, free ports, and removing
+// an environment's objects by label with the docker CLI.
+import { spawn, execFileSync } from 'node:child_process'
+import { createServer } from 'node:net'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium } from 'playwright-core'
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const bin = process.env.BERTH_BIN ?? join(repoRoot, 'build/bin/berth')
+export const shots = join(repoRoot, 'build/artifacts/playwright')
+const browserPath = process.env.BERTH_CHROMIUM ?? '/usr/bin/chromium'
+
+/** docker runs the docker CLI and returns its trimmed output. */
+export const docker = (...args) => execFileSync('docker', args, { encoding: 'utf8' }).trim()
+
+/** freePort resolves with a TCP port free on loopback. */
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer()
+    s.unref()
+    s.on('error', fail)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => ok(port))
+    })
+  })
+}
+
+/** cleanup removes every container, network and volume of an environment. */
+export function cleanup(name) {
+  const filter = `label=com.docker.compose.project=${name}`
+  const ids = docker('ps', '-aq', '--filter', filter).split('\n').filter(Boolean)
+  if (ids.length) docker('rm', '-f', '-v', ...ids)
+  for (const kind of ['network', 'volume']) {
+    const objs = docker(kind, 'ls', '-q', '--filter', filter).split('\n').filter(Boolean)
+    if (objs.length) docker(kind, 'rm', ...objs)
+  }
+}
+
+/** startServer starts `berth ui --web` with args and resolves url with its dashboard URL. */
+export function startServer(env, args) {
+  const proc = spawn(bin, ['ui', '--web', '--addr', '127.0.0.1:0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const url = new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no URL printed in 20 s:\n${out}`)), 20000)
+    const read = (d) => {
+      out += d
+      const m = out.match(/Berth dashboard: (http:\/\/\S+)/)
+      if (m) {
+        clearTimeout(timer)
+        ok(m[1])
+      }
+    }
+    proc.stdout.on('data', read)
+    proc.stderr.on('data', read)
+    proc.on('exit', (code) => fail(new Error(`berth exited with ${code}:\n${out}`)))
+  })
+  return { proc, url, output: () => out }
+}
+
+/** launch starts headless chromium with a fresh profile in dir. */
+export function launch(dir, viewport) {
+  return chromium.launchPersistentContext(dir, {
+    executablePath: browserPath,
+    viewport,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  })
+}
