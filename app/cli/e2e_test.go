@@ -263,7 +263,12 @@ func TestShopEndToEnd(t *testing.T) {
 		t.Fatalf("logs db: exit %d, want lines prefixed with the container name", code)
 	}
 
-	// Down with volumes leaves nothing labelled.
+	// Down with volumes leaves nothing labelled, and takes the anonymous
+	// volumes of its containers (the redis image declares one) with them.
+	anon := anonymousVolumes(t, env)
+	if len(anon) == 0 {
+		t.Fatal("want at least one anonymous volume (the cache's /data) to check down --volumes with")
+	}
 	code, _, _ = berth(t, "--definitions", defs, "down", env, "--volumes")
 	if code != 0 {
 		t.Fatalf("down exit %d", code)
@@ -271,4 +276,29 @@ func TestShopEndToEnd(t *testing.T) {
 	if left := labelled(t, env); len(left) > 0 {
 		t.Fatalf("down left labelled objects: %v", left)
 	}
+	for _, v := range anon {
+		if exec.Command("docker", "volume", "inspect", v).Run() == nil {
+			t.Errorf("down --volumes left the anonymous volume %s", v)
+		}
+	}
+}
+
+// anonymousVolumes lists the unnamed volumes the environment's containers
+// mount, asked through the docker CLI.
+func anonymousVolumes(t *testing.T, env string) []string {
+	t.Helper()
+	var out []string
+	for _, id := range containerIDs(t, env) {
+		b, err := exec.Command("docker", "inspect", "--format",
+			`{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}`, id).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker inspect %s: %v: %s", id, err, b)
+		}
+		for _, name := range strings.Fields(string(b)) {
+			if !strings.HasPrefix(name, env+"_") {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }

@@ -316,10 +316,39 @@ func (e *Engine) removeContainer(ctx context.Context, p *spec.Project, op reconc
 			return fmt.Errorf("stopping container %s: %w", name, err)
 		}
 	}
-	if err := e.cli.ContainerRemove(ctx, ins.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+	// Anonymous volumes go with the container only when asked (down
+	// --volumes): like docker compose, a plain down keeps them.
+	if err := e.cli.ContainerRemove(ctx, ins.ID, container.RemoveOptions{Force: true, RemoveVolumes: op.RemoveVolumes}); err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("removing container %s: %w", name, err)
 	}
+	if op.RemoveVolumes {
+		// A recreated container mounts its predecessor's anonymous volume
+		// by name, which the engine then no longer counts as the
+		// container's own: remove those here. An unnamed volume is one
+		// whose name is the engine's 64-hex id; one still in use by another
+		// container is left.
+		for _, m := range ins.Mounts {
+			if m.Type == mount.TypeVolume && isAnonymousName(m.Name) {
+				if err := e.cli.VolumeRemove(ctx, m.Name, false); err == nil {
+					detail("removed anonymous volume " + shortID(m.Name))
+				}
+			}
+		}
+	}
 	return nil
+}
+
+// isAnonymousName reports whether a volume name is one the engine made up.
+func isAnonymousName(name string) bool {
+	if len(name) != 64 {
+		return false
+	}
+	for _, c := range name {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func shortID(id string) string {

@@ -53,6 +53,9 @@ type Op struct {
 	Key string `json:"key,omitempty"`
 	// ContainerID is the existing container for recreate, start, stop, remove.
 	ContainerID string `json:"containerID,omitempty"`
+	// RemoveVolumes, on remove-container, also removes the container's
+	// anonymous volumes (never named ones): down --volumes.
+	RemoveVolumes bool `json:"removeVolumes,omitempty"`
 	// Cause says why the op is in the plan.
 	Cause string `json:"cause"`
 	// After lists ops (by ID) that must have finished first.
@@ -108,6 +111,9 @@ func (p Plan) Render() string {
 		}
 		for _, a := range op.Await {
 			extra = append(extra, "await "+a.Service+" "+strings.TrimPrefix(a.Condition, "service_"))
+		}
+		if op.RemoveVolumes {
+			extra = append(extra, "with its anonymous volumes")
 		}
 		if len(extra) > 0 {
 			fmt.Fprintf(&b, "  (%s)", strings.Join(extra, "; "))

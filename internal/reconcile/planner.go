@@ -307,7 +307,8 @@ func Down(observed Observed, volumes bool) Plan {
 		if !c.Managed {
 			continue
 		}
-		removed = append(removed, pl.add(Op{Kind: OpRemoveContainer, Resource: c.Name, Service: c.Service, Number: c.Number, ContainerID: c.ID, Cause: "environment down"}))
+		removed = append(removed, pl.add(Op{Kind: OpRemoveContainer, Resource: c.Name, Service: c.Service, Number: c.Number, ContainerID: c.ID,
+			Cause: "environment down", RemoveVolumes: volumes}))
 	}
 	objs := func(list []Object, kind OpKind, cause string) {
 		list = append([]Object(nil), list...)
