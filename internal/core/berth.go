@@ -164,9 +164,6 @@ func (b *Berth) prepare(ctx context.Context, req UpRequest) (Engine, *spec.Proje
 // converge.
 func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, error) {
 	start := b.now()
-	if req.Env == "" {
-		return nil, errors.New("no environment named")
-	}
 	release, _, err := b.acquire(ctx, req.Env, KindUp, emit)
 	if err != nil {
 		return nil, err
@@ -223,9 +220,6 @@ func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.O
 // when asked. Objects of the project that Berth did not create are left.
 func (b *Berth) Down(ctx context.Context, req DownRequest, emit Emit) (*Result, error) {
 	start := b.now()
-	if req.Env == "" {
-		return nil, errors.New("no environment named")
-	}
 	release, _, err := b.acquire(ctx, req.Env, KindDown, emit)
 	if err != nil {
 		return nil, err

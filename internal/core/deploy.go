@@ -32,6 +32,9 @@ func WithLocker(l Locker) Option { return func(b *Berth) { b.lock = l } }
 // plan that follows brings the environment to where it should be.
 func (b *Berth) acquire(ctx context.Context, env, what string, emit Emit) (release func(), interrupted []int64, err error) {
 	release = func() {}
+	if env == "" {
+		return nil, nil, errors.New("no environment named")
+	}
 	if err := spec.ValidateName(env); err != nil {
 		return nil, nil, fmt.Errorf("environment name: %w", err)
 	}
@@ -196,9 +199,6 @@ func (b *Berth) History(ctx context.Context, env string, f HistoryFilter) ([]Dep
 // health.timeout; when that fails it goes back to the last good revision on
 // its own, and records both.
 func (b *Berth) Deploy(ctx context.Context, req DeployRequest, confirm Confirm, emit Emit) (*DeployResult, error) {
-	if req.Env == "" {
-		return nil, errors.New("no environment named")
-	}
 	if err := b.needRepo(); err != nil {
 		return nil, err
 	}
@@ -227,9 +227,6 @@ func (b *Berth) Deploy(ctx context.Context, req DeployRequest, confirm Confirm, 
 // successful deployment before the current one. It shows and confirms the
 // plan like Deploy.
 func (b *Berth) Rollback(ctx context.Context, req RollbackRequest, confirm Confirm, emit Emit) (*DeployResult, error) {
-	if req.Env == "" {
-		return nil, errors.New("no environment named")
-	}
 	if err := b.needRepo(); err != nil {
 		return nil, err
 	}
