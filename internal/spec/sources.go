@@ -4,7 +4,7 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // sources are the Compose files of a definition, parsed for positions.

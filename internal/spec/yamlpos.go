@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	yamlv4 "go.yaml.in/yaml/v4"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // yamlFile is one YAML file parsed into nodes, kept to say where things are:
