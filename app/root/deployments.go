@@ -222,8 +222,21 @@ func (s *repoSource) Log(ctx context.Context, definition string, limit int) ([]c
 	out := make([]core.Revision, len(cs))
 	for i, c := range cs {
 		out[i] = revision(c)
+		out[i].DefinitionTree = c.PathTree
 	}
 	return out, nil
+}
+
+func (s *repoSource) DefinitionTree(ctx context.Context, rev core.Revision, definition string) (string, error) {
+	if !filepath.IsLocal(definition) || strings.ContainsAny(definition, `/\`) {
+		return "", fmt.Errorf("definition %q: %w", definition, core.ErrNotFound)
+	}
+	r, err := s.open(ctx)
+	if err != nil {
+		return "", err
+	}
+	h, err := r.TreeAt(gitsrc.Commit{Hash: rev.Hash, Short: rev.Short}, path.Join(s.prefix, definition))
+	return h, gitError(err)
 }
 
 func (s *repoSource) Materialise(ctx context.Context, rev core.Revision, definition string) (string, error) {

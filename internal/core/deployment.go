@@ -41,10 +41,15 @@ type Revision struct {
 	When    time.Time `json:"when"`
 	Message string    `json:"message"`
 	Tree    string    `json:"tree,omitempty"`
+	// DefinitionTree is, in a listing of a definition's revisions, the
+	// tree hash of the definition's folder at this commit.
+	DefinitionTree string `json:"definitionTree,omitempty"`
 }
 
 // RevisionEntry is a revision in `berth revisions`: Deployed marks the one
-// the environment runs.
+// the environment runs (when the deployed commit did not touch the
+// definition itself, the listed revision whose definition folder is the
+// same as the deployed commit's).
 type RevisionEntry struct {
 	Revision
 	Deployed bool `json:"deployed,omitempty"`

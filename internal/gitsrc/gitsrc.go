@@ -73,6 +73,9 @@ type Commit struct {
 	When    time.Time
 	Message string // first line
 	Tree    string
+	// PathTree is, in Log's answer, the hash of the entry at the path
+	// asked for (the definition's subtree); empty elsewhere.
+	PathTree string
 }
 
 // Repo is an open definitions repo. Close it when done.
@@ -429,6 +432,34 @@ func (r *Repo) Head(branch string) (Commit, error) {
 		return Commit{}, fmt.Errorf("branch %q: commit %s: %w", branch, ref.Hash(), err)
 	}
 	return toCommit(c), nil
+}
+
+// TreeAt is the hash of the entry at path (a repo-relative slash path; ""
+// for the root) in commit c: for a folder its tree hash, which two commits
+// share exactly when the folder's content is the same. A path that does
+// not exist at c is an error wrapping ErrNotFound.
+func (r *Repo) TreeAt(c Commit, path string) (string, error) {
+	p, err := cleanPath(path)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj, err := r.commitObject(c)
+	if err != nil {
+		return "", err
+	}
+	if p == "" {
+		return obj.TreeHash.String(), nil
+	}
+	h, err := newWalker(r.repo.Storer, strings.Split(p, "/")).entry(obj.TreeHash)
+	if err != nil {
+		return "", err
+	}
+	if h.IsZero() {
+		return "", fmt.Errorf("%s is missing at revision %s: %w", p, c.Short, ErrNotFound)
+	}
+	return h.String(), nil
 }
 
 // Resolve turns a revision (a full or short sha, a branch, a tag, HEAD~N,
