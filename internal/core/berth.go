@@ -32,6 +32,10 @@ type Berth struct {
 	store  Store          // nil: nothing is recorded
 	lock   Locker         // nil: no locking
 	now    func() time.Time
+	// fetcher and fetchEvery: Watch fetches the definitions repo on an
+	// interval (nil: never).
+	fetcher    Fetcher
+	fetchEvery func() time.Duration
 }
 
 // New returns the core API over the given adapters.

@@ -14,6 +14,9 @@ var (
 	ErrConfirm = errors.New("confirmation needed")
 	// ErrNoRepo: no definitions repo is configured or it cannot be opened.
 	ErrNoRepo = errors.New("no definitions repo")
+	// ErrAuth: the definitions repo refused the credentials, or needs
+	// some and none were given (or an ssh host key is unknown).
+	ErrAuth = errors.New("authentication failed")
 	// ErrUnsafe: a definition reaches outside its workspace.
 	ErrUnsafe = errors.New("definition reaches outside its workspace")
 )

@@ -257,6 +257,9 @@ func classify(err error, rawURL string) error {
 	return fmt.Errorf("%s: %s", u, scrub(msg, rawURL))
 }
 
+// Redact hides a password or token embedded in a URL, for messages.
+func Redact(raw string) string { return redact(raw) }
+
 // redact hides a password or token embedded in a URL.
 func redact(raw string) string {
 	u, err := url.Parse(raw)

@@ -374,21 +374,6 @@ func (r *Repo) Fetch(ctx context.Context) (changed bool, err error) {
 	return true, nil
 }
 
-// FetchEvery calls Fetch every interval until ctx ends, and reports each
-// result to fn (from this goroutine). It returns ctx's error.
-func (r *Repo) FetchEvery(ctx context.Context, interval time.Duration, fn func(changed bool, err error)) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			fn(r.Fetch(ctx))
-		}
-	}
-}
-
 // DefaultBranch is the branch HEAD names: for a clone the remote's default
 // branch, for a local repo the branch checked out.
 func (r *Repo) DefaultBranch() (string, error) {
