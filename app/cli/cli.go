@@ -29,6 +29,7 @@ const (
 	ExitNotFound  = 6   // no such environment, definition, service, revision or repo path
 	ExitConfirm   = 7   // the plan is destructive and was not confirmed (no terminal to ask, no --yes, or answered no)
 	ExitBusy      = 8   // another operation runs on this environment (the holder is named)
+	ExitAuth      = 9   // the definitions repo refused the credentials, or needs some (token, ssh key, known host)
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 
@@ -153,6 +154,8 @@ func exitCode(err error) int {
 		return ExitConflict
 	case errors.Is(err, core.ErrBusy):
 		return ExitBusy
+	case errors.Is(err, core.ErrAuth):
+		return ExitAuth
 	case errors.Is(err, core.ErrConfirm):
 		return ExitConfirm
 	case errors.Is(err, core.ErrNotFound):

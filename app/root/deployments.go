@@ -2,6 +2,7 @@ package root
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -158,6 +159,9 @@ func (s *repoSource) open(ctx context.Context) (*gitsrc.Repo, error) {
 	}
 	r, err := gitsrc.Open(ctx, src, s.dataDir)
 	if err != nil {
+		if errors.Is(err, gitsrc.ErrAuth) && src.URL != "" && !strings.HasPrefix(src.URL, "ssh://") && !scpURL.MatchString(src.URL) {
+			err = fmt.Errorf("%w; Berth reads an https token from $%s (settings: repoTokenEnv)", err, cmp.Or(s.auth.TokenEnv, defaultTokenEnv))
+		}
 		return nil, mark(fmt.Errorf("definitions repo %s: %w", gitsrc.Redact(s.where), gitError(err)), core.ErrNoRepo)
 	}
 	s.repo = r

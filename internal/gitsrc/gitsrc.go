@@ -265,7 +265,7 @@ func clone(ctx context.Context, src Source, dir string) (err error) {
 	}
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
-		return classify(err, src.URL)
+		return classify(err, src.URL, auth)
 	}
 	head := defaultBranch(refs)
 	if src.Branch != "" && !hasRef(refs, plumbing.NewBranchReferenceName(src.Branch)) {
@@ -276,7 +276,7 @@ func clone(ctx context.Context, src Source, dir string) (err error) {
 	}
 	err = r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Auth: auth, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return classify(err, src.URL)
+		return classify(err, src.URL, auth)
 	}
 	if err := r.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, head)); err != nil {
 		return err
@@ -368,7 +368,7 @@ func (r *Repo) Fetch(ctx context.Context) (changed bool, err error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, classify(err, r.url)
+		return false, classify(err, r.url, auth)
 	}
 	r.dropAux()
 	return true, nil
