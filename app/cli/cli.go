@@ -130,6 +130,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	f.StringVar(&a.opts.stateDir, "state-dir", "", "Berth's data folder: history, locks, workspaces, clones (default $BERTH_STATE_DIR, else the user's config folder)")
 	cmd.AddCommand(a.lsCommand(), a.planCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.revisionsCommand(), a.deployCommand(), a.rollbackCommand(), a.historyCommand(), a.uiCommand(), a.versionCommand())
+	cmd.AddCommand(a.notesCommand())
 	return cmd
 }
 

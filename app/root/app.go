@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +53,7 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	}
 	r.repo = newRepoSource(cfg.Repo, cfg.Branch, cfg.DefinitionsDir, dataDir)
 	r.repo.auth = repoAuth(saved, getenv)
-	opts = append(opts, core.WithRevisions(r.repo), core.WithFetch(r.repo, r.fetchEvery))
+	opts = append(opts, core.WithRevisions(r.repo), core.WithFetch(r.repo, r.fetchEvery), core.WithNotes(&notesAdapter{repo: r.repo, wanted: r.notesWanted}))
 	r.core = core.New(r.src.get, r.defs, opts...)
 	return r
 }
@@ -193,4 +194,22 @@ func (r *Root) fetchEvery() time.Duration {
 		return core.DefaultFetchInterval
 	}
 	return d
+}
+
+// notesWanted says whether the settings or the environment turn git notes
+// on or off (BERTH_NOTES=1 or 0 wins over the saved setting); ok is false
+// when neither says, and the repo's own config (berth.notes) decides.
+func (r *Root) notesWanted() (on, ok bool) {
+	switch strings.ToLower(r.getenv("BERTH_NOTES")) {
+	case "1", "true", "yes", "on":
+		return true, true
+	case "0", "false", "no", "off":
+		return false, true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.saved.Notes {
+		return true, true
+	}
+	return false, false
 }

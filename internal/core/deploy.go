@@ -367,8 +367,11 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	err = e.Apply(ctx, p, plan, ApplyOptions{Wait: true, WaitTimeout: p.Health.TimeoutOrDefault()}, progressTo(j.env, emit))
 	digests := b.digests(ctx, e, p)
 	res.Duration = b.now().Sub(start)
+	noted := Deployment{ID: id, Kind: j.kind, Env: j.env, Definition: j.def, Revision: j.rev.Hash}
 	if err == nil {
-		return res, b.finish(ctx, id, outcome(nil, digests))
+		err = b.finish(ctx, id, outcome(nil, digests))
+		b.note(ctx, noted, StatusSucceeded, emit)
+		return res, err
 	}
 	failed := err
 	status := StatusFailed
@@ -388,6 +391,7 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if ferr := b.finish(ctx, id, Outcome{Status: status, Error: failed.Error(), ImageDigests: digests}); ferr != nil {
 		err = fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
 	}
+	b.note(ctx, noted, status, emit)
 	return res, err
 }
 

@@ -27,6 +27,9 @@ type Settings struct {
 	// token of the definitions repo (default BERTH_REPO_TOKEN). The token
 	// itself is never saved.
 	RepoTokenEnv string `json:"repoTokenEnv,omitempty"`
+	// Notes also records each deploy, rollback and up as a git note on its
+	// revision (refs/notes/berth in the definitions repo).
+	Notes bool `json:"notes,omitempty"`
 }
 
 // Window is the desktop window's last size and place.
