@@ -29,6 +29,7 @@ const (
 	ExitNotFound  = 6   // no such environment, definition, service, revision or repo path
 	ExitConfirm   = 7   // the plan is destructive and was not confirmed (no terminal to ask, no --yes, or answered no)
 	ExitBusy      = 8   // another operation runs on this environment (the holder is named)
+	ExitAuth      = 9   // the definitions repo refused the credentials, or needs some (token, ssh key, known host)
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 
@@ -129,6 +130,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	f.StringVar(&a.opts.stateDir, "state-dir", "", "Berth's data folder: history, locks, workspaces, clones (default $BERTH_STATE_DIR, else the user's config folder)")
 	cmd.AddCommand(a.lsCommand(), a.planCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.revisionsCommand(), a.deployCommand(), a.rollbackCommand(), a.historyCommand(), a.uiCommand(), a.versionCommand())
+	cmd.AddCommand(a.notesCommand())
 	return cmd
 }
 
@@ -153,6 +155,8 @@ func exitCode(err error) int {
 		return ExitConflict
 	case errors.Is(err, core.ErrBusy):
 		return ExitBusy
+	case errors.Is(err, core.ErrAuth):
+		return ExitAuth
 	case errors.Is(err, core.ErrConfirm):
 		return ExitConfirm
 	case errors.Is(err, core.ErrNotFound):

@@ -1,11 +1,16 @@
 package root
 
 import (
+	"cmp"
+	"fmt"
 	"os"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/engine"
+	"github.com/berthdev/berth/internal/gitsrc"
 	"github.com/berthdev/berth/internal/settings"
 )
 
@@ -47,7 +52,8 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 		cfg.Repo = repo
 	}
 	r.repo = newRepoSource(cfg.Repo, cfg.Branch, cfg.DefinitionsDir, dataDir)
-	opts = append(opts, core.WithRevisions(r.repo))
+	r.repo.auth = repoAuth(saved, getenv)
+	opts = append(opts, core.WithRevisions(r.repo), core.WithFetch(r.repo, r.fetchEvery), core.WithNotes(&notesAdapter{repo: r.repo, wanted: r.notesWanted}))
 	r.core = core.New(r.src.get, r.defs, opts...)
 	return r
 }
@@ -92,6 +98,9 @@ func (r *Root) Settings() (settings.View, error) {
 func (r *Root) SaveSettings(s settings.Settings) (settings.View, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if _, err := fetchInterval(s, func(string) string { return "" }); err != nil {
+		return settings.View{}, err
+	}
 	if err := r.save(s); err != nil {
 		return settings.View{}, err
 	}
@@ -100,14 +109,22 @@ func (r *Root) SaveSettings(s settings.Settings) (settings.View, error) {
 	r.defs.point(cfg.DefinitionsDir)
 	r.repo.point(cfg.DefinitionsDir)
 	r.src.point(engine.Options{Host: cfg.DockerHost, Context: cfg.DockerContext})
+	r.repo.setAuth(repoAuth(s, r.getenv))
 	return r.view(), nil
 }
 
 func (r *Root) view() settings.View {
 	cfg := Resolve(r.flags, r.saved, r.getenv)
 	v := settings.View{
-		Saved:     r.saved,
-		Effective: settings.Settings{DefinitionsDir: cfg.DefinitionsDir, DockerHost: cfg.DockerHost, DockerContext: cfg.DockerContext},
+		Saved: r.saved,
+		Effective: settings.Settings{DefinitionsDir: cfg.DefinitionsDir, DockerHost: cfg.DockerHost, DockerContext: cfg.DockerContext,
+			RepoTokenEnv: cmp.Or(r.saved.RepoTokenEnv, defaultTokenEnv)},
+	}
+	if d, err := fetchInterval(r.saved, r.getenv); err == nil {
+		v.Effective.FetchInterval = d.String()
+	}
+	if r.getenv("BERTH_FETCH_INTERVAL") != "" {
+		v.Overrides = append(v.Overrides, "fetchInterval: BERTH_FETCH_INTERVAL")
 	}
 	v.Path, _ = settings.Path()
 	if r.loadErr != nil {
@@ -128,4 +145,71 @@ func (r *Root) view() settings.View {
 		v.Overrides = append(v.Overrides, "docker: DOCKER_CONTEXT")
 	}
 	return v
+}
+
+// defaultTokenEnv is the environment variable read for the definitions
+// repo's https token unless the settings name another.
+const defaultTokenEnv = "BERTH_REPO_TOKEN"
+
+// repoAuth is how Berth authenticates to the definitions repo: an https
+// token read from an environment variable at each use (the one the
+// settings name, else BERTH_REPO_TOKEN when set), with BERTH_REPO_USERNAME
+// as the user name; ssh uses the agent or the default keys.
+func repoAuth(s settings.Settings, getenv func(string) string) gitsrc.Auth {
+	a := gitsrc.Auth{Username: getenv("BERTH_REPO_USERNAME")}
+	switch {
+	case s.RepoTokenEnv != "":
+		a.TokenEnv = s.RepoTokenEnv // named: unset is an error that says so
+	case getenv(defaultTokenEnv) != "":
+		a.TokenEnv = defaultTokenEnv
+	}
+	return a
+}
+
+// fetchInterval is how often the app fetches a cloned definitions repo:
+// BERTH_FETCH_INTERVAL, else the saved setting, else
+// core.DefaultFetchInterval; zero turns fetching off.
+func fetchInterval(s settings.Settings, getenv func(string) string) (time.Duration, error) {
+	v, what := getenv("BERTH_FETCH_INTERVAL"), "BERTH_FETCH_INTERVAL"
+	if v == "" {
+		v, what = s.FetchInterval, "fetchInterval"
+	}
+	if v == "" {
+		return core.DefaultFetchInterval, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%s %q: want a duration such as 5m or 30s, or 0 to turn fetching off", what, v)
+	}
+	return d, nil
+}
+
+// fetchEvery is the fetch interval in effect (a bad value: the default).
+func (r *Root) fetchEvery() time.Duration {
+	r.mu.Lock()
+	saved := r.saved
+	r.mu.Unlock()
+	d, err := fetchInterval(saved, r.getenv)
+	if err != nil {
+		return core.DefaultFetchInterval
+	}
+	return d
+}
+
+// notesWanted says whether the settings or the environment turn git notes
+// on or off (BERTH_NOTES=1 or 0 wins over the saved setting); ok is false
+// when neither says, and the repo's own config (berth.notes) decides.
+func (r *Root) notesWanted() (on, ok bool) {
+	switch strings.ToLower(r.getenv("BERTH_NOTES")) {
+	case "1", "true", "yes", "on":
+		return true, true
+	case "0", "false", "no", "off":
+		return false, true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.saved.Notes {
+		return true, true
+	}
+	return false, false
 }

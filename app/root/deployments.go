@@ -2,6 +2,7 @@ package root
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,8 @@ func gitError(err error) error {
 		return mark(err, core.ErrNotFound)
 	case errors.Is(err, gitsrc.ErrUnsafe):
 		return mark(err, core.ErrUnsafe)
+	case errors.Is(err, gitsrc.ErrAuth):
+		return mark(err, core.ErrAuth)
 	}
 	return err
 }
@@ -83,6 +86,7 @@ type repoSource struct {
 	dataDir   string
 	repo      *gitsrc.Repo
 	fetchedAt time.Time
+	auth      gitsrc.Auth // credentials for a URL (read from the environment at each use)
 }
 
 // newRepoSource picks the definitions repo: repo when given (a path or a
@@ -148,14 +152,17 @@ func (s *repoSource) open(ctx context.Context) (*gitsrc.Repo, error) {
 		return nil, fmt.Errorf("%w: deploy, rollback and revisions read a Git repo (use --repo or BERTH_REPO, or keep the definitions folder in a Git repo with environments/)", core.ErrNoRepo)
 	}
 	src := gitsrc.Source{Branch: s.branch}
-	if strings.Contains(s.where, "://") || scpURL.MatchString(s.where) {
-		src.URL = s.where
+	if isURL(s.where) {
+		src.URL, src.Auth = s.where, s.auth
 	} else {
 		src.Path = s.where
 	}
 	r, err := gitsrc.Open(ctx, src, s.dataDir)
 	if err != nil {
-		return nil, mark(fmt.Errorf("definitions repo %s: %w", s.where, err), core.ErrNoRepo)
+		if errors.Is(err, gitsrc.ErrAuth) && src.URL != "" && !strings.HasPrefix(src.URL, "ssh://") && !scpURL.MatchString(src.URL) {
+			err = fmt.Errorf("%w; Berth reads an https token from $%s (settings: repoTokenEnv)", err, cmp.Or(s.auth.TokenEnv, defaultTokenEnv))
+		}
+		return nil, mark(fmt.Errorf("definitions repo %s: %w", gitsrc.Redact(s.where), gitError(err)), core.ErrNoRepo)
 	}
 	s.repo = r
 	return r, nil
@@ -172,12 +179,55 @@ func (s *repoSource) fetch(ctx context.Context, r *gitsrc.Repo) error {
 		return nil
 	}
 	if _, err := r.Fetch(ctx); err != nil {
-		return fmt.Errorf("fetching %s: %w", s.where, err)
+		return fmt.Errorf("fetching %s: %w", gitsrc.Redact(s.where), gitError(err))
 	}
 	s.mu.Lock()
 	s.fetchedAt = time.Now()
 	s.mu.Unlock()
 	return nil
+}
+
+func isURL(where string) bool {
+	return strings.Contains(where, "://") || scpURL.MatchString(where)
+}
+
+// setAuth changes the credentials; the repo is opened again with them.
+func (s *repoSource) setAuth(a gitsrc.Auth) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.TokenEnv == s.auth.TokenEnv && a.Username == s.auth.Username {
+		return
+	}
+	s.auth = a
+	if s.repo != nil {
+		s.repo.Close()
+		s.repo = nil
+	}
+}
+
+// Fetch is core's background fetch: it brings a cloned repo up to date
+// (cloning it first when that has not happened yet) and reports whether
+// anything moved. A repo opened in place, or none configured, has nothing
+// to fetch.
+func (s *repoSource) Fetch(ctx context.Context) (bool, error) {
+	s.mu.Lock()
+	where, opened := s.where, s.repo != nil
+	s.mu.Unlock()
+	if where == "" || !isURL(where) {
+		return false, nil
+	}
+	r, err := s.open(ctx)
+	if err != nil {
+		return false, err
+	}
+	changed, err := r.Fetch(ctx)
+	if err != nil {
+		return false, fmt.Errorf("fetching %s: %w", gitsrc.Redact(where), gitError(err))
+	}
+	s.mu.Lock()
+	s.fetchedAt = time.Now()
+	s.mu.Unlock()
+	return changed || !opened, nil
 }
 
 func revision(c gitsrc.Commit) core.Revision {
@@ -222,8 +272,21 @@ func (s *repoSource) Log(ctx context.Context, definition string, limit int) ([]c
 	out := make([]core.Revision, len(cs))
 	for i, c := range cs {
 		out[i] = revision(c)
+		out[i].DefinitionTree = c.PathTree
 	}
 	return out, nil
+}
+
+func (s *repoSource) DefinitionTree(ctx context.Context, rev core.Revision, definition string) (string, error) {
+	if !filepath.IsLocal(definition) || strings.ContainsAny(definition, `/\`) {
+		return "", fmt.Errorf("definition %q: %w", definition, core.ErrNotFound)
+	}
+	r, err := s.open(ctx)
+	if err != nil {
+		return "", err
+	}
+	h, err := r.TreeAt(gitsrc.Commit{Hash: rev.Hash, Short: rev.Short}, path.Join(s.prefix, definition))
+	return h, gitError(err)
 }
 
 func (s *repoSource) Materialise(ctx context.Context, rev core.Revision, definition string) (string, error) {

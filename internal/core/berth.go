@@ -32,6 +32,11 @@ type Berth struct {
 	store  Store          // nil: nothing is recorded
 	lock   Locker         // nil: no locking
 	now    func() time.Time
+	// fetcher and fetchEvery: Watch fetches the definitions repo on an
+	// interval (nil: never).
+	fetcher    Fetcher
+	fetchEvery func() time.Duration
+	notes      Notes // nil: no git notes
 }
 
 // New returns the core API over the given adapters.
@@ -179,9 +184,11 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 		return nil, err
 	}
 	res, err := b.up(ctx, e, p, o, plan, req, start, emit)
-	if ferr := b.finish(ctx, id, outcome(err, b.digests(ctx, e, p))); ferr != nil && err == nil {
+	out := outcome(err, b.digests(ctx, e, p))
+	if ferr := b.finish(ctx, id, out); ferr != nil && err == nil {
 		err = ferr
 	}
+	b.note(ctx, Deployment{ID: id, Kind: KindUp, Env: p.Name, Definition: p.Definition, Revision: p.Revision}, out.Status, emit)
 	return res, err
 }
 

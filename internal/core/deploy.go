@@ -161,7 +161,11 @@ func (b *Berth) definitionFor(ctx context.Context, env, asked string) string {
 }
 
 // Revisions lists the commits that touch env's definition, newest first
-// (at most limit; 0: all), marking the one deployed.
+// (at most limit; 0: all), marking the one deployed. env may also name a
+// definition that has no environment yet: its commits are listed, none
+// marked. When the deployed commit did not touch the definition (a
+// branch head after a commit elsewhere in the repo), the newest listed
+// revision whose definition folder has the same tree hash is marked.
 func (b *Berth) Revisions(ctx context.Context, env string, limit int) ([]RevisionEntry, error) {
 	if err := b.needRepo(); err != nil {
 		return nil, err
@@ -179,8 +183,29 @@ func (b *Berth) Revisions(ctx context.Context, env string, limit int) ([]Revisio
 		return nil, err
 	}
 	out := make([]RevisionEntry, len(revs))
+	marked := false
 	for i, r := range revs {
 		out[i] = RevisionEntry{Revision: r, Deployed: cur != nil && cur.Revision == r.Hash}
+		marked = marked || out[i].Deployed
+	}
+	if cur == nil || marked || cur.Revision == "" {
+		return out, nil
+	}
+	// The deployed commit is not listed: find the listed revision with the
+	// same definition content.
+	deployed, err := b.revs.Resolve(ctx, cur.Revision)
+	if err != nil {
+		return out, nil // gone from the repo (a rewritten branch): nothing to mark
+	}
+	tree, err := b.revs.DefinitionTree(ctx, deployed, cmpOr(cur.Definition, def))
+	if err != nil {
+		return out, nil
+	}
+	for i := range out {
+		if out[i].DefinitionTree == tree {
+			out[i].Deployed = true
+			break
+		}
 	}
 	return out, nil
 }
@@ -342,8 +367,11 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	err = e.Apply(ctx, p, plan, ApplyOptions{Wait: true, WaitTimeout: p.Health.TimeoutOrDefault()}, progressTo(j.env, emit))
 	digests := b.digests(ctx, e, p)
 	res.Duration = b.now().Sub(start)
+	noted := Deployment{ID: id, Kind: j.kind, Env: j.env, Definition: j.def, Revision: j.rev.Hash}
 	if err == nil {
-		return res, b.finish(ctx, id, outcome(nil, digests))
+		err = b.finish(ctx, id, outcome(nil, digests))
+		b.note(ctx, noted, StatusSucceeded, emit)
+		return res, err
 	}
 	failed := err
 	status := StatusFailed
@@ -363,6 +391,7 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if ferr := b.finish(ctx, id, Outcome{Status: status, Error: failed.Error(), ImageDigests: digests}); ferr != nil {
 		err = fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
 	}
+	b.note(ctx, noted, status, emit)
 	return res, err
 }
 

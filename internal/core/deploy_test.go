@@ -19,6 +19,9 @@ import (
 type fakeRevs struct {
 	t    *testing.T
 	revs map[string]string // hash -> compose.yaml
+	// unlisted revisions are left out of Log (commits that do not touch
+	// the definition).
+	unlisted map[string]bool
 }
 
 func (f *fakeRevs) Resolve(_ context.Context, rev string) (Revision, error) {
@@ -34,9 +37,21 @@ func (f *fakeRevs) Resolve(_ context.Context, rev string) (Revision, error) {
 func (f *fakeRevs) Log(context.Context, string, int) ([]Revision, error) {
 	var out []Revision
 	for h := range f.revs {
-		out = append(out, Revision{Hash: h, Short: h})
+		if f.unlisted[h] {
+			continue
+		}
+		out = append(out, Revision{Hash: h, Short: h, DefinitionTree: "tree of " + f.revs[h]})
 	}
 	return out, nil
+}
+
+// DefinitionTree stands a revision's compose file for its tree hash.
+func (f *fakeRevs) DefinitionTree(_ context.Context, rev Revision, def string) (string, error) {
+	c, ok := f.revs[rev.Hash]
+	if !ok {
+		return "", fmt.Errorf("revision %q: %w", rev.Hash, ErrNotFound)
+	}
+	return "tree of " + c, nil
 }
 
 func (f *fakeRevs) Materialise(_ context.Context, rev Revision, def string) (string, error) {
@@ -409,5 +424,54 @@ func TestPlanDeployAndRollbackApplyNothing(t *testing.T) {
 	}
 	if got := st.statuses(); got != "deploy:r1:succeeded deploy:r2:succeeded" {
 		t.Fatalf("records: %s", got)
+	}
+}
+
+func TestRevisionsMarkDeployed(t *testing.T) {
+	tests := []struct {
+		name     string
+		deploy   string // "" deploys nothing
+		env      string
+		unlisted string // a revision Log leaves out, with r2's content
+		want     string // the revision marked, "" none
+	}{
+		{name: "a listed revision", deploy: "r2", env: "web", want: "r2"},
+		{name: "a commit that does not touch the definition", deploy: "other", env: "web", unlisted: "other", want: "r2"},
+		{name: "nothing deployed", env: "web", want: ""},
+		{name: "a definition with no environment", deploy: "r2", env: "ghost", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _, _, _ := deployFixture(t)
+			revs := b.revs.(*fakeRevs)
+			if tt.unlisted != "" {
+				revs.revs[tt.unlisted] = revs.revs["r2"]
+				revs.unlisted = map[string]bool{tt.unlisted: true}
+			}
+			if tt.deploy != "" {
+				if _, err := b.Deploy(context.Background(), DeployRequest{Env: "web", Rev: tt.deploy}, yes, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := b.Revisions(context.Background(), tt.env, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 4 {
+				t.Fatalf("want the 4 listed revisions, got %+v", got)
+			}
+			marked := ""
+			for _, r := range got {
+				if r.Deployed {
+					if marked != "" {
+						t.Fatalf("two marked: %s and %s", marked, r.Hash)
+					}
+					marked = r.Hash
+				}
+			}
+			if marked != tt.want {
+				t.Fatalf("marked %q, want %q", marked, tt.want)
+			}
+		})
 	}
 }

@@ -14,6 +14,9 @@ var (
 	ErrConfirm = errors.New("confirmation needed")
 	// ErrNoRepo: no definitions repo is configured or it cannot be opened.
 	ErrNoRepo = errors.New("no definitions repo")
+	// ErrAuth: the definitions repo refused the credentials, or needs
+	// some and none were given (or an ssh host key is unknown).
+	ErrAuth = errors.New("authentication failed")
 	// ErrUnsafe: a definition reaches outside its workspace.
 	ErrUnsafe = errors.New("definition reaches outside its workspace")
 )
@@ -41,10 +44,15 @@ type Revision struct {
 	When    time.Time `json:"when"`
 	Message string    `json:"message"`
 	Tree    string    `json:"tree,omitempty"`
+	// DefinitionTree is, in a listing of a definition's revisions, the
+	// tree hash of the definition's folder at this commit.
+	DefinitionTree string `json:"definitionTree,omitempty"`
 }
 
 // RevisionEntry is a revision in `berth revisions`: Deployed marks the one
-// the environment runs.
+// the environment runs (when the deployed commit did not touch the
+// definition itself, the listed revision whose definition folder is the
+// same as the deployed commit's).
 type RevisionEntry struct {
 	Revision
 	Deployed bool `json:"deployed,omitempty"`

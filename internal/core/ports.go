@@ -83,8 +83,11 @@ type RevisionSource interface {
 	// commit. A revision that names nothing wraps ErrNotFound.
 	Resolve(ctx context.Context, rev string) (Revision, error)
 	// Log lists the commits that touch a definition, newest first, at
-	// most limit (0: all).
+	// most limit (0: all), each with its DefinitionTree.
 	Log(ctx context.Context, definition string, limit int) ([]Revision, error)
+	// DefinitionTree is the tree hash of the definition's folder at rev;
+	// a definition missing at rev wraps ErrNotFound.
+	DefinitionTree(ctx context.Context, rev Revision, definition string) (string, error)
 	// Materialise writes the definition folder at rev into an immutable,
 	// read-only workspace and returns its folder.
 	Materialise(ctx context.Context, rev Revision, definition string) (string, error)

@@ -17,6 +17,10 @@ const (
 	ChangeEnvironment = "environment"
 	// ChangeRemoved: an environment has nothing left on the engine.
 	ChangeRemoved = "removed"
+	// ChangeRepo: a fetch of the definitions repo moved its refs, failed,
+	// or worked again after failing (Change.Repo says which). After a move,
+	// reload revisions: an update may be available.
+	ChangeRepo = "repo"
 )
 
 // Change is a live state change, pushed to the UI so that it never polls.
@@ -29,6 +33,8 @@ type Change struct {
 	Environment *Environment `json:"environment,omitempty"`
 	// Engine is the engine's state (ChangeEngine).
 	Engine *EngineState `json:"engine,omitempty"`
+	// Repo is the outcome of a background fetch (ChangeRepo).
+	Repo *RepoState `json:"repo,omitempty"`
 	// Service, Container and Action name the engine event behind an
 	// environment change (the last one of a burst).
 	Service   string `json:"service,omitempty"`
@@ -55,7 +61,8 @@ type WatchOptions struct {
 }
 
 // Watch reports live state changes of every Berth environment until ctx
-// ends, then returns nil. It follows the engine's event stream and, when
+// ends, then returns nil. With a fetcher (WithFetch) it also fetches the
+// definitions repo on its interval and reports each move (ChangeRepo). It follows the engine's event stream and, when
 // the engine cannot be reached or the stream drops, reports the engine
 // down and reconnects with back-off, reporting it up again when it
 // answers. out is never called concurrently.
@@ -93,6 +100,13 @@ func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Chang
 		last = &up
 		send(Change{Kind: ChangeEngine, Engine: &st})
 	}
+	var fetching sync.WaitGroup
+	defer fetching.Wait()
+	fetching.Add(1)
+	go func() {
+		defer fetching.Done()
+		b.watchRepo(ctx, send)
+	}()
 	backoff := opts.MinBackoff
 	for {
 		e, err := b.eng(ctx)

@@ -227,9 +227,10 @@ func (e *hostKeyError) Error() string {
 
 func (e *hostKeyError) Is(target error) bool { return target == ErrAuth }
 
-// classify wraps an error from a remote operation on rawURL with the
-// sentinel that fits and a message that says what to do.
-func classify(err error, rawURL string) error {
+// classify wraps an error from a remote operation on rawURL, made with
+// the credentials auth (nil: none), with the sentinel that fits and a
+// message that says what to do. Messages never hold the credentials.
+func classify(err error, rawURL string, auth transport.AuthMethod) error {
 	u := redact(rawURL)
 	var hk *hostKeyError
 	var netErr net.Error
@@ -239,6 +240,9 @@ func classify(err error, rawURL string) error {
 		return hk
 	case errors.Is(err, ErrAuth), errors.Is(err, ErrNotFound), errors.Is(err, ErrUnreachable):
 		return err
+	case errors.Is(err, transport.ErrAuthenticationRequired) && auth != nil:
+		// A server asks again when it refuses what was sent.
+		return fmt.Errorf("%s refused the credentials given (check the token and that it may read this repo): %w", u, ErrAuth)
 	case errors.Is(err, transport.ErrAuthenticationRequired):
 		return fmt.Errorf("%s needs credentials (an https token, or ssh with a key): %w", u, ErrAuth)
 	case errors.Is(err, transport.ErrAuthorizationFailed), errors.Is(err, transport.ErrInvalidAuthMethod):
@@ -256,6 +260,9 @@ func classify(err error, rawURL string) error {
 	}
 	return fmt.Errorf("%s: %s", u, scrub(msg, rawURL))
 }
+
+// Redact hides a password or token embedded in a URL, for messages.
+func Redact(raw string) string { return redact(raw) }
 
 // redact hides a password or token embedded in a URL.
 func redact(raw string) string {

@@ -73,6 +73,9 @@ type Commit struct {
 	When    time.Time
 	Message string // first line
 	Tree    string
+	// PathTree is, in Log's answer, the hash of the entry at the path
+	// asked for (the definition's subtree); empty elsewhere.
+	PathTree string
 }
 
 // Repo is an open definitions repo. Close it when done.
@@ -262,7 +265,7 @@ func clone(ctx context.Context, src Source, dir string) (err error) {
 	}
 	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: auth})
 	if err != nil {
-		return classify(err, src.URL)
+		return classify(err, src.URL, auth)
 	}
 	head := defaultBranch(refs)
 	if src.Branch != "" && !hasRef(refs, plumbing.NewBranchReferenceName(src.Branch)) {
@@ -273,7 +276,7 @@ func clone(ctx context.Context, src Source, dir string) (err error) {
 	}
 	err = r.FetchContext(ctx, &git.FetchOptions{RemoteName: "origin", Auth: auth, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return classify(err, src.URL)
+		return classify(err, src.URL, auth)
 	}
 	if err := r.Storer.SetReference(plumbing.NewSymbolicReference(plumbing.HEAD, head)); err != nil {
 		return err
@@ -365,25 +368,10 @@ func (r *Repo) Fetch(ctx context.Context) (changed bool, err error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, classify(err, r.url)
+		return false, classify(err, r.url, auth)
 	}
 	r.dropAux()
 	return true, nil
-}
-
-// FetchEvery calls Fetch every interval until ctx ends, and reports each
-// result to fn (from this goroutine). It returns ctx's error.
-func (r *Repo) FetchEvery(ctx context.Context, interval time.Duration, fn func(changed bool, err error)) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			fn(r.Fetch(ctx))
-		}
-	}
 }
 
 // DefaultBranch is the branch HEAD names: for a clone the remote's default
@@ -429,6 +417,34 @@ func (r *Repo) Head(branch string) (Commit, error) {
 		return Commit{}, fmt.Errorf("branch %q: commit %s: %w", branch, ref.Hash(), err)
 	}
 	return toCommit(c), nil
+}
+
+// TreeAt is the hash of the entry at path (a repo-relative slash path; ""
+// for the root) in commit c: for a folder its tree hash, which two commits
+// share exactly when the folder's content is the same. A path that does
+// not exist at c is an error wrapping ErrNotFound.
+func (r *Repo) TreeAt(c Commit, path string) (string, error) {
+	p, err := cleanPath(path)
+	if err != nil {
+		return "", err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj, err := r.commitObject(c)
+	if err != nil {
+		return "", err
+	}
+	if p == "" {
+		return obj.TreeHash.String(), nil
+	}
+	h, err := newWalker(r.repo.Storer, strings.Split(p, "/")).entry(obj.TreeHash)
+	if err != nil {
+		return "", err
+	}
+	if h.IsZero() {
+		return "", fmt.Errorf("%s is missing at revision %s: %w", p, c.Short, ErrNotFound)
+	}
+	return h.String(), nil
 }
 
 // Resolve turns a revision (a full or short sha, a branch, a tag, HEAD~N,

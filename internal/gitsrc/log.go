@@ -18,7 +18,8 @@ import (
 // committer date, as git log orders them), at most limit of them (limit <=
 // 0: all). A commit touches path when the entry at path in its tree differs
 // from the one in its first parent's tree (for a root commit: when path
-// exists). An empty path means the whole repo.
+// exists). An empty path means the whole repo. Each commit's PathTree is
+// the hash of the entry at path in it (empty when the commit deletes it).
 //
 // It walks the commits itself and compares entry hashes: a tree is read only
 // when its hash was not seen before, so unchanged subtrees cost nothing;
@@ -65,7 +66,11 @@ func (r *Repo) Log(ctx context.Context, branch, path string, limit int) ([]Commi
 		if err == nil {
 			var theirs plumbing.Hash
 			if theirs, err = w.entry(it.base); err == nil && mine != theirs {
-				out = append(out, toCommit(it.c))
+				c := toCommit(it.c)
+				if !mine.IsZero() {
+					c.PathTree = mine.String()
+				}
+				out = append(out, c)
 			}
 		}
 		if err != nil {

@@ -20,6 +20,16 @@ type Settings struct {
 	// DockerHost and DockerContext choose the Docker target.
 	DockerHost    string `json:"dockerHost,omitempty"`
 	DockerContext string `json:"dockerContext,omitempty"`
+	// FetchInterval is how often the app fetches a cloned definitions
+	// repo, as a Go duration ("5m", "30s"); "0" turns it off; empty: 5m.
+	FetchInterval string `json:"fetchInterval,omitempty"`
+	// RepoTokenEnv names the environment variable that holds the https
+	// token of the definitions repo (default BERTH_REPO_TOKEN). The token
+	// itself is never saved.
+	RepoTokenEnv string `json:"repoTokenEnv,omitempty"`
+	// Notes also records each deploy, rollback and up as a git note on its
+	// revision (refs/notes/berth in the definitions repo).
+	Notes bool `json:"notes,omitempty"`
 }
 
 // Window is the desktop window's last size and place.

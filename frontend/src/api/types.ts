@@ -167,9 +167,19 @@ export interface Change {
   env?: string
   environment?: Environment
   engine?: EngineState
+  /** The outcome of a background fetch of the definitions repo (kind "repo"). */
+  repo?: RepoState
   service?: string
   container?: string
   action?: string
+}
+
+/** A background fetch of the definitions repo (core.RepoState). */
+export interface RepoState {
+  /** The fetch brought new commits: revisions may show an update. */
+  moved?: boolean
+  /** Why the fetch failed; neither field: fetching works again. */
+  error?: string
 }
 
 /** One line of a container's output (core.LogLine). */
@@ -201,6 +211,10 @@ export interface Settings {
   definitionsDir?: string
   dockerHost?: string
   dockerContext?: string
+  /** How often a cloned definitions repo is fetched ("5m"; "0": never). */
+  fetchInterval?: string
+  /** The environment variable holding the repo's https token. */
+  repoTokenEnv?: string
 }
 
 /** The settings screen (settings.View). */

@@ -177,6 +177,18 @@ export class BerthStore {
       if (c.engine.up && (wasDown || this.listing === null || this.listing.target.error)) void this.refresh()
       return
     }
+    if (c.kind === 'repo' && c.repo) {
+      if (c.repo.error) {
+        this.append('', 'warning', `definitions repo: ${c.repo.error}`)
+      } else if (c.repo.moved) {
+        // The branch may have moved: reload the revisions shown.
+        for (const env of Object.keys(this.revisions)) void this.loadRevisions(env)
+        if (this.selected && !(this.selected in this.revisions)) void this.loadRevisions(this.selected)
+      } else {
+        this.append('', 'info', 'definitions repo: fetching works again')
+      }
+      return
+    }
     if (!this.listing || !c.env) return
     const envs = this.listing.environments
     const i = envs.findIndex((e) => e.name === c.env)

@@ -27,6 +27,24 @@ describe('BerthStore revisions and history', () => {
     expect(updateAvailable(store.revisions.shop)).toBe(true)
   })
 
+  it('reloads revisions when a background fetch moved the branch, and logs fetch failures', async () => {
+    const { api, change } = fakeAPI()
+    const head = sampleRevisions().map((r, i) => ({ ...r, deployed: i === 0 }))
+    api.revisions = vi.fn(async () => head.slice(0))
+    const store = new BerthStore(api)
+    store.start()
+    await vi.waitFor(() => expect(store.revisions.shop).toHaveLength(3))
+    expect(updateAvailable(store.revisions.shop)).toBe(false)
+    head.unshift({ hash: 'd4d4d4d4', short: 'd4d4d4d', author: 'Ada', when: '2026-11-25T11:00:00Z', message: 'web: V=4', deployed: false })
+    change({ time: '', kind: 'repo', repo: { moved: true } })
+    await vi.waitFor(() => expect(store.revisions.shop).toHaveLength(4))
+    expect(updateAvailable(store.revisions.shop)).toBe(true)
+    change({ time: '', kind: 'repo', repo: { error: 'fetching https://example.invalid/defs.git: unreachable' } })
+    expect(store.log.at(-1)).toMatchObject({ level: 'warning', text: expect.stringContaining('unreachable') })
+    change({ time: '', kind: 'repo', repo: {} })
+    expect(store.log.at(-1)).toMatchObject({ level: 'info', text: expect.stringContaining('works again') })
+  })
+
   it('keeps why revisions cannot be listed', async () => {
     const { api } = fakeAPI({ revisions: () => Promise.reject('no definitions repo') })
     const store = new BerthStore(api)
