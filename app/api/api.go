@@ -97,15 +97,62 @@ type Service struct {
 	logs   map[string]context.CancelFunc
 	order  []string // log subscription ids, oldest first
 	nextID int
+
+	// early is a listing started before the page asked for one (Prefetch),
+	// handed to the first ListEnvironments.
+	early *earlyListing
 }
+
+// earlyListing is a listing under way or done; done closes when it ends.
+type earlyListing struct {
+	done    chan struct{}
+	listing *core.Listing
+	err     error
+	at      time.Time
+}
+
+// PrefetchFresh is how old a prefetched listing may be when the page asks
+// for it; an older one is listed again.
+const PrefetchFresh = 10 * time.Second
 
 // New returns the API over c; s may be nil (no settings then).
 func New(c Core, s Settings, emit Emitter) *Service {
 	return &Service{core: c, settings: s, emit: emit, busy: map[string]string{}, logs: map[string]context.CancelFunc{}}
 }
 
+// Prefetch starts listing the environments now, while the window or the
+// browser is still loading the page: connecting to the engine and reading
+// the definitions then overlap with the web view's start instead of
+// following it. The first ListEnvironments takes the result (waiting for
+// it when still under way); later calls list afresh.
+func (s *Service) Prefetch(ctx context.Context) {
+	e := &earlyListing{done: make(chan struct{})}
+	s.mu.Lock()
+	s.early = e
+	s.mu.Unlock()
+	go func() {
+		defer close(e.done)
+		e.listing, e.err = s.core.List(ctx)
+		e.at = time.Now()
+	}()
+}
+
 // ListEnvironments returns the target, the definitions and the environments.
 func (s *Service) ListEnvironments(ctx context.Context) (*core.Listing, error) {
+	s.mu.Lock()
+	e := s.early
+	s.early = nil
+	s.mu.Unlock()
+	if e != nil {
+		select {
+		case <-e.done:
+			if e.err == nil && time.Since(e.at) < PrefetchFresh {
+				return e.listing, nil
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	return s.core.List(ctx)
 }
 
@@ -257,7 +304,15 @@ func (s *Service) SaveSettings(v settings.Settings) (settings.View, error) {
 
 // Watch pushes live state changes as EventChange until ctx ends.
 func (s *Service) Watch(ctx context.Context) error {
-	return s.core.Watch(ctx, func(c core.Change) { s.emit(EventChange, c) })
+	return s.core.Watch(ctx, func(c core.Change) {
+		if c.Kind == core.ChangeEnvironment || c.Kind == core.ChangeRemoved {
+			// A prefetched listing may predate this change: list afresh.
+			s.mu.Lock()
+			s.early = nil
+			s.mu.Unlock()
+		}
+		s.emit(EventChange, c)
+	})
 }
 
 // SubscribeLogs starts following an environment's logs under ctx and

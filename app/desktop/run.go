@@ -41,6 +41,8 @@ func Run(assets fs.FS, opts Options) error {
 		return errors.New("desktop: no core API")
 	}
 	a := NewAPI(opts.Core, opts.Settings)
+	// The first listing overlaps with WebKit's start.
+	a.svc.Prefetch(context.Background())
 	a.logf = opts.Logf
 	width, height := 1200, 800
 	win, remembered, _ := settings.LoadWindow()
