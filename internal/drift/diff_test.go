@@ -51,7 +51,7 @@ func deployed(p *spec.Project) Live {
 	pgImg := ImageConfig{Env: []string{"PATH=/usr/bin", "PGDATA=/var/lib/postgresql/data"}, Entrypoint: []string{"docker-entrypoint.sh"},
 		Cmd: []string{"postgres"}, StopSignal: "SIGINT", Labels: map[string]string{"maintainer": "pg"}}
 	probeImg := ImageConfig{Env: []string{"PATH=/usr/bin"}, Entrypoint: []string{"/probe"}, Cmd: []string{"serve"},
-		Labels: map[string]string{"dev.berth.image-key": "k", "org.version": "1"},
+		Labels:      map[string]string{"dev.berth.image-key": "k", "org.version": "1"},
 		Healthcheck: &Health{Test: []string{"CMD", "/probe", "health"}, Interval: int64(30 * time.Second), Retries: 3}}
 	berth := func(svc, hash string) map[string]string {
 		return map[string]string{reconcile.LabelProject: "shop", reconcile.LabelService: svc, reconcile.LabelNumber: "1",

@@ -80,14 +80,14 @@ type Container struct {
 // ImageConfig is the part of an image's configuration the engine merges
 // into a container created from it.
 type ImageConfig struct {
-	Env        []string          `json:"env,omitempty"`
-	Entrypoint []string          `json:"entrypoint,omitempty"`
-	Cmd        []string          `json:"cmd,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	User       string            `json:"user,omitempty"`
-	WorkingDir string            `json:"workingDir,omitempty"`
-	StopSignal string            `json:"stopSignal,omitempty"`
-	Healthcheck *Health          `json:"healthcheck,omitempty"`
+	Env         []string          `json:"env,omitempty"`
+	Entrypoint  []string          `json:"entrypoint,omitempty"`
+	Cmd         []string          `json:"cmd,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	User        string            `json:"user,omitempty"`
+	WorkingDir  string            `json:"workingDir,omitempty"`
+	StopSignal  string            `json:"stopSignal,omitempty"`
+	Healthcheck *Health           `json:"healthcheck,omitempty"`
 }
 
 // Health is a health check in the engine's form; durations in
