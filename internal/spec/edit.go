@@ -1,0 +1,151 @@
+package spec
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// ComposeEdit sets one field of a service in a Compose file: Path is a
+// JSON pointer into the service (/image, /environment/KEY); Value nil
+// removes the field.
+type ComposeEdit struct {
+	Service string
+	Path    string
+	Value   *string
+}
+
+// EditCompose applies edits to the Compose file data where each maps
+// cleanly (the service is defined in this file, the field is written
+// literally, without ${...} interpolation) and returns the new content
+// and the edits it applied. Comments and the order of keys are kept; the
+// file is re-indented with two spaces.
+func EditCompose(data []byte, edits []ComposeEdit) ([]byte, []ComposeEdit, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, nil, fmt.Errorf("parse compose file: %w", err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return data, nil, nil
+	}
+	services := mapValue(doc.Content[0], "services")
+	if services == nil || services.Kind != yaml.MappingNode {
+		return data, nil, nil
+	}
+	var applied []ComposeEdit
+	for _, e := range edits {
+		svc := mapValue(services, e.Service)
+		if svc == nil || svc.Kind != yaml.MappingNode {
+			continue
+		}
+		if editService(svc, e) {
+			applied = append(applied, e)
+		}
+	}
+	if len(applied) == 0 {
+		return data, nil, nil
+	}
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, nil, err
+	}
+	enc.Close()
+	return out.Bytes(), applied, nil
+}
+
+func editService(svc *yaml.Node, e ComposeEdit) bool {
+	switch {
+	case e.Path == "/image":
+		img := mapValue(svc, "image")
+		if e.Value == nil || img == nil || img.Kind != yaml.ScalarNode || strings.Contains(img.Value, "${") {
+			return false
+		}
+		img.Value, img.Style = *e.Value, 0
+		return true
+	case strings.HasPrefix(e.Path, "/environment/"):
+		key := strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(e.Path, "/environment/"), "~1", "/"), "~0", "~")
+		env := mapValue(svc, "environment")
+		if env == nil {
+			if e.Value == nil {
+				return false
+			}
+			svc.Content = append(svc.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "environment"}, &yaml.Node{Kind: yaml.MappingNode})
+			env = svc.Content[len(svc.Content)-1]
+		}
+		switch env.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(env.Content); i += 2 {
+				if env.Content[i].Value != key {
+					continue
+				}
+				v := env.Content[i+1]
+				if strings.Contains(v.Value, "${") || strings.Contains(v.Value, "$") && v.Tag != "!!str" {
+					return false
+				}
+				if e.Value == nil {
+					env.Content = append(env.Content[:i], env.Content[i+2:]...)
+					return true
+				}
+				env.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: *e.Value, Style: quoteStyle(*e.Value)}
+				return true
+			}
+			if e.Value == nil {
+				return false
+			}
+			env.Content = append(env.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key},
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: *e.Value, Style: quoteStyle(*e.Value)})
+			return true
+		case yaml.SequenceNode:
+			for i, item := range env.Content {
+				k, v, _ := strings.Cut(item.Value, "=")
+				if k != key {
+					continue
+				}
+				if strings.Contains(v, "$") {
+					return false
+				}
+				if e.Value == nil {
+					env.Content = append(env.Content[:i], env.Content[i+1:]...)
+					return true
+				}
+				env.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Value: key + "=" + *e.Value}
+				return true
+			}
+			if e.Value == nil {
+				return false
+			}
+			env.Content = append(env.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key + "=" + *e.Value})
+			return true
+		}
+	}
+	return false
+}
+
+// quoteStyle quotes a value that YAML would otherwise read as another
+// type (numbers, booleans, empty).
+func quoteStyle(v string) yaml.Style {
+	var probe any
+	if v == "" || yaml.Unmarshal([]byte(v), &probe) != nil {
+		return yaml.DoubleQuotedStyle
+	}
+	if _, ok := probe.(string); !ok {
+		return yaml.DoubleQuotedStyle
+	}
+	return 0
+}
+
+func mapValue(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
