@@ -37,6 +37,7 @@ type Berth struct {
 	fetcher    Fetcher
 	fetchEvery func() time.Duration
 	notes      Notes // nil: no git notes
+	drift      driftState // drift.go
 }
 
 // New returns the core API over the given adapters.
