@@ -30,6 +30,7 @@ const (
 	ExitConfirm   = 7   // the plan is destructive and was not confirmed (no terminal to ask, no --yes, or answered no)
 	ExitBusy      = 8   // another operation runs on this environment (the holder is named)
 	ExitAuth      = 9   // the definitions repo refused the credentials, or needs some (token, ssh key, known host)
+	ExitDrift     = 10  // berth check: the environment has drifted from its deployed revision
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 
@@ -78,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	code := exitCode(err)
+	if errors.Is(err, errDrifted) {
+		return code // the report says it
+	}
 	if ctx.Err() != nil {
 		code = ExitInterrupt
 	}
@@ -131,6 +135,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	cmd.AddCommand(a.lsCommand(), a.planCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.revisionsCommand(), a.deployCommand(), a.rollbackCommand(), a.historyCommand(), a.uiCommand(), a.versionCommand())
 	cmd.AddCommand(a.notesCommand())
+	cmd.AddCommand(a.driftCommands()...)
 	return cmd
 }
 
@@ -147,6 +152,8 @@ func exitCode(err error) int {
 	switch {
 	case errors.As(err, &ue):
 		return ExitUsage
+	case errors.Is(err, errDrifted):
+		return ExitDrift
 	case isInvalid(err), errors.Is(err, core.ErrUnsafe):
 		return ExitInvalid
 	case errors.Is(err, core.ErrEngine):

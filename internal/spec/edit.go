@@ -90,7 +90,11 @@ func editService(svc *yaml.Node, e ComposeEdit) bool {
 					env.Content = append(env.Content[:i], env.Content[i+2:]...)
 					return true
 				}
-				env.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: *e.Value, Style: quoteStyle(*e.Value)}
+				style := quoteStyle(*e.Value)
+				if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+					style = v.Style // keep the file's quoting
+				}
+				env.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: *e.Value, Style: style}
 				return true
 			}
 			if e.Value == nil {
