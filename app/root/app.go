@@ -48,6 +48,7 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	dataDir, err := StateDir(cfg.StateDir, getenv)
 	r.store = &storeAdapter{dataDir: dataDir, err: err}
 	opts := []core.Option{core.WithStore(r.store), core.WithLocker(locker{dataDir: dataDir, err: err})}
+	opts = append(opts, core.WithFileWatcher(fileWatcher{}))
 	if repo := getenv("BERTH_REPO"); cfg.Repo == "" && repo != "" {
 		cfg.Repo = repo
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/berthdev/berth/internal/drift"
 	"github.com/berthdev/berth/internal/gitsrc"
 	"github.com/berthdev/berth/internal/spec"
+	"github.com/berthdev/berth/internal/watch"
 )
 
 // Live gives core the engine's live details (core.LiveObserver).
@@ -186,4 +187,17 @@ func (s *repoSource) Commit(ctx context.Context, rev core.Revision, definition, 
 		return core.Revision{}, gitError(err)
 	}
 	return revision(c), nil
+}
+
+// DriftEvents passes the engine's finer events to core
+// (core.DriftEventStream).
+func (a *engineAdapter) DriftEvents(ctx context.Context, out func(env, network, container, action string)) error {
+	return a.e.DriftEvents(ctx, out)
+}
+
+// fileWatcher adapts the file event adapter to core.FileWatcher.
+type fileWatcher struct{}
+
+func (fileWatcher) WatchTree(ctx context.Context, dir string, out func(paths []string, rescan bool, notes []string)) error {
+	return watch.Tree(ctx, dir, watch.Options{}, func(b watch.Batch) { out(b.Paths, b.Rescan, b.Notes) })
 }

@@ -36,7 +36,7 @@ type Berth struct {
 	// interval (nil: never).
 	fetcher    Fetcher
 	fetchEvery func() time.Duration
-	notes      Notes // nil: no git notes
+	notes      Notes      // nil: no git notes
 	drift      driftState // drift.go
 }
 

@@ -98,6 +98,9 @@ type DriftReport struct {
 	CheckedAt time.Time    `json:"checkedAt"`
 	// Notes say what could not be checked and why.
 	Notes []string `json:"notes,omitempty"`
+	// Unknown is set by WatchDrift when the environment could not be
+	// checked (the engine went away): InSync is then false, never stale.
+	Unknown bool `json:"unknown,omitempty"`
 }
 
 // Drifted reports whether r found any drift.
@@ -111,6 +114,8 @@ type driftState struct {
 	desired map[string]*spec.Project
 	// paused holds environments whose healing is paused until a time.
 	paused map[string]time.Time
+	// files is the file event adapter (WithFileWatcher).
+	files FileWatcher
 }
 
 func (s *driftState) cached(key string) *spec.Project {

@@ -21,6 +21,9 @@ const (
 	// or worked again after failing (Change.Repo says which). After a move,
 	// reload revisions: an update may be available.
 	ChangeRepo = "repo"
+	// ChangeDrift: an environment's drift report changed (Change.Drift);
+	// see WatchDrift.
+	ChangeDrift = "drift"
 )
 
 // Change is a live state change, pushed to the UI so that it never polls.
@@ -35,6 +38,8 @@ type Change struct {
 	Engine *EngineState `json:"engine,omitempty"`
 	// Repo is the outcome of a background fetch (ChangeRepo).
 	Repo *RepoState `json:"repo,omitempty"`
+	// Drift is the environment's drift report (ChangeDrift).
+	Drift *DriftReport `json:"drift,omitempty"`
 	// Service, Container and Action name the engine event behind an
 	// environment change (the last one of a burst).
 	Service   string `json:"service,omitempty"`

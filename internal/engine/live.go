@@ -13,6 +13,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
@@ -318,4 +319,57 @@ func restartText(rp container.RestartPolicy) string {
 		return "on-failure"
 	}
 	return string(rp.Name)
+}
+
+// DriftEvents streams what may change an environment's drift, until ctx
+// ends (then nil) or a stream fails (then its error): every action on a
+// container Berth manages (update and rename included), and every
+// container connected to or disconnected from a network (network is its
+// name; env is empty, the caller maps it). out is called from one
+// goroutine at a time.
+func (e *Engine) DriftEvents(ctx context.Context, out func(env, network, container, action string)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	send := func(env, nw, c, a string) {
+		mu.Lock()
+		defer mu.Unlock()
+		out(env, nw, c, a)
+	}
+	errc := make(chan error, 2)
+	stream := func(f filters.Args, fn func(events.Message)) {
+		msgs, errs := e.cli.Events(ctx, events.ListOptions{Filters: f})
+		for {
+			select {
+			case <-ctx.Done():
+				errc <- nil
+				return
+			case err := <-errs:
+				if ctx.Err() != nil {
+					err = nil
+				}
+				errc <- err
+				return
+			case m := <-msgs:
+				fn(m)
+			}
+		}
+	}
+	go stream(filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("label", reconcile.LabelManaged+"=true")),
+		func(m events.Message) {
+			a := m.Actor.Attributes
+			action, _, _ := strings.Cut(string(m.Action), ":")
+			if action == "exec_create" || action == "exec_start" || action == "exec_die" || action == "health_status" {
+				return
+			}
+			send(a[reconcile.LabelProject], "", a["name"], action)
+		})
+	go stream(filters.NewArgs(filters.Arg("type", string(events.NetworkEventType)), filters.Arg("event", "connect"), filters.Arg("event", "disconnect")),
+		func(m events.Message) {
+			send("", m.Actor.Attributes["name"], m.Actor.Attributes["container"], string(m.Action))
+		})
+	err := <-errc
+	cancel()
+	<-errc
+	return err
 }

@@ -1,0 +1,481 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/berthdev/berth/internal/spec"
+)
+
+// FileWatcher reports changes under a folder tree (the workspace of an
+// environment). The composition root adapts the file event adapter to it.
+type FileWatcher interface {
+	// WatchTree calls out after each burst of changes under dir until ctx
+	// ends (then it returns nil). notes say what it had to fall back to.
+	WatchTree(ctx context.Context, dir string, out func(paths []string, rescan bool, notes []string)) error
+}
+
+// DriftEventStream reports engine events that may change drift beyond
+// the container lifecycle Watch follows: any action on a managed
+// container (docker update, rename) and network connects and disconnects.
+type DriftEventStream interface {
+	DriftEvents(ctx context.Context, out func(env, network, container, action string)) error
+}
+
+// WithFileWatcher gives core the file event adapter for WatchDrift.
+func WithFileWatcher(fw FileWatcher) Option { return func(b *Berth) { b.drift.files = fw } }
+
+// DriftWatchOptions tune WatchDrift; the zero value is what the apps use.
+type DriftWatchOptions struct {
+	// Resync is how often every environment is checked whatever the
+	// events say (default 60 s).
+	Resync time.Duration
+	// Settle gathers engine events before a check (default 100 ms).
+	Settle time.Duration
+	// HealMinBackoff and HealMaxBackoff bound the wait between two heals
+	// of one environment that stays drifted (default 5 s and 5 min).
+	HealMinBackoff, HealMaxBackoff time.Duration
+}
+
+// PauseHealing stops automatic healing of env for d (d <= 0 resumes it),
+// to debug an environment by hand without Berth putting it back.
+func (b *Berth) PauseHealing(env string, d time.Duration) time.Time {
+	b.drift.mu.Lock()
+	defer b.drift.mu.Unlock()
+	if b.drift.paused == nil {
+		b.drift.paused = map[string]time.Time{}
+	}
+	if d <= 0 {
+		delete(b.drift.paused, env)
+		return time.Time{}
+	}
+	until := b.now().Add(d)
+	b.drift.paused[env] = until
+	return until
+}
+
+// HealingPausedUntil says until when healing of env is paused (zero: not
+// paused).
+func (b *Berth) HealingPausedUntil(env string) time.Time {
+	b.drift.mu.Lock()
+	defer b.drift.mu.Unlock()
+	if t := b.drift.paused[env]; b.now().Before(t) {
+		return t
+	}
+	return time.Time{}
+}
+
+// WatchDrift keeps every environment's drift report current until ctx
+// ends, then returns nil: engine events, file events in each workspace and
+// a periodic resync each lead to a check, and a report that changed is
+// sent as a ChangeDrift. Environments whose policy is heal are healed
+// (Sync) with back-off, unless healing is paused. When the engine cannot
+// be reached every known report is sent again marked unknown (never a
+// stale "in sync"), and everything is checked again once it answers. out
+// is never called concurrently.
+func (b *Berth) WatchDrift(ctx context.Context, opts DriftWatchOptions, out func(Change)) error {
+	if opts.Resync <= 0 {
+		opts.Resync = 60 * time.Second
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = 100 * time.Millisecond
+	}
+	if opts.HealMinBackoff <= 0 {
+		opts.HealMinBackoff = 5 * time.Second
+	}
+	if opts.HealMaxBackoff < opts.HealMinBackoff {
+		opts.HealMaxBackoff = max(5*time.Minute, opts.HealMinBackoff)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &driftWatcher{b: b, opts: opts, out: out, ctx: ctx, wake: make(chan struct{}, 1), pending: map[string]bool{},
+		last: map[string]*DriftReport{}, sent: map[string]string{}, files: map[string]*fileWatch{}, heal: map[string]*healState{}}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		b.WatchWith(ctx, WatchOptions{Settle: opts.Settle}, w.change)
+	}()
+	go func() {
+		defer wg.Done()
+		w.driftEvents()
+	}()
+	w.request("")
+	t := time.NewTicker(opts.Resync)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			cancel()
+			w.stopFiles()
+			wg.Wait()
+			return nil
+		case <-t.C:
+			w.request("")
+		case <-w.wake:
+			w.run()
+		}
+	}
+}
+
+type driftWatcher struct {
+	b    *Berth
+	opts DriftWatchOptions
+	out  func(Change)
+	ctx  context.Context
+
+	mu      sync.Mutex
+	wake    chan struct{}
+	pending map[string]bool // "" means every environment
+	down    bool            // the engine does not answer
+
+	outMu sync.Mutex
+	last  map[string]*DriftReport
+	sent  map[string]string // env → fingerprint of the last report sent
+	files map[string]*fileWatch
+	heal  map[string]*healState
+}
+
+type fileWatch struct {
+	notes  []string // what the file watcher fell back to
+	dir    string
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+type healState struct {
+	next    time.Time
+	backoff time.Duration
+}
+
+// request asks for env to be checked ("" for all), after the settle time.
+func (w *driftWatcher) request(env string) {
+	w.mu.Lock()
+	w.pending[env] = true
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// change follows Watch: environment changes lead to a check; the engine
+// going down marks every report unknown, coming back up checks all.
+func (w *driftWatcher) change(c Change) {
+	switch c.Kind {
+	case ChangeEnvironment, ChangeRemoved:
+		w.request(c.Env)
+	case ChangeRepo:
+		w.request("") // the branch may have moved: upstream drift
+	case ChangeEngine:
+		if c.Engine != nil && !c.Engine.Up {
+			w.mu.Lock()
+			w.down = true
+			w.mu.Unlock()
+			w.markUnknown("the engine cannot be reached: " + c.Engine.Error)
+			return
+		}
+		w.mu.Lock()
+		w.down = false
+		w.mu.Unlock()
+		w.request("")
+	}
+}
+
+// driftEvents follows the engine's finer events (docker update, network
+// connects) while the engine answers; Watch handles reconnecting.
+func (w *driftWatcher) driftEvents() {
+	backoff := 500 * time.Millisecond
+	for w.ctx.Err() == nil {
+		e, err := w.b.eng(w.ctx)
+		if err == nil {
+			if ds, ok := e.(DriftEventStream); ok {
+				err = ds.DriftEvents(w.ctx, func(env, network, container, action string) {
+					if env == "" && network != "" {
+						env = w.envOfNetwork(network)
+					}
+					if env != "" {
+						w.request(env)
+					}
+				})
+				if err == nil && w.ctx.Err() == nil {
+					err = errors.New("the engine's event stream ended")
+				}
+			} else {
+				return
+			}
+		}
+		if w.ctx.Err() != nil {
+			return
+		}
+		// The stream dropped: events may have been missed.
+		w.request("")
+		if !sleep(w.ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// envOfNetwork maps a network's engine name to the environment that
+// uses it (Compose names networks <project>_<key>).
+func (w *driftWatcher) envOfNetwork(name string) string {
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	best := ""
+	for env := range w.last {
+		if strings.HasPrefix(name, env+"_") && len(env) > len(best) {
+			best = env
+		}
+	}
+	return best
+}
+
+// run checks what was asked, after letting a burst settle.
+func (w *driftWatcher) run() {
+	if !sleep(w.ctx, w.opts.Settle) {
+		return
+	}
+	w.mu.Lock()
+	pending := w.pending
+	w.pending = map[string]bool{}
+	down := w.down
+	w.mu.Unlock()
+	if down {
+		return // checked again when the engine is back
+	}
+	var envs []string
+	if pending[""] {
+		e, err := w.b.eng(w.ctx)
+		if err != nil {
+			w.markUnknown(err.Error())
+			return
+		}
+		obs, err := e.Environments(w.ctx)
+		if err != nil {
+			w.markUnknown(err.Error())
+			return
+		}
+		seen := map[string]bool{}
+		for _, o := range obs {
+			envs = append(envs, o.Project)
+			seen[o.Project] = true
+		}
+		w.outMu.Lock()
+		for env := range w.last {
+			if !seen[env] {
+				envs = append(envs, env) // to report it gone
+			}
+		}
+		w.outMu.Unlock()
+	} else {
+		for env := range pending {
+			envs = append(envs, env)
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, env := range envs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			w.checkOne(env)
+		}()
+	}
+	wg.Wait()
+}
+
+func (w *driftWatcher) checkOne(env string) {
+	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+	defer cancel()
+	r, err := w.b.Check(ctx, env)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		w.forget(env)
+		return
+	case err != nil:
+		if w.ctx.Err() != nil {
+			return
+		}
+		w.outMu.Lock()
+		prev := w.last[env]
+		w.outMu.Unlock()
+		if errors.Is(err, ErrEngine) || prev != nil {
+			u := unknownReport(env, prev, err.Error(), w.b.now())
+			w.send(env, u)
+		}
+		return
+	}
+	w.watchFiles(env, r.Workspace)
+	w.outMu.Lock()
+	if f := w.files[env]; f != nil {
+		r.Notes = append(r.Notes, f.notes...)
+	}
+	w.outMu.Unlock()
+	w.send(env, r)
+	w.maybeHeal(env, r)
+}
+
+// maybeHeal heals env when its policy says so, it drifts in a way Sync
+// can fix, healing is not paused and the back-off allows.
+func (w *driftWatcher) maybeHeal(env string, r *DriftReport) {
+	heal := len(r.Files) > 0 && r.Policy == spec.DriftHeal
+	for _, it := range r.Runtime {
+		if it.Policy == spec.DriftHeal {
+			heal = true
+		}
+	}
+	if !heal || !w.b.HealingPausedUntil(env).IsZero() {
+		return
+	}
+	w.outMu.Lock()
+	hs := w.heal[env]
+	if hs == nil {
+		hs = &healState{backoff: w.opts.HealMinBackoff}
+		w.heal[env] = hs
+	}
+	now := w.b.now()
+	if now.Before(hs.next) {
+		w.outMu.Unlock()
+		return
+	}
+	hs.next = now.Add(hs.backoff)
+	hs.backoff = min(2*hs.backoff, w.opts.HealMaxBackoff)
+	w.outMu.Unlock()
+	res, err := w.b.Sync(w.ctx, env, true, nil, nil)
+	if err == nil && res.After != nil {
+		w.send(env, res.After)
+		if res.After.InSync {
+			w.outMu.Lock()
+			hs.backoff = w.opts.HealMinBackoff
+			w.outMu.Unlock()
+		}
+	}
+}
+
+// send reports r when it differs from the last report sent for env.
+func (w *driftWatcher) send(env string, r *DriftReport) {
+	fp := fingerprint(r)
+	w.outMu.Lock()
+	defer w.outMu.Unlock()
+	w.last[env] = r
+	if w.sent[env] == fp || w.ctx.Err() != nil {
+		return
+	}
+	w.sent[env] = fp
+	w.out(Change{Time: r.CheckedAt, Kind: ChangeDrift, Env: env, Drift: r})
+}
+
+// fingerprint is what makes two reports the same for the UI.
+func fingerprint(r *DriftReport) string {
+	c := *r
+	c.CheckedAt = time.Time{}
+	if c.Upstream != nil {
+		u := *c.Upstream
+		c.Upstream = &u
+	}
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+func unknownReport(env string, prev *DriftReport, why string, now time.Time) *DriftReport {
+	u := &DriftReport{Env: env, Unknown: true, Notes: []string{"drift unknown: " + why}, CheckedAt: now}
+	if prev != nil {
+		u.Definition, u.Revision, u.Policy, u.Workspace = prev.Definition, prev.Revision, prev.Policy, prev.Workspace
+	}
+	return u
+}
+
+// markUnknown sends every known report again, marked unknown.
+func (w *driftWatcher) markUnknown(why string) {
+	w.outMu.Lock()
+	envs := make([]string, 0, len(w.last))
+	for env := range w.last {
+		envs = append(envs, env)
+	}
+	prev := w.last
+	w.outMu.Unlock()
+	for _, env := range envs {
+		w.send(env, unknownReport(env, prev[env], why, w.b.now()))
+	}
+}
+
+// forget drops a removed environment and says so.
+func (w *driftWatcher) forget(env string) {
+	w.stopFile(env)
+	w.outMu.Lock()
+	_, known := w.last[env]
+	delete(w.last, env)
+	delete(w.sent, env)
+	delete(w.heal, env)
+	w.outMu.Unlock()
+	if known && w.ctx.Err() == nil {
+		w.outMu.Lock()
+		w.out(Change{Time: w.b.now(), Kind: ChangeRemoved, Env: env})
+		w.outMu.Unlock()
+	}
+}
+
+// watchFiles keeps one file watch on env's workspace.
+func (w *driftWatcher) watchFiles(env, dir string) {
+	fw := w.b.drift.files
+	if fw == nil {
+		return
+	}
+	w.outMu.Lock()
+	cur := w.files[env]
+	if cur != nil && cur.dir == dir {
+		w.outMu.Unlock()
+		return
+	}
+	w.outMu.Unlock()
+	w.stopFile(env)
+	if dir == "" {
+		return
+	}
+	ctx, cancel := context.WithCancel(w.ctx)
+	f := &fileWatch{dir: dir, cancel: cancel, done: make(chan struct{})}
+	w.outMu.Lock()
+	w.files[env] = f
+	w.outMu.Unlock()
+	go func() {
+		defer close(f.done)
+		fw.WatchTree(ctx, dir, func(paths []string, rescan bool, notes []string) {
+			if len(notes) > 0 {
+				w.outMu.Lock()
+				f.notes = append(f.notes, notes...)
+				w.outMu.Unlock()
+			}
+			w.request(env)
+		})
+	}()
+}
+
+func (w *driftWatcher) stopFile(env string) {
+	w.outMu.Lock()
+	f := w.files[env]
+	delete(w.files, env)
+	w.outMu.Unlock()
+	if f != nil {
+		f.cancel()
+		<-f.done
+	}
+}
+
+func (w *driftWatcher) stopFiles() {
+	w.outMu.Lock()
+	envs := make([]string, 0, len(w.files))
+	for env := range w.files {
+		envs = append(envs, env)
+	}
+	w.outMu.Unlock()
+	for _, env := range envs {
+		w.stopFile(env)
+	}
+}
