@@ -235,9 +235,10 @@ func (w *driftWatcher) envOfNetwork(name string) string {
 	return best
 }
 
-// run checks what was asked, after letting a burst settle.
+// run checks what was asked, after a short pause that gathers requests
+// arriving together (bursts were already settled at their source).
 func (w *driftWatcher) run() {
-	if !sleep(w.ctx, w.opts.Settle) {
+	if !sleep(w.ctx, 20*time.Millisecond) {
 		return
 	}
 	w.mu.Lock()
