@@ -26,7 +26,7 @@ var (
 	runs     = flag.Int("runs", 3, "cold ups per tool")
 	noops    = flag.Int("noops", 3, "no-op ups after each cold up")
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
-	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,deploy,ui)")
+	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,deploy,ui,drift)")
 )
 
 func main() {
@@ -50,6 +50,9 @@ func main() {
 	}
 	if want("ui") {
 		benchUI(repo)
+	}
+	if want("drift") {
+		benchDrift()
 	}
 }
 

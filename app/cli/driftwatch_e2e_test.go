@@ -91,7 +91,7 @@ func TestWatchDriftEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	t.Logf("stopped container reported in %s (including the 1 s stop)", d)
+	t.Logf("stopped container reported in %s (docker stop included)", d)
 	docker(t, "start", env+"-side-1")
 	await("started again", time.Now(), func(r *core.DriftReport) bool { return r.InSync })
 }

@@ -116,6 +116,38 @@ type driftState struct {
 	paused map[string]time.Time
 	// files is the file event adapter (WithFileWatcher).
 	files FileWatcher
+	// upstream caches Upstream answers for a few seconds.
+	upstream map[string]upstreamAt
+}
+
+type upstreamAt struct {
+	u  Upstream
+	at time.Time
+}
+
+// upstreamTTL is how long an Upstream answer is reused: the drift loop
+// checks environments of one definition in a burst.
+const upstreamTTL = 5 * time.Second
+
+func (b *Berth) upstream(ctx context.Context, us UpstreamSource, rev Revision, def string) (Upstream, error) {
+	key := rev.Hash + "\x00" + def
+	b.drift.mu.Lock()
+	c, ok := b.drift.upstream[key]
+	b.drift.mu.Unlock()
+	if ok && b.now().Sub(c.at) < upstreamTTL {
+		return c.u, nil
+	}
+	u, err := us.Upstream(ctx, rev, def)
+	if err != nil {
+		return u, err
+	}
+	b.drift.mu.Lock()
+	if b.drift.upstream == nil {
+		b.drift.upstream = map[string]upstreamAt{}
+	}
+	b.drift.upstream[key] = upstreamAt{u, b.now()}
+	b.drift.mu.Unlock()
+	return u, nil
 }
 
 func (s *driftState) cached(key string) *spec.Project {
@@ -157,14 +189,7 @@ func (b *Berth) deployed(ctx context.Context, env string) (*deployedEnv, error) 
 	if err != nil {
 		return nil, err
 	}
-	o, err := e.ObserveProject(ctx, env)
-	if err != nil {
-		return nil, err
-	}
-	if len(o.Containers)+len(o.Networks)+len(o.Volumes) == 0 {
-		return nil, fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, e.Target(ctx).Host)
-	}
-	d := &deployedEnv{e: e, o: o}
+	d := &deployedEnv{e: e}
 	revHash := ""
 	cur, err := b.current(ctx, env)
 	if err != nil {
@@ -173,6 +198,19 @@ func (b *Berth) deployed(ctx context.Context, env string) (*deployedEnv, error) 
 	if cur != nil {
 		revHash, d.def = cur.Revision, cur.Definition
 	}
+	if revHash == "" || d.def == "" {
+		// Not recorded here: the containers' labels say what runs. (A
+		// recorded environment is found on the engine by Live instead.)
+		o, err := e.ObserveProject(ctx, env)
+		if err != nil {
+			return nil, err
+		}
+		if len(o.Containers)+len(o.Networks)+len(o.Volumes) == 0 {
+			return nil, fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, e.Target(ctx).Host)
+		}
+		d.o = o
+	}
+	o := d.o
 	if d.def == "" {
 		d.def = definitionOf(o, env)
 	}
@@ -294,6 +332,9 @@ func (b *Berth) check(ctx context.Context, env string, d *deployedEnv) (*DriftRe
 	if err != nil {
 		return nil, err
 	}
+	if len(live.Containers) == 0 && len(live.Networks) == 0 && len(d.o.Containers)+len(d.o.Networks)+len(d.o.Volumes) == 0 {
+		return nil, fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, d.e.Target(ctx).Host)
+	}
 	res := drift.Runtime(d.p, live)
 	r.Runtime, r.Ignored = res.Items, res.Ignored
 	if r.Policy == spec.DriftIgnore {
@@ -302,7 +343,7 @@ func (b *Berth) check(ctx context.Context, env string, d *deployedEnv) (*DriftRe
 	}
 	if us, ok := b.revs.(UpstreamSource); ok {
 		if d.rev != nil {
-			up, err := us.Upstream(ctx, *d.rev, d.def)
+			up, err := b.upstream(ctx, us, *d.rev, d.def)
 			if err != nil {
 				r.Notes = append(r.Notes, "upstream not checked: "+err.Error())
 			} else {
