@@ -224,13 +224,6 @@ func (r *Repo) Behind(ctx context.Context, deployed Commit, branch, path string)
 
 var errStop = errors.New("stop")
 
-// Signature is who made a commit.
-type Signature struct {
-	Name  string
-	Email string
-	When  time.Time
-}
-
 // CommitFiles makes a commit on a new branch whose parent is base and
 // whose tree is base's with files changed: each path (repo-relative, slash
 // separated) gets the content given, or is deleted when the content is
@@ -270,7 +263,7 @@ func (r *Repo) CommitFiles(ctx context.Context, base Commit, branch string, file
 	for _, p := range paths {
 		var blob *plumbing.Hash
 		if content := files[p]; content != nil {
-			h, err := r.storeBlob(content)
+			h, err := r.storeBlob(string(content))
 			if err != nil {
 				return Commit{}, err
 			}
@@ -301,23 +294,6 @@ func (r *Repo) CommitFiles(ctx context.Context, base Commit, branch string, file
 		return Commit{}, err
 	}
 	return toCommit(made), nil
-}
-
-// storeBlob writes content as a blob; callers hold r.mu.
-func (r *Repo) storeBlob(content []byte) (plumbing.Hash, error) {
-	obj := r.repo.Storer.NewEncodedObject()
-	obj.SetType(plumbing.BlobObject)
-	w, err := obj.Writer()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if _, err := w.Write(content); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	if err := w.Close(); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return r.repo.Storer.SetEncodedObject(obj)
 }
 
 // setPath returns the hash of tree t with the file at comps set to blob
