@@ -191,6 +191,7 @@ func TestDriftEndToEnd(t *testing.T) {
 	// field by field; sync refuses to touch it; adopt commits the value.
 	docker(t, "rm", "-f", web)
 	docker(t, "run", "-d", "--name", web, "--network", env+"_default", "-e", "V=hand", tag)
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", web).Run() }) // unlabelled: removeLabelled misses it
 	expect("recreated by hand", "web", "", drift.KindReplaced, "created by Berth", "a container Berth did not create")
 	expect("recreated by hand", "web", "/environment/V", drift.KindChanged, "1", "hand")
 	if code, _, stderr := cli("sync", env, "--yes"); code != ExitConflict || !strings.Contains(stderr, web) {
