@@ -109,12 +109,21 @@ func (r *Repo) readBlob(h plumbing.Hash) ([]byte, error) {
 // executable), folders 0555. Symlinks are kept when they resolve inside the
 // workspace; an absolute symlink, one that leaves the workspace (directly
 // or through other symlinks) or a submodule is refused, naming the file,
-// before anything is written.
+// before anything is written. Each call records the workspace's use (a
+// stamp under root/.used/) for Prune, and holds root's lock shared so that
+// a Prune never removes the folder meanwhile.
 func (r *Repo) Materialise(ctx context.Context, rev Commit, path string, root string) (Workspace, error) {
 	p, err := cleanPath(path)
 	if err != nil {
 		return Workspace{}, err
 	}
+	// Shared with other materialisations, exclusive of Prune: from the
+	// check that the folder exists to its stamp, it cannot be taken away.
+	unlockRoot, err := lockWorkspaces(ctx, root, false, -1)
+	if err != nil {
+		return Workspace{}, err
+	}
+	defer unlockRoot()
 	r.mu.Lock()
 	locked := true
 	unlock := func() {
@@ -130,7 +139,7 @@ func (r *Repo) Materialise(ctx context.Context, rev Commit, path string, root st
 	}
 	ws := Workspace{Dir: filepath.Join(root, t.Hash.String()), Tree: t.Hash.String(), Commit: rev.Hash}
 	if fi, err := os.Lstat(ws.Dir); err == nil && fi.IsDir() {
-		return ws, nil
+		return ws, touch(root, ws.Tree)
 	}
 	ents, err := r.entries(t, "", nil)
 	if err != nil {
@@ -238,12 +247,12 @@ func (r *Repo) Materialise(ctx context.Context, rev Commit, path string, root st
 	}
 	if err := os.Rename(tmp, ws.Dir); err != nil {
 		if fi, serr := os.Lstat(ws.Dir); serr == nil && fi.IsDir() {
-			return ws, nil // materialised meanwhile by someone else; ours is removed
+			return ws, touch(root, ws.Tree) // materialised meanwhile by someone else; ours is removed
 		}
 		return Workspace{}, fmt.Errorf("materialise %s at %s: %w", p, rev.Short, err)
 	}
 	done = true
-	return ws, nil
+	return ws, touch(root, ws.Tree)
 }
 
 func writeEntry(dir string, e entry, data []byte, links map[string]string) error {
