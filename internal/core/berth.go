@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthdev/berth/internal/reconcile"
@@ -38,6 +40,14 @@ type Berth struct {
 	fetchEvery func() time.Duration
 	notes      Notes      // nil: no git notes
 	drift      driftState // drift.go
+	// workspaces, revUsers, keepDays and logf: workspace clean-up (nil:
+	// none); pruning and background: the one after a deploy.
+	workspaces Workspaces
+	revUsers   RevisionUsers
+	keepDays   func() int
+	logf       func(format string, args ...any)
+	pruning    atomic.Bool
+	background sync.WaitGroup
 }
 
 // New returns the core API over the given adapters.

@@ -371,6 +371,9 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if err == nil {
 		err = b.finish(ctx, id, outcome(nil, digests))
 		b.note(ctx, noted, StatusSucceeded, emit)
+		if err == nil {
+			b.pruneInBackground()
+		}
 		return res, err
 	}
 	failed := err
