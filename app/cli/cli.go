@@ -136,6 +136,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 		a.revisionsCommand(), a.deployCommand(), a.rollbackCommand(), a.historyCommand(), a.uiCommand(), a.versionCommand())
 	cmd.AddCommand(a.notesCommand())
 	cmd.AddCommand(a.driftCommands()...)
+	cmd.AddCommand(a.gcCommand())
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,7 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	r.repo = newRepoSource(cfg.Repo, cfg.Branch, cfg.DefinitionsDir, dataDir)
 	r.repo.auth = repoAuth(saved, getenv)
 	opts = append(opts, core.WithRevisions(r.repo), core.WithFetch(r.repo, r.fetchEvery), core.WithNotes(&notesAdapter{repo: r.repo, wanted: r.notesWanted}))
+	opts = append(opts, core.WithWorkspaces(workspaces{dataDir: dataDir, err: err}, r.store, r.keepDays, logf))
 	r.core = core.New(r.src.get, r.defs, opts...)
 	return r
 }
@@ -62,6 +64,7 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 // Close closes the store and the definitions repo (the core must not be
 // used afterwards).
 func (r *Root) Close() {
+	r.core.Close() // the clean-up after a deploy uses the store
 	r.store.close()
 	r.repo.close()
 }
@@ -102,6 +105,9 @@ func (r *Root) SaveSettings(s settings.Settings) (settings.View, error) {
 	if _, err := fetchInterval(s, func(string) string { return "" }); err != nil {
 		return settings.View{}, err
 	}
+	if _, err := workspaceKeepDays(s, func(string) string { return "" }); err != nil {
+		return settings.View{}, err
+	}
 	if err := r.save(s); err != nil {
 		return settings.View{}, err
 	}
@@ -126,6 +132,12 @@ func (r *Root) view() settings.View {
 	}
 	if r.getenv("BERTH_FETCH_INTERVAL") != "" {
 		v.Overrides = append(v.Overrides, "fetchInterval: BERTH_FETCH_INTERVAL")
+	}
+	if n, err := workspaceKeepDays(r.saved, r.getenv); err == nil {
+		v.Effective.WorkspaceKeepDays = &n
+	}
+	if r.getenv("BERTH_WORKSPACE_KEEP_DAYS") != "" {
+		v.Overrides = append(v.Overrides, "workspaceKeepDays: BERTH_WORKSPACE_KEEP_DAYS")
 	}
 	v.Path, _ = settings.Path()
 	if r.loadErr != nil {
@@ -195,6 +207,38 @@ func (r *Root) fetchEvery() time.Duration {
 		return core.DefaultFetchInterval
 	}
 	return d
+}
+
+// workspaceKeepDays is how many days an unused workspace stays after its
+// last use: BERTH_WORKSPACE_KEEP_DAYS, else the saved setting, else
+// core.DefaultWorkspaceKeepDays.
+func workspaceKeepDays(s settings.Settings, getenv func(string) string) (int, error) {
+	if v := getenv("BERTH_WORKSPACE_KEEP_DAYS"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("BERTH_WORKSPACE_KEEP_DAYS %q: want a whole number of days, 0 or more", v)
+		}
+		return n, nil
+	}
+	if s.WorkspaceKeepDays == nil {
+		return core.DefaultWorkspaceKeepDays, nil
+	}
+	if *s.WorkspaceKeepDays < 0 {
+		return 0, fmt.Errorf("workspaceKeepDays %d: want a whole number of days, 0 or more", *s.WorkspaceKeepDays)
+	}
+	return *s.WorkspaceKeepDays, nil
+}
+
+// keepDays is the keep-days setting in effect (a bad value: the default).
+func (r *Root) keepDays() int {
+	r.mu.Lock()
+	saved := r.saved
+	r.mu.Unlock()
+	n, err := workspaceKeepDays(saved, r.getenv)
+	if err != nil {
+		return core.DefaultWorkspaceKeepDays
+	}
+	return n
 }
 
 // notesWanted says whether the settings or the environment turn git notes

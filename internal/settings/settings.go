@@ -23,6 +23,10 @@ type Settings struct {
 	// FetchInterval is how often the app fetches a cloned definitions
 	// repo, as a Go duration ("5m", "30s"); "0" turns it off; empty: 5m.
 	FetchInterval string `json:"fetchInterval,omitempty"`
+	// WorkspaceKeepDays is how many days an unused workspace (a
+	// materialised revision no environment needs) stays after its last
+	// use; nil: 14; 0 keeps only those in use (and the last hour's).
+	WorkspaceKeepDays *int `json:"workspaceKeepDays,omitempty"`
 	// RepoTokenEnv names the environment variable that holds the https
 	// token of the definitions repo (default BERTH_REPO_TOKEN). The token
 	// itself is never saved.
