@@ -213,6 +213,8 @@ export interface Settings {
   dockerContext?: string
   /** How often a cloned definitions repo is fetched ("5m"; "0": never). */
   fetchInterval?: string
+  /** Days an unused workspace stays after its last use (default 14). */
+  workspaceKeepDays?: number
   /** The environment variable holding the repo's https token. */
   repoTokenEnv?: string
 }
