@@ -30,6 +30,7 @@ type DBCloner interface {
 	Restore(ctx context.Context, from string, t dbclone.Target, progress func(dbclone.Progress)) (dbclone.Result, error)
 	RemoveSnapshot(ctx context.Context, volume string) error
 	Strategy(ctx context.Context, image string) (string, error)
+	FindGolden(ctx context.Context, src dbclone.Source, t dbclone.Target) (dbclone.Volume, bool, error)
 }
 
 // DatabaseEngine is the cloner together with what Up needs to put a clone
@@ -179,19 +180,37 @@ func (b *Berth) dbEnvironment(ctx context.Context, env string) (*dbEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	def := b.definitionFor(ctx, env, "")
-	p, err := b.defs.Load(ctx, def, spec.LoadOptions{Name: env})
+	p, err := b.desiredOf(ctx, env)
 	if err != nil {
 		return nil, err
 	}
 	if len(p.Databases) == 0 {
-		return nil, fmt.Errorf("environment %q (definition %s) declares no databases in %s: %w", env, def, spec.ManifestFile, ErrNoDatabases)
+		return nil, fmt.Errorf("environment %q (definition %s) declares no databases in %s: %w", env, p.Definition, spec.ManifestFile, ErrNoDatabases)
 	}
 	dbe, err := b.dbs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &dbEnv{e: e, dbe: dbe, p: p, o: o}, nil
+}
+
+// desiredOf loads env's definition as it runs: at its deployed revision
+// when the records name one, else from the definitions folder.
+func (b *Berth) desiredOf(ctx context.Context, env string) (*spec.Project, error) {
+	def := b.definitionFor(ctx, env, "")
+	if b.revs != nil {
+		if cur, err := b.current(ctx, env); err == nil && cur != nil && cur.Revision != "" {
+			if rev, err := b.revs.Resolve(ctx, cur.Revision); err == nil {
+				return b.loadAt(ctx, env, cmpOr(cur.Definition, def), rev)
+			}
+		}
+	}
+	p, err := b.defs.Load(ctx, def, spec.LoadOptions{Name: env})
+	if err != nil {
+		return nil, err
+	}
+	p.Definition = cmpOr(p.Definition, def)
+	return p, nil
 }
 
 // database picks the database service (the only one when service is "").
@@ -276,7 +295,7 @@ func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, 
 		if err != nil {
 			return dbclone.Source{}, err
 		}
-		op, err := b.defs.Load(ctx, b.definitionFor(ctx, ds.Env, ""), spec.LoadOptions{Name: ds.Env})
+		op, err := b.desiredOf(ctx, ds.Env)
 		if err != nil {
 			return dbclone.Source{}, fmt.Errorf("source environment %q: %w", ds.Env, err)
 		}
@@ -402,6 +421,13 @@ func (b *Berth) DBList(ctx context.Context, env string) ([]DBInfo, error) {
 		if t, err := target(d.p, db, d.o); err == nil {
 			info.Container = t.Container
 			info.Strategy, _ = d.dbe.Strategy(ctx, t.Image)
+			if k := db.Source.Kind(); k == "seed" || k == "url" {
+				if src, err := b.source(ctx, d.p, db, ""); err == nil {
+					if g, ok, err := d.dbe.FindGolden(ctx, src, t); err == nil && ok {
+						info.Golden = goldenInfo(g)
+					}
+				}
+			}
 		}
 		for _, s := range snaps {
 			if s.Service == db.Service {
@@ -411,6 +437,13 @@ func (b *Berth) DBList(ctx context.Context, env string) ([]DBInfo, error) {
 		out = append(out, info)
 	}
 	return out, nil
+}
+
+func goldenInfo(v dbclone.Volume) *DBGolden {
+	g := &DBGolden{Volume: v.Name, Source: v.Labels[dbclone.LabelSource]}
+	g.Size, _ = strconv.ParseInt(v.Labels[dbclone.LabelSize], 10, 64)
+	g.LoadedAt, _ = time.Parse(time.RFC3339, v.Labels[dbclone.LabelLoadedAt])
+	return g
 }
 
 // DBClone replaces env's database with a copy of a source (the manifest's
@@ -614,6 +647,13 @@ func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconc
 		src, err := b.source(ctx, p, db, "")
 		if err != nil {
 			return err
+		}
+		if src.Kind == "seed" || src.Kind == "url" {
+			// Load (or find) the golden copy first: a source that cannot
+			// be read fails before anything is created.
+			if _, _, err := dbe.Golden(ctx, src, t, dbProgress(p.Name, db.Service, emit)); err != nil {
+				return fmt.Errorf("database %s of %s: %s: %w", db.Service, p.Name, src.Name, err)
+			}
 		}
 		if err := dbe.CreateProjectVolume(ctx, p, db.VolumeKey); err != nil {
 			return err

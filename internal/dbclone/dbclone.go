@@ -88,7 +88,7 @@ const (
 	LabelRole      = "dev.berth.db-role"      // golden or snapshot
 	LabelKey       = "dev.berth.golden-key"   // what a golden copy was loaded from (a hash)
 	LabelSource    = "dev.berth.db-source"    // a description of the source, without secrets
-	LabelEnv       = "dev.berth.environment"  // the environment a snapshot is of
+	LabelEnv       = "dev.berth.db-env"       // the environment a snapshot (or helper) is of
 	LabelService   = "dev.berth.db-service"   // the database service
 	LabelSnapshot  = "dev.berth.snapshot"     // the snapshot's name
 	LabelSize      = "dev.berth.db-size"      // bytes, when known at creation

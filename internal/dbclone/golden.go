@@ -201,32 +201,9 @@ func GoldenName(key string) string { return "berth-golden-" + key[:20] }
 // Golden returns the golden copy for a seed or URL source, loading it when
 // there is none yet. loaded says whether it was loaded now.
 func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func(Progress)) (v Volume, loaded bool, err error) {
-	imageID, err := c.eng.ImageID(ctx, t.Image)
+	key, desc, seed, err := c.goldenKeyFor(ctx, src, t, progress)
 	if err != nil {
 		return Volume{}, false, err
-	}
-	var (
-		key, desc string
-		seed      SeedInfo
-	)
-	switch src.Kind {
-	case "seed":
-		send(progress, Progress{Step: "verifying the seed"})
-		seed, err = InspectSeed(src.Seed, src.SHA256)
-		if err != nil {
-			return Volume{}, false, err
-		}
-		key = goldenKey("seed:"+seed.SHA256, imageID, t)
-		desc = "seed " + filepath.Base(src.Seed) + " (sha256 " + seed.SHA256[:12] + ")"
-	case "url":
-		if src.URL == "" {
-			return Volume{}, false, fmt.Errorf("%w: the source URL variable %s is not set in your environment", ErrSource, src.URLName)
-		}
-		day := c.now().UTC().Format("2006-01-02")
-		key = goldenKey("url:"+src.URL+"\x00"+day, imageID, t)
-		desc = "database at $" + src.URLName + " on " + day
-	default:
-		return Volume{}, false, fmt.Errorf("a %s source has no golden copy", src.Kind)
 	}
 	name := GoldenName(key)
 	if v, ok, err := c.readyGolden(ctx, name, key); err != nil || ok {
@@ -269,6 +246,45 @@ func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func
 	done = true
 	v, _, err = c.readyGolden(ctx, name, key)
 	return v, true, err
+}
+
+// goldenKeyFor computes what a golden copy of src for t is keyed by (a
+// seed is read and verified for it).
+func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progress func(Progress)) (key, desc string, seed SeedInfo, err error) {
+	imageID, err := c.eng.ImageID(ctx, t.Image)
+	if err != nil {
+		return "", "", seed, err
+	}
+	switch src.Kind {
+	case "seed":
+		send(progress, Progress{Step: "verifying the seed"})
+		seed, err = InspectSeed(src.Seed, src.SHA256)
+		if err != nil {
+			return "", "", seed, err
+		}
+		key = goldenKey("seed:"+seed.SHA256, imageID, t)
+		desc = "seed " + filepath.Base(src.Seed) + " (sha256 " + seed.SHA256[:12] + ")"
+	case "url":
+		if src.URL == "" {
+			return "", "", seed, fmt.Errorf("%w: the source URL variable %s is not set in your environment", ErrSource, src.URLName)
+		}
+		day := c.now().UTC().Format("2006-01-02")
+		key = goldenKey("url:"+src.URL+"\x00"+day, imageID, t)
+		desc = "database at $" + src.URLName + " on " + day
+	default:
+		return "", "", seed, fmt.Errorf("a %s source has no golden copy", src.Kind)
+	}
+	return key, desc, seed, nil
+}
+
+// FindGolden returns the golden copy of src for t when it is loaded,
+// without loading it.
+func (c *Cloner) FindGolden(ctx context.Context, src Source, t Target) (Volume, bool, error) {
+	key, _, _, err := c.goldenKeyFor(ctx, src, t, nil)
+	if err != nil {
+		return Volume{}, false, err
+	}
+	return c.readyGolden(ctx, GoldenName(key), key)
 }
 
 const (
