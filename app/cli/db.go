@@ -19,7 +19,9 @@ func (a *app) dbCommand() *cobra.Command {
 		Use:   "db",
 		Short: "Database clones: list, clone, snapshot, restore, reset, remove snapshots",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return usageError{fmt.Errorf("berth db: name a subcommand (ls, clone, snapshot, restore, reset, rm)")} },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usageError{fmt.Errorf("berth db: name a subcommand (ls, clone, snapshot, restore, reset, rm)")}
+		},
 	}
 	cmd.AddCommand(a.dbLsCommand(), a.dbCloneCommand(), a.dbSnapshotCommand(), a.dbRestoreCommand(), a.dbResetCommand(), a.dbRmCommand())
 	return cmd

@@ -103,7 +103,10 @@ func TestDatabaseClones(t *testing.T) {
 	repo := newDefRepo(t)
 	c1 := repo.commit("db v1", map[string]string{"berth.yaml": manifest, "compose.yaml": pgCompose("1"), "seed/app.sql": seed})
 	c2 := repo.commit("db v2", map[string]string{"compose.yaml": pgCompose("2")})
-	cli := func(args ...string) (int, string, string) { t.Helper(); return berth(t, append([]string{"--repo", repo.dir}, args...)...) }
+	cli := func(args ...string) (int, string, string) {
+		t.Helper()
+		return berth(t, append([]string{"--repo", repo.dir}, args...)...)
+	}
 
 	// A new environment: its database is cloned from the seed before it starts.
 	if code, _, stderr := cli("deploy", "probe", c1, "--as", env); code != ExitOK || !strings.Contains(stderr, "a new clone from seed seed/app.sql") {

@@ -13,7 +13,7 @@ import (
 
 // engineAdapter fits the Docker adapter to core's Engine port.
 type engineAdapter struct {
-	e *engine.Engine
+	e       *engine.Engine
 	dbState // dbclone.go
 }
 

@@ -128,7 +128,7 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 	out := scrub(res.Output, t.Password)
 	if res.ExitCode != 0 {
 		if strings.Contains(out, "No space left on device") {
-			return Result{}, fmt.Errorf("%w: copying into volume %s (%s copy); the copy was removed and the volume holds what it held before", ErrNoSpace, to, strategy)
+			return Result{}, fmt.Errorf("%w: copying into volume %s (strategy %s); the partial copy was removed and the volume holds what it held before", ErrNoSpace, to, strategy)
 		}
 		return Result{}, &copyError{strategy: strategy, output: out, code: res.ExitCode}
 	}

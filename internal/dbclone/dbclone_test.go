@@ -56,7 +56,7 @@ func TestCloneSeedFormats(t *testing.T) {
 	}
 	cases := []struct {
 		name, seed, sha string
-		format         string
+		format          string
 	}{
 		{"plain", plain, sum, dbclone.FormatPlain},
 		{"plain-gzip", gz(t, plain), "", dbclone.FormatPlain},

@@ -370,8 +370,8 @@ func loadError(src Source, step, out string) error {
 	case strings.Contains(out, "berth-error newer-major"):
 		f := strings.Fields(lastField(out, "berth-error newer-major "))
 		if len(f) == 2 {
-			return fmt.Errorf("%w: %s was dumped from PostgreSQL %s, newer than the image's PostgreSQL %s: use a postgres:%s image for this database, or dump it again with PostgreSQL %s's pg_dump",
-				ErrSource, what, f[0], f[1], f[0], f[1])
+			return fmt.Errorf("%w: %s was dumped from PostgreSQL %s, newer than the image's PostgreSQL %s: use a postgres:%s image (or newer) for this database",
+				ErrSource, what, f[0], f[1], f[0])
 		}
 	case strings.Contains(out, "unsupported version") && strings.Contains(out, "file header"):
 		return fmt.Errorf("%w: %s was made by a newer pg_dump than this image's pg_restore reads: use a postgres image of the major version the dump came from\n%s", ErrSource, what, tail)

@@ -61,4 +61,6 @@ func (p dbPort) ContainerRunning(ctx context.Context, name string) (bool, bool, 
 	return p.e.ContainerRunning(ctx, name)
 }
 
-func (p dbPort) ImageID(ctx context.Context, ref string) (string, error) { return p.e.ImageID(ctx, ref) }
+func (p dbPort) ImageID(ctx context.Context, ref string) (string, error) {
+	return p.e.ImageID(ctx, ref)
+}
