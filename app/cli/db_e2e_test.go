@@ -189,6 +189,30 @@ func TestDatabaseClones(t *testing.T) {
 		t.Fatalf("the db runs with %q, want REV=1", rev)
 	}
 
+	// berth up from the definitions folder clones a new database too (the
+	// golden copy is reused), and a clone from another environment copies
+	// that environment's current content, its server stopped and started
+	// again around the copy.
+	third := env + "-c"
+	t.Cleanup(func() { removeLabelled(third) })
+	defs := filepath.Join(repo.dir, "environments")
+	if code, _, stderr := berth(t, "--repo", repo.dir, "--definitions", defs, "up", "probe", "--as", third); code != ExitOK || !strings.Contains(stderr, "a new clone from seed") {
+		t.Fatalf("up: exit %d", code)
+	}
+	if got := tableSums(t, third); got != seeded {
+		t.Fatalf("up's clone: %s\nwant %s", got, seeded)
+	}
+	code, out, _ = berth(t, "--repo", repo.dir, "--definitions", defs, "db", "clone", third, "db", "--from", "env:"+env, "-o", "json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.From != "environment "+env {
+		t.Fatalf("db clone --from env: exit %d\n%s", code, out)
+	}
+	if got := tableSums(t, third); got != atC1 {
+		t.Fatalf("the clone of %s: %s\nwant %s", env, got, atC1)
+	}
+	if got := tableSums(t, env); got != atC1 {
+		t.Fatalf("%s after being cloned: %s\nwant %s", env, got, atC1)
+	}
+
 	// Bad input: an unknown snapshot, a source that is not one, a snapshot
 	// removed twice.
 	if code, _, _ := cli("db", "restore", env, "nope"); code != ExitNotFound {
