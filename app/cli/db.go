@@ -1,8 +1,11 @@
 package cli
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -177,6 +180,42 @@ func (a *app) dbRmCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// offerData asks on a terminal, after a rollback without --with-data,
+// whether to restore the data the environment had at that revision too,
+// when a snapshot of it was taken. Without a terminal it says how.
+func (a *app) offerData(ctx context.Context, res *core.DeployResult) error {
+	if res == nil || a.json() {
+		return nil
+	}
+	snaps, err := a.berth.DataSnapshots(ctx, res.Env, res.Revision.Hash)
+	if err != nil || len(snaps) == 0 {
+		return nil
+	}
+	var names []string
+	for _, s := range snaps {
+		names = append(names, fmt.Sprintf("%s of %s, %s old", s.Name, s.Service, humanAge(time.Since(s.Created))))
+	}
+	if !isTerminal(os.Stdin) || !isTerminal(a.stderr) {
+		fmt.Fprintf(a.stderr, "the data %s had at %s was kept as snapshot %s; restore it with berth db restore %s SNAPSHOT, or roll back with --with-data\n",
+			res.Env, res.Revision.Short, strings.Join(names, ", "), res.Env)
+		return nil
+	}
+	fmt.Fprintf(a.stderr, "Restore the data %s had at %s too (snapshot %s)? [y/N] ", res.Env, res.Revision.Short, strings.Join(names, ", "))
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	if answer := strings.ToLower(strings.TrimSpace(line)); answer != "y" && answer != "yes" {
+		return nil
+	}
+	pr := a.dbProgress()
+	data, err := a.berth.RestoreData(ctx, res.Env, res.Revision.Hash, pr.event)
+	pr.close()
+	for i := range data {
+		if derr := a.dbDone(&data[i], nil); derr != nil {
+			return derr
+		}
+	}
+	return err
 }
 
 // dbDone renders the end of a database operation.

@@ -93,6 +93,9 @@ func (a *app) rollbackCommand() *cobra.Command {
 			pr := a.progress(args[0])
 			res, err := a.berth.Rollback(cmd.Context(), core.RollbackRequest{Env: args[0], To: to, Yes: yes, WithData: withData}, a.confirm(pr), pr.event)
 			pr.close()
+			if err == nil && !withData {
+				err = a.offerData(cmd.Context(), res) // db.go
+			}
 			return a.deployed(res, err)
 		},
 	}

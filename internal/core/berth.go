@@ -49,8 +49,9 @@ type Berth struct {
 	pruning    atomic.Bool
 	background sync.WaitGroup
 
-	dbs   DatabaseSource  // nil: no database clones (db.go)
-	snaps SnapshotCatalog // nil: snapshots are not catalogued
+	dbs         DatabaseSource  // nil: no database clones (db.go)
+	snaps       SnapshotCatalog // nil: snapshots are not catalogued
+	deploySnaps string          // when deploys snapshot first (db.go)
 }
 
 // New returns the core API over the given adapters.

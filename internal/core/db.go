@@ -57,6 +57,24 @@ func WithDatabases(src DatabaseSource, cat SnapshotCatalog) Option {
 	return func(b *Berth) { b.dbs, b.snaps = src, cat }
 }
 
+// Snapshot-before-deploy modes.
+const (
+	// DeploySnapshotsAuto snapshots before each deploy where the volume
+	// store copies on write (a snapshot costs next to nothing there).
+	DeploySnapshotsAuto = "auto"
+	// DeploySnapshotsAlways snapshots before every deploy, copying when it
+	// must.
+	DeploySnapshotsAlways = "always"
+	// DeploySnapshotsNever takes none.
+	DeploySnapshotsNever = "never"
+)
+
+// WithDeploySnapshots sets when a deploy snapshots the databases first
+// (default auto; an unknown mode counts as auto).
+func WithDeploySnapshots(mode string) Option {
+	return func(b *Berth) { b.deploySnaps = mode }
+}
+
 // ErrNoDatabases: database clones are not available (no cloner or store),
 // or the environment declares no database.
 var ErrNoDatabases = errors.New("no database clones")
@@ -669,8 +687,9 @@ func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconc
 }
 
 // snapshotsBeforeDeploy takes a snapshot of each database of p whose
-// volume exists, before deployment id changes anything, when the volume
-// store copies on write (where a snapshot costs next to nothing). It
+// volume exists, before deployment id changes anything: by default when
+// the volume store copies on write (where a snapshot costs next to
+// nothing); WithDeploySnapshots says always or never instead. It
 // returns the snapshots' ids; a failed snapshot is a warning, not a reason
 // to refuse the deploy.
 func (b *Berth) snapshotsBeforeDeploy(ctx context.Context, p *spec.Project, o reconcile.Observed, id int64, emit Emit) []int64 {
@@ -696,8 +715,14 @@ func (b *Berth) snapshotsBeforeDeploy(ctx context.Context, p *spec.Project, o re
 		if s == nil {
 			continue
 		}
-		if strategy, err := dbe.Strategy(ctx, s.Image); err != nil || strategy != dbclone.StrategyReflink {
-			continue
+		switch b.deploySnaps {
+		case DeploySnapshotsNever:
+			return nil
+		case DeploySnapshotsAlways:
+		default:
+			if strategy, err := dbe.Strategy(ctx, s.Image); err != nil || strategy != dbclone.StrategyReflink {
+				continue
+			}
 		}
 		name := fmt.Sprintf("deploy-%d", id)
 		if len(p.Databases) > 1 {
@@ -713,6 +738,44 @@ func (b *Berth) snapshotsBeforeDeploy(ctx context.Context, p *spec.Project, o re
 	return ids
 }
 
+// DataSnapshots returns the snapshots taken before the newest deployment
+// of env that left revision rev: the data env had at rev, which a rollback
+// to rev can restore. None is not an error.
+func (b *Berth) DataSnapshots(ctx context.Context, env, rev string) ([]DBSnapshot, error) {
+	if b.store == nil || b.snaps == nil {
+		return nil, nil
+	}
+	ds, err := b.store.History(ctx, env, HistoryFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []DBSnapshot
+	for _, d := range ds {
+		if d.PreviousRevision == rev && len(d.SnapshotIDs) > 0 && (d.Kind == KindDeploy || d.Kind == KindRollback) {
+			for _, id := range d.SnapshotIDs {
+				sn, err := b.findSnapshot(ctx, env, strconv.FormatInt(id, 10))
+				if err != nil {
+					return nil, fmt.Errorf("the snapshot taken before deployment #%d: %w", d.ID, err)
+				}
+				out = append(out, *sn)
+			}
+			break
+		}
+	}
+	return out, nil
+}
+
+// RestoreData puts back the data env had at revision rev (DataSnapshots),
+// as rollback --with-data does after the code.
+func (b *Berth) RestoreData(ctx context.Context, env, rev string, emit Emit) ([]DBResult, error) {
+	release, _, err := b.acquire(ctx, env, "db restore", emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return b.restoreWithData(ctx, env, rev, emit)
+}
+
 // restoreWithData puts back the snapshots taken before the newest
 // deployment that left revision rev, so that a rollback to rev restores
 // its data too.
@@ -720,18 +783,11 @@ func (b *Berth) restoreWithData(ctx context.Context, env, rev string, emit Emit)
 	if b.store == nil || b.snaps == nil {
 		return nil, fmt.Errorf("%w: no store", ErrNoDatabases)
 	}
-	ds, err := b.store.History(ctx, env, HistoryFilter{})
+	snaps, err := b.DataSnapshots(ctx, env, rev)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for _, d := range ds {
-		if d.PreviousRevision == rev && len(d.SnapshotIDs) > 0 && (d.Kind == KindDeploy || d.Kind == KindRollback) {
-			ids = d.SnapshotIDs
-			break
-		}
-	}
-	if len(ids) == 0 {
+	if len(snaps) == 0 {
 		return nil, fmt.Errorf("no snapshot was taken when %s left revision %s: the data is left as it is: %w", env, shortRev(rev), ErrNotFound)
 	}
 	d, err := b.dbEnvironment(ctx, env)
@@ -739,12 +795,8 @@ func (b *Berth) restoreWithData(ctx context.Context, env, rev string, emit Emit)
 		return nil, err
 	}
 	var out []DBResult
-	for _, id := range ids {
-		sn, err := b.findSnapshot(ctx, env, strconv.FormatInt(id, 10))
-		if err != nil {
-			return out, err
-		}
-		res, err := b.restore(ctx, d, sn, emit)
+	for i := range snaps {
+		res, err := b.restore(ctx, d, &snaps[i], emit)
 		if err != nil {
 			return out, err
 		}
