@@ -185,7 +185,9 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		_ = e.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true})
+		// RemoveVolumes: the anonymous volumes an image's VOLUME lines
+		// made for the helper go too (named volumes are never removed).
+		_ = e.cli.ContainerRemove(rctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	}()
 	if h.Upload != nil {
 		if err := e.cli.CopyToContainer(ctx, id, h.UploadDir, h.Upload, container.CopyToContainerOptions{}); err != nil {
