@@ -26,14 +26,19 @@ var (
 	runs     = flag.Int("runs", 3, "cold ups per tool")
 	noops    = flag.Int("noops", 3, "no-op ups after each cold up")
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
-	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,deploy,ui,drift)")
+	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,deploy,ui,drift,db)")
 )
 
 func main() {
 	flag.Parse()
 	repo, err := repoRoot()
 	check(err)
-	want := func(s string) bool { return *only == "" || slices.Contains(strings.Split(*only, ","), s) }
+	// Sections come from -only or as arguments (go run ./bench db).
+	sections := flag.Args()
+	if *only != "" {
+		sections = append(sections, strings.Split(*only, ",")...)
+	}
+	want := func(s string) bool { return len(sections) == 0 || slices.Contains(sections, s) }
 	fmt.Println("Berth benchmarks (medians; ratio = Berth / peer, lower is better)")
 	fmt.Println()
 	if want("plan") {
@@ -53,6 +58,9 @@ func main() {
 	}
 	if want("drift") {
 		benchDrift()
+	}
+	if want("db") {
+		benchDB() // db.go
 	}
 }
 

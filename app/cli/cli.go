@@ -137,6 +137,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	cmd.AddCommand(a.notesCommand())
 	cmd.AddCommand(a.driftCommands()...)
 	cmd.AddCommand(a.gcCommand())
+	cmd.AddCommand(a.dbCommand()) // db.go
 	return cmd
 }
 

@@ -84,20 +84,24 @@ good revision on its own. Every deploy is recorded (berth history).`,
 
 func (a *app) rollbackCommand() *cobra.Command {
 	var to string
-	var yes bool
+	var yes, withData bool
 	cmd := &cobra.Command{
 		Use:   "rollback ENV",
 		Short: "Take an environment back to an earlier revision (default: the last good one before the current)",
 		Args:  exactArgs(1, "an environment name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pr := a.progress(args[0])
-			res, err := a.berth.Rollback(cmd.Context(), core.RollbackRequest{Env: args[0], To: to, Yes: yes}, a.confirm(pr), pr.event)
+			res, err := a.berth.Rollback(cmd.Context(), core.RollbackRequest{Env: args[0], To: to, Yes: yes, WithData: withData}, a.confirm(pr), pr.event)
 			pr.close()
+			if err == nil && !withData {
+				err = a.offerData(cmd.Context(), res) // db.go
+			}
 			return a.deployed(res, err)
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "the revision to go back to (default: the last successful deployment before the current one)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply a plan that removes or replaces containers without asking")
+	cmd.Flags().BoolVar(&withData, "with-data", false, "also restore the database snapshots taken when the environment left that revision")
 	return cmd
 }
 

@@ -50,6 +50,7 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	r.store = &storeAdapter{dataDir: dataDir, err: err}
 	opts := []core.Option{core.WithStore(r.store), core.WithLocker(locker{dataDir: dataDir, err: err})}
 	opts = append(opts, core.WithFileWatcher(fileWatcher{}))
+	opts = append(opts, core.WithDatabases(r.src.databases, r.store), core.WithDeploySnapshots(getenv("BERTH_DEPLOY_SNAPSHOTS"))) // dbclone.go
 	if repo := getenv("BERTH_REPO"); cfg.Repo == "" && repo != "" {
 		cfg.Repo = repo
 	}

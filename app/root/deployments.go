@@ -364,7 +364,7 @@ func (a *storeAdapter) Finish(ctx context.Context, id int64, o core.Outcome) err
 	if err != nil {
 		return err
 	}
-	return s.Finish(ctx, id, store.Outcome{Status: o.Status, Error: o.Error, ImageDigests: o.ImageDigests})
+	return s.Finish(ctx, id, store.Outcome{Status: o.Status, Error: o.Error, ImageDigests: o.ImageDigests, SnapshotIDs: o.SnapshotIDs})
 }
 
 func (a *storeAdapter) History(ctx context.Context, env string, f core.HistoryFilter) ([]core.Deployment, error) {
@@ -398,7 +398,8 @@ func deployments(ds []store.Deployment) []core.Deployment {
 	for i, d := range ds {
 		out[i] = core.Deployment{ID: d.ID, Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision,
 			PreviousRevision: d.PreviousRevision, Who: core.Who(d.Who), Plan: d.Plan, StartedAt: d.StartedAt,
-			FinishedAt: d.FinishedAt, Duration: d.Duration, Status: d.Status, Error: d.Error, ImageDigests: d.ImageDigests, PID: d.Process.PID}
+			FinishedAt: d.FinishedAt, Duration: d.Duration, Status: d.Status, Error: d.Error, ImageDigests: d.ImageDigests, PID: d.Process.PID,
+			SnapshotIDs: d.SnapshotIDs}
 	}
 	return out
 }

@@ -12,7 +12,10 @@ import (
 )
 
 // engineAdapter fits the Docker adapter to core's Engine port.
-type engineAdapter struct{ e *engine.Engine }
+type engineAdapter struct {
+	e       *engine.Engine
+	dbState // dbclone.go
+}
 
 func (a *engineAdapter) Observe(ctx context.Context, p *spec.Project) (reconcile.Observed, error) {
 	return a.e.Observe(ctx, p)

@@ -48,6 +48,10 @@ type Berth struct {
 	logf       func(format string, args ...any)
 	pruning    atomic.Bool
 	background sync.WaitGroup
+
+	dbs         DatabaseSource  // nil: no database clones (db.go)
+	snaps       SnapshotCatalog // nil: snapshots are not catalogued
+	deploySnaps string          // when deploys snapshot first (db.go)
 }
 
 // New returns the core API over the given adapters.
@@ -215,7 +219,12 @@ func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.O
 	if timeout == 0 {
 		timeout = 5 * time.Minute
 	}
-	err = e.Apply(ctx, p, plan, ApplyOptions{Wait: req.Wait, WaitTimeout: timeout}, progressTo(p.Name, emit))
+	// Databases whose volume does not exist yet are cloned from their
+	// source before anything starts (db.go).
+	err = b.cloneNewDatabases(ctx, p, o, emit)
+	if err == nil {
+		err = e.Apply(ctx, p, plan, ApplyOptions{Wait: req.Wait, WaitTimeout: timeout}, progressTo(p.Name, emit))
+	}
 	res.Duration = b.now().Sub(start)
 	if err == nil {
 		return res, nil

@@ -281,6 +281,10 @@ func (b *Berth) Rollback(ctx context.Context, req RollbackRequest, confirm Confi
 	if res != nil {
 		res.Interrupted = interrupted
 	}
+	if err == nil && req.WithData {
+		// The code runs at rev again; now its data (db.go).
+		res.Data, err = b.restoreWithData(ctx, req.Env, rev.Hash, emit)
+	}
 	return res, err
 }
 
@@ -364,12 +368,23 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 		return res, err
 	}
 	res.ID = id
-	err = e.Apply(ctx, p, plan, ApplyOptions{Wait: true, WaitTimeout: p.Health.TimeoutOrDefault()}, progressTo(j.env, emit))
+	// Snapshots of the databases before anything changes, recorded with
+	// this deployment so that a rollback can restore the data (db.go); a
+	// new database is cloned from its source before it starts.
+	if !j.auto {
+		res.Snapshots = b.snapshotsBeforeDeploy(ctx, p, o, id, emit)
+	}
+	err = b.cloneNewDatabases(ctx, p, o, emit)
+	if err == nil {
+		err = e.Apply(ctx, p, plan, ApplyOptions{Wait: true, WaitTimeout: p.Health.TimeoutOrDefault()}, progressTo(j.env, emit))
+	}
 	digests := b.digests(ctx, e, p)
 	res.Duration = b.now().Sub(start)
 	noted := Deployment{ID: id, Kind: j.kind, Env: j.env, Definition: j.def, Revision: j.rev.Hash}
 	if err == nil {
-		err = b.finish(ctx, id, outcome(nil, digests))
+		o := outcome(nil, digests)
+		o.SnapshotIDs = res.Snapshots
+		err = b.finish(ctx, id, o)
 		b.note(ctx, noted, StatusSucceeded, emit)
 		if err == nil {
 			b.pruneInBackground()
@@ -391,7 +406,7 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 			err = fmt.Errorf("%s of %s at %s failed and %s was rolled back to %s: %w", j.kind, j.env, j.rev.Short, j.env, rb.Revision.Short, failed)
 		}
 	}
-	if ferr := b.finish(ctx, id, Outcome{Status: status, Error: failed.Error(), ImageDigests: digests}); ferr != nil {
+	if ferr := b.finish(ctx, id, Outcome{Status: status, Error: failed.Error(), ImageDigests: digests, SnapshotIDs: res.Snapshots}); ferr != nil {
 		err = fmt.Errorf("%w (and recording it failed: %v)", err, ferr)
 	}
 	b.note(ctx, noted, status, emit)

@@ -83,6 +83,8 @@ type Deployment struct {
 	Error            string            `json:"error,omitempty"`
 	ImageDigests     map[string]string `json:"imageDigests,omitempty"`
 	PID              int               `json:"pid,omitempty"`
+	// SnapshotIDs are the database snapshots taken before it.
+	SnapshotIDs []int64 `json:"snapshotIds,omitempty"`
 }
 
 // Outcome is how an operation ended.
@@ -90,6 +92,7 @@ type Outcome struct {
 	Status       string
 	Error        string
 	ImageDigests map[string]string
+	SnapshotIDs  []int64
 }
 
 // HistoryFilter narrows History.
@@ -112,6 +115,9 @@ type RollbackRequest struct {
 	Env string
 	To  string // default: the last successful deployment before the current one
 	Yes bool
+	// WithData also puts back the database snapshots taken when the
+	// environment left that revision.
+	WithData bool
 }
 
 // Confirm is asked before a destructive plan is applied; false refuses it.
@@ -137,4 +143,8 @@ type DeployResult struct {
 	// RolledBack is set when the operation failed and Berth went back to
 	// the last good revision on its own.
 	RolledBack *DeployResult `json:"rolledBack,omitempty"`
+	// Snapshots are the database snapshots taken before it.
+	Snapshots []int64 `json:"snapshots,omitempty"`
+	// Data are the snapshots a rollback --with-data put back.
+	Data []DBResult `json:"data,omitempty"`
 }

@@ -77,6 +77,8 @@ type Event struct {
 	Status reconcile.Status `json:"status,omitempty"`
 	Detail string           `json:"detail,omitempty"`
 	Error  string           `json:"error,omitempty"`
+	// DB is the progress of a database step ("db").
+	DB *DBProgress `json:"db,omitempty"`
 }
 
 // Emit receives events; nil is allowed and drops them.

@@ -37,6 +37,12 @@ func TestDefinitionErrors(t *testing.T) {
 		{"manifest-db-undefined", []want{{"berth.yaml", 6, "databases[1].service", `service "dbx" is not defined in compose.yaml (did you mean "db"?)`}}},
 		{"manifest-engine-mysql", []want{{"berth.yaml", 4, "databases[0].engine", `engine "mysql" is not supported yet`}}},
 		{"manifest-engine-typo", []want{{"berth.yaml", 4, "databases[0].engine", `(did you mean "postgres"?)`}}},
+		{"manifest-source-two", []want{{"berth.yaml", 7, "databases[0].source.url", "a database has one source, and seed is already given"}}},
+		{"manifest-source-url-literal", []want{{"berth.yaml", 6, "databases[0].source.url", "must not be the URL itself"}}},
+		{"manifest-seed-missing", []want{{"berth.yaml", 6, "databases[0].source.seed", `seed "db/seed.sql.gz" not found`}}},
+		{"manifest-seed-outside", []want{{"berth.yaml", 6, "databases[0].source.seed", "is outside the definition folder"}}},
+		{"manifest-db-volume", []want{{"berth.yaml", 5, "databases[0].volume", `service "db" mounts no named volume "dbdata" (did you mean "db-data"?)`}}},
+		{"manifest-db-no-volume", []want{{"berth.yaml", 5, "databases[0].source", `service "db" mounts no named volume at /var/lib/postgresql/data`}}},
 		{"manifest-bad-timeout", []want{{"berth.yaml", 3, "health.timeout", `invalid duration "2 minutes"`}}},
 		{"manifest-drift", []want{
 			{"berth.yaml", 3, "drift.policy", `unknown policy "heel": use warn, heal or ignore (did you mean "heal"?)`},

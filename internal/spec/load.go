@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -99,7 +101,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	errs = append(errs, checkManifestRefs(m, cp)...)
 	for _, db := range m.Databases {
 		if _, ok := cp.Services[db.Service]; ok {
-			p.Databases = append(p.Databases, Database{Service: db.Service, Engine: db.Engine})
+			p.Databases = append(p.Databases, projectDatabase(m, p, db))
 		}
 	}
 
@@ -236,6 +238,25 @@ func checkManifestRefs(m *Manifest, cp *types.Project) Errors {
 		if !defined(db.Service) {
 			errs = append(errs, m.errorAt(fmt.Sprintf("databases[%d].service", i),
 				"service %q is not defined in %s%s", db.Service, files, didYouMean(db.Service, all)))
+			continue
+		}
+		s, ok := cp.Services[db.Service]
+		if !ok {
+			continue // a disabled profile's service: nothing runs it
+		}
+		var named []string
+		for _, v := range s.Volumes {
+			if v.Type == types.VolumeTypeVolume && v.Source != "" {
+				named = append(named, v.Source)
+			}
+		}
+		f := fmt.Sprintf("databases[%d].volume", i)
+		switch {
+		case db.Volume != "" && !slices.Contains(named, db.Volume):
+			errs = append(errs, m.errorAt(f, "service %q mounts no named volume %q%s", db.Service, db.Volume, didYouMean(db.Volume, named)))
+		case db.Volume == "" && db.Source != nil && dataVolume(s) == "":
+			errs = append(errs, m.errorAt(fmt.Sprintf("databases[%d].source", i),
+				"service %q mounts no named volume at %s, so there is nowhere to put the clone: mount one there, or name it with volume:", db.Service, pgData(s)))
 		}
 	}
 	if m.Drift != nil {
@@ -253,6 +274,77 @@ func checkManifestRefs(m *Manifest, cp *types.Project) Errors {
 		}
 	}
 	return errs
+}
+
+// pgData is where a PostgreSQL service keeps its data: its PGDATA, else
+// the images' default.
+func pgData(s types.ServiceConfig) string {
+	if v, ok := s.Environment["PGDATA"]; ok && v != nil && *v != "" {
+		return path.Clean(*v)
+	}
+	return DefaultPGData
+}
+
+// dataVolume is the key of the named volume s mounts at its data folder
+// (or at a parent of it), "" when none.
+func dataVolume(s types.ServiceConfig) string {
+	dir := pgData(s)
+	best, bestLen := "", -1
+	for _, v := range s.Volumes {
+		if v.Type != types.VolumeTypeVolume || v.Source == "" {
+			continue
+		}
+		t := path.Clean(v.Target)
+		if (t == dir || strings.HasPrefix(dir, t+"/")) && len(t) > bestLen {
+			best, bestLen = v.Source, len(t)
+		}
+	}
+	return best
+}
+
+// projectDatabase resolves a manifest database against the loaded
+// project: the seed's absolute path and the volume holding the data.
+func projectDatabase(m *Manifest, p *Project, db ManifestDatabase) Database {
+	out := Database{Service: db.Service, Engine: db.Engine}
+	if db.Source != nil {
+		src := *db.Source
+		if src.Seed != "" {
+			src.Seed = filepath.Join(m.Dir, filepath.FromSlash(src.Seed))
+		}
+		out.Source = &src
+	}
+	out.VolumeKey = db.Volume
+	var svc *Service
+	for i := range p.Services {
+		if p.Services[i].Name == db.Service {
+			svc = &p.Services[i]
+		}
+	}
+	if svc == nil {
+		return out
+	}
+	dir := DefaultPGData
+	if v := svc.Environment["PGDATA"]; v != "" {
+		dir = path.Clean(v)
+	}
+	bestLen := -1
+	for _, mt := range svc.Mounts {
+		if mt.Type != MountVolume {
+			continue
+		}
+		t := path.Clean(mt.Target)
+		switch {
+		case db.Volume != "" && mt.Source == db.Volume:
+			out.DataDir = t
+			bestLen = 1 << 30
+		case db.Volume == "" && (t == dir || strings.HasPrefix(dir, t+"/")) && len(t) > bestLen:
+			out.VolumeKey, out.DataDir, bestLen = mt.Source, t, len(t)
+		}
+	}
+	if v := p.Volume(out.VolumeKey); v != nil && out.VolumeKey != "" {
+		out.Volume = v.Name
+	}
+	return out
 }
 
 // composeNames names the Compose files for messages ("compose.yaml", or

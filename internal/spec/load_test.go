@@ -112,7 +112,8 @@ func TestLoadShopShape(t *testing.T) {
 	if v := p.Volume("db-data"); v == nil || v.Name != "shop_db-data" {
 		t.Errorf("volume %+v", v)
 	}
-	if len(p.Databases) != 1 || p.Databases[0] != (Database{Service: "db", Engine: EnginePostgres}) {
+	if len(p.Databases) != 1 || p.Databases[0] != (Database{Service: "db", Engine: EnginePostgres,
+		VolumeKey: "db-data", Volume: "shop_db-data", DataDir: DefaultPGData}) {
 		t.Errorf("databases %+v", p.Databases)
 	}
 	if p.Health.TimeoutOrDefault() != 90*time.Second || p.Drift.PolicyFor("api") != DriftHeal || p.Drift.PolicyFor("db") != DriftWarn {

@@ -70,10 +70,53 @@ type Manifest struct {
 	lines map[string]int // field → line, for errors found after parsing
 }
 
-// ManifestDatabase says that a service holds a database.
+// ManifestDatabase says that a service holds a database, where the data
+// of a new environment's copy comes from and which volume holds it.
 type ManifestDatabase struct {
 	Service string `yaml:"service" json:"service"`
 	Engine  string `yaml:"engine" json:"engine"`
+	// Source is where a new clone's data comes from (nil: the database
+	// starts empty, as the image initialises it).
+	Source *DatabaseSource `yaml:"source,omitempty" json:"source,omitempty"`
+	// Volume is the key of the named Compose volume holding the data;
+	// empty: the named volume the service mounts at its PGDATA
+	// (/var/lib/postgresql/data by default).
+	Volume string `yaml:"volume,omitempty" json:"volume,omitempty"`
+}
+
+// DatabaseSource is where a database clone comes from: exactly one of
+// Seed, URL, Env and Snapshot.
+type DatabaseSource struct {
+	// Seed is a dump in the definition folder (plain SQL, custom or
+	// directory format; .gz or .zst compressed), relative to it.
+	Seed string `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// SHA256 is the seed's checksum (hex), verified before it is used.
+	SHA256 string `yaml:"sha256,omitempty" json:"sha256,omitempty"`
+	// URL names the environment variable holding a live database's URL;
+	// the URL itself (and its credentials) never goes into Git.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+	// Env is another environment whose database is copied.
+	Env string `yaml:"env,omitempty" json:"env,omitempty"`
+	// Snapshot is a named snapshot to start from.
+	Snapshot string `yaml:"snapshot,omitempty" json:"snapshot,omitempty"`
+}
+
+// Kind is the source's kind: seed, url, env or snapshot ("" when none is
+// set).
+func (s *DatabaseSource) Kind() string {
+	switch {
+	case s == nil:
+		return ""
+	case s.Seed != "":
+		return "seed"
+	case s.URL != "":
+		return "url"
+	case s.Env != "":
+		return "env"
+	case s.Snapshot != "":
+		return "snapshot"
+	}
+	return ""
 }
 
 // HealthSettings tune how Berth waits for services to be healthy.
@@ -172,7 +215,18 @@ func ReadManifest(path string) (*Manifest, error) {
 		return nil, err
 	}
 	m.Dir = dir
-	if err := m.resolveComposeFiles(); err != nil {
+	var errs Errors
+	for _, err := range []error{m.resolveComposeFiles(), m.checkSeeds()} {
+		var many Errors
+		switch {
+		case err == nil:
+		case errors.As(err, &many):
+			errs = append(errs, many...)
+		default:
+			errs = append(errs, err.(*Error))
+		}
+	}
+	if err := errs.orNil(); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -250,6 +304,12 @@ func (m *Manifest) validate(d *decoder, root *yaml.Node) {
 			d.errorf(d.lines[f+".engine"], f+".engine", "unknown engine %q: use postgres%s", db.Engine,
 				didYouMean(db.Engine, []string{EnginePostgres, EngineMySQL, EngineMariaDB}))
 		}
+		if _, ok := d.lines[f+".volume"]; ok && strings.TrimSpace(db.Volume) == "" {
+			d.errorf(d.lines[f+".volume"], f+".volume", "empty volume name: name a volume of the Compose file, or leave volume out")
+		}
+		if _, ok := d.lines[f+".source"]; ok {
+			validateSource(d, f+".source", db.Source)
+		}
 	}
 	if m.Health != nil {
 		if _, ok := d.lines["health.timeout"]; ok && m.Health.Timeout <= 0 {
@@ -282,6 +342,83 @@ func (m *Manifest) validate(d *decoder, root *yaml.Node) {
 			}
 		}
 	}
+}
+
+var envVarRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var sha256RE = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
+
+// validateSource checks a database source's content (the seed's existence
+// is checked by checkSeeds, against the folder).
+func validateSource(d *decoder, f string, s *DatabaseSource) {
+	if s == nil {
+		d.errorf(d.lines[f], f, "empty source: give one of seed, url, env or snapshot")
+		return
+	}
+	var set []string
+	for _, k := range []struct {
+		name string
+		val  string
+	}{{"seed", s.Seed}, {"url", s.URL}, {"env", s.Env}, {"snapshot", s.Snapshot}} {
+		if _, ok := d.lines[f+"."+k.name]; ok {
+			set = append(set, k.name)
+			if strings.TrimSpace(k.val) == "" {
+				d.errorf(d.lines[f+"."+k.name], f+"."+k.name, "empty value")
+			}
+		}
+	}
+	switch {
+	case len(set) == 0:
+		d.errorf(d.lines[f], f, "no source: give one of seed, url, env or snapshot")
+	case len(set) > 1:
+		d.errorf(d.lines[f+"."+set[1]], f+"."+set[1], "a database has one source, and %s is already given: choose one of seed, url, env or snapshot", set[0])
+	}
+	if _, ok := d.lines[f+".sha256"]; ok {
+		switch {
+		case s.Seed == "":
+			d.errorf(d.lines[f+".sha256"], f+".sha256", "a checksum goes with a seed: add seed, or remove sha256")
+		case !sha256RE.MatchString(s.SHA256):
+			d.errorf(d.lines[f+".sha256"], f+".sha256", "must be 64 hexadecimal digits (the output of sha256sum FILE), not %q", s.SHA256)
+		}
+	}
+	if s.Seed != "" {
+		clean := filepath.Clean(filepath.FromSlash(s.Seed))
+		if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+			d.errorf(d.lines[f+".seed"], f+".seed", "%q is outside the definition folder: a seed is a file or folder inside it", s.Seed)
+		}
+	}
+	if s.URL != "" && !envVarRE.MatchString(s.URL) {
+		msg := "must name an environment variable holding the database URL, such as SHOP_SOURCE_URL"
+		if strings.Contains(s.URL, "://") || strings.Contains(s.URL, "@") {
+			msg = "must not be the URL itself: a URL with credentials does not belong in Git; put it in an environment variable and name the variable here (url: SHOP_SOURCE_URL)"
+		}
+		d.errorf(d.lines[f+".url"], f+".url", "%s", msg)
+	}
+	if s.Env != "" {
+		if err := ValidateName(s.Env); err != nil {
+			d.errorf(d.lines[f+".env"], f+".env", "environment %v", err)
+		}
+	}
+}
+
+// checkSeeds checks that every seed the manifest names exists in the
+// definition folder.
+func (m *Manifest) checkSeeds() error {
+	var errs Errors
+	for i, db := range m.Databases {
+		if db.Source == nil || db.Source.Seed == "" {
+			continue
+		}
+		field := fmt.Sprintf("databases[%d].source.seed", i)
+		p := filepath.Join(m.Dir, filepath.FromSlash(db.Source.Seed))
+		if _, err := os.Stat(p); err != nil {
+			msg := err.Error()
+			if errors.Is(err, fs.ErrNotExist) {
+				msg = fmt.Sprintf("seed %q not found in %s", db.Source.Seed, displayPath(m.Dir))
+			}
+			errs = append(errs, &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field, Message: msg, Err: err})
+		}
+	}
+	return errs.orNil()
 }
 
 // resolveComposeFiles fills ComposeFiles, checking that each exists.

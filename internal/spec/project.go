@@ -189,6 +189,29 @@ type Volume struct {
 type Database struct {
 	Service string `json:"service"`
 	Engine  string `json:"engine"` // postgres (mysql, mariadb later)
+	// Source is where a new clone's data comes from, nil when none is
+	// declared. Its Seed is an absolute path here.
+	Source *DatabaseSource `json:"source,omitempty"`
+	// VolumeKey and Volume are the Compose key and the engine name of the
+	// named volume holding the data, and DataDir where the service mounts
+	// it; empty when the service mounts no named volume there.
+	VolumeKey string `json:"volumeKey,omitempty"`
+	Volume    string `json:"volume,omitempty"`
+	DataDir   string `json:"dataDir,omitempty"`
+}
+
+// DefaultPGData is where PostgreSQL images keep their data unless PGDATA
+// says otherwise.
+const DefaultPGData = "/var/lib/postgresql/data"
+
+// Database returns the database held by service, or nil.
+func (p *Project) Database(service string) *Database {
+	for i := range p.Databases {
+		if p.Databases[i].Service == service {
+			return &p.Databases[i]
+		}
+	}
+	return nil
 }
 
 // Warning is something Berth read and does not act on, with where it was.

@@ -167,7 +167,12 @@ func TestSchemaValidates(t *testing.T) {
 		return sch.Validate(inst)
 	}
 
-	good := []string{fullManifest, "name: a\n", "name: a\ncompose: one.yaml\nprofiles: debug\n"}
+	good := []string{fullManifest, "name: a\n", "name: a\ncompose: one.yaml\nprofiles: debug\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, volume: data, source: {seed: db/seed.sql.gz, sha256: " + strings.Repeat("ab", 32) + "}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {url: SHOP_URL}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {env: shop}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {snapshot: before-migration}}]\n",
+	}
 	for _, dir := range []string{"testdata/shop", "../../environments/shop"} {
 		if data, err := os.ReadFile(filepath.Join(dir, ManifestFile)); err == nil {
 			good = append(good, string(data))
@@ -187,6 +192,14 @@ func TestSchemaValidates(t *testing.T) {
 		"name: Shop\n",
 		"name: a\ndatabases: [{service: db, engine: mysql}]\n",
 		"name: a\ndatabases: [{service: db}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {seed: a.sql, url: X}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {url: 'postgres://u:p@h/db'}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {url: X, sha256: " + strings.Repeat("ab", 32) + "}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {seed: a.sql, sha256: abc}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {env: Shop}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, source: {dump: a.sql}}]\n",
+		"name: a\ndatabases: [{service: db, engine: postgres, volume: ''}]\n",
 		"name: a\nhealth: {timeout: 2 minutes}\n",
 		"name: a\ndrift: {policy: sometimes}\n",
 		"name: a\ndrift: {ignore: [{path: environment/TZ}]}\n",

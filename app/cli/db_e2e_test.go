@@ -1,0 +1,246 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/testenv"
+)
+
+// pgCompose is a definition holding one PostgreSQL service whose
+// environment carries REV (a change of it recreates the container, never
+// the volume).
+func pgCompose(rev string) string {
+	return fmt.Sprintf(`services:
+  db:
+    image: postgres:15
+    environment:
+      POSTGRES_USER: app
+      POSTGRES_PASSWORD: app-pw
+      POSTGRES_DB: app
+      REV: %q
+    volumes:
+      - data:/var/lib/postgresql/data
+    healthcheck:
+      test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "app", "-d", "app"]
+      interval: 1s
+      timeout: 3s
+      retries: 60
+volumes:
+  data:
+`, rev)
+}
+
+// pgSeed is a plain SQL seed of a few MB.
+const pgSeed = `CREATE TABLE items (id int PRIMARY KEY, name text, price numeric(10,2));
+INSERT INTO items SELECT i, 'item ' || md5(i::text), (i % 997) / 3.0 FROM generate_series(1, 40000) i;
+CREATE TABLE notes (id serial PRIMARY KEY, body text);
+INSERT INTO notes (body) VALUES ('seeded');
+`
+
+// pgq runs a query with psql inside env's db container, over TCP with the
+// password, as a client would.
+func pgq(t *testing.T, env, query string) string {
+	t.Helper()
+	id := containerIDs(t, env)["db"]
+	if id == "" {
+		t.Fatalf("%s has no db container", env)
+	}
+	for i := 0; ; i++ {
+		out, err := exec.Command("docker", "exec", "-e", "PGPASSWORD=app-pw", id, "psql", "-X", "-At", "-v", "ON_ERROR_STOP=1",
+			"-h", "127.0.0.1", "-U", "app", "-d", "app", "-c", query).CombinedOutput()
+		if err == nil {
+			return strings.TrimSpace(string(out))
+		}
+		if i > 100 || !strings.Contains(string(out), "Connection refused") && !strings.Contains(string(out), "starting up") && !strings.Contains(string(out), "shutting down") {
+			t.Fatalf("psql %q: %v\n%s", query, err, out)
+		}
+		exec.Command("sleep", "0.3").Run()
+	}
+}
+
+// tableSums is each table's row count and md5 of its rows, computed with psql.
+func tableSums(t *testing.T, env string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, tbl := range []string{"items", "notes"} {
+		fmt.Fprintf(&b, "%s=%s ", tbl, pgq(t, env, fmt.Sprintf("SELECT count(*)||':'||md5(string_agg(t::text, '' ORDER BY t::text)) FROM %s t", tbl)))
+	}
+	return b.String()
+}
+
+func removeVolumesLabelled(label string) {
+	if out, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "label="+label).Output(); len(out) > 0 {
+		exec.Command("docker", append([]string{"volume", "rm", "-f"}, strings.Fields(string(out))...)...).Run()
+	}
+}
+
+// TestDatabaseClones runs the database commands end to end on a definition
+// whose PostgreSQL database comes from a checksummed seed: deploy clones it
+// before the server starts, snapshot/restore and reset round-trip the
+// content, a deploy takes a snapshot that rollback --with-data restores,
+// and bad input exits with the documented codes.
+func TestDatabaseClones(t *testing.T) {
+	testenv.Image(t, "postgres:15")
+	env := uniqueName("dbclone")
+	t.Cleanup(func() {
+		removeLabelled(env)
+		removeVolumesLabelled("dev.berth.db-env=" + env)
+	})
+	t.Setenv("BERTH_STATE_DIR", t.TempDir())
+
+	sum := sha256.Sum256([]byte(pgSeed + "-- " + env + "\n"))
+	seed := pgSeed + "-- " + env + "\n" // unique per run, so the golden copy is this test's own
+	manifest := fmt.Sprintf("name: probe\ndatabases:\n  - service: db\n    engine: postgres\n    source:\n      seed: seed/app.sql\n      sha256: %s\n", hex.EncodeToString(sum[:]))
+	repo := newDefRepo(t)
+	c1 := repo.commit("db v1", map[string]string{"berth.yaml": manifest, "compose.yaml": pgCompose("1"), "seed/app.sql": seed})
+	c2 := repo.commit("db v2", map[string]string{"compose.yaml": pgCompose("2")})
+	cli := func(args ...string) (int, string, string) {
+		t.Helper()
+		return berth(t, append([]string{"--repo", repo.dir}, args...)...)
+	}
+
+	// A new environment: its database is cloned from the seed before it starts.
+	if code, _, stderr := cli("deploy", "probe", c1, "--as", env); code != ExitOK || !strings.Contains(stderr, "a new clone from seed seed/app.sql") {
+		t.Fatalf("deploy c1: exit %d", code)
+	}
+	if n := pgq(t, env, "SELECT count(*) FROM items"); n != "40000" {
+		t.Fatalf("the clone has %s items, want 40000", n)
+	}
+	seeded := tableSums(t, env)
+
+	code, out, _ := cli("db", "ls", env, "-o", "json")
+	var dbs []core.DBInfo
+	if code != ExitOK || json.Unmarshal([]byte(out), &dbs) != nil || len(dbs) != 1 {
+		t.Fatalf("db ls: exit %d\n%s", code, out)
+	}
+	d := dbs[0]
+	if d.Service != "db" || !d.Exists || d.Source != "seed seed/app.sql" || d.Golden == nil || d.Strategy == "" || d.Volume != env+"_data" {
+		t.Fatalf("db ls: %+v (golden %+v)", d, d.Golden)
+	}
+	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", d.Golden.Volume, d.Golden.Volume+"-ready").Run() })
+
+	// Snapshot, change, restore.
+	pgq(t, env, "INSERT INTO notes (body) VALUES ('before the snapshot')")
+	snapped := tableSums(t, env)
+	code, out, _ = cli("db", "snapshot", env, "--name", "s1", "-o", "json")
+	var res core.DBResult
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.Snapshot == nil || res.Snapshot.Size == 0 || res.Strategy == "" {
+		t.Fatalf("db snapshot: exit %d\n%s", code, out)
+	}
+	if code, _, _ := cli("db", "snapshot", env, "--name", "s1"); code == ExitOK {
+		t.Fatal("a second snapshot of the same name was taken")
+	}
+	pgq(t, env, "DELETE FROM items WHERE id % 3 = 0; UPDATE notes SET body = 'changed'")
+	if tableSums(t, env) == snapped {
+		t.Fatal("the change did not change the content")
+	}
+	if code, _, _ := cli("db", "restore", env, "s1"); code != ExitOK {
+		t.Fatalf("db restore: exit %d", code)
+	}
+	if got := tableSums(t, env); got != snapped {
+		t.Fatalf("after restore: %s\nwant %s", got, snapped)
+	}
+
+	// Reset: back to the golden copy.
+	code, out, _ = cli("db", "reset", env, "-o", "json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.Op != "reset" || res.GoldenLoaded {
+		t.Fatalf("db reset: exit %d\n%s", code, out)
+	}
+	if got := tableSums(t, env); got != seeded {
+		t.Fatalf("after reset: %s\nwant %s", got, seeded)
+	}
+
+	// A deploy takes a snapshot first (the store here copies on write);
+	// rollback --with-data puts it back along with the code.
+	pgq(t, env, "INSERT INTO notes (body) VALUES ('written at c1')")
+	atC1 := tableSums(t, env)
+	code, out, _ = cli("deploy", env, c2, "--yes", "-o", "json")
+	var dep core.DeployResult
+	if code != ExitOK || json.Unmarshal([]byte(out), &dep) != nil {
+		t.Fatalf("deploy c2: exit %d\n%s", code, out)
+	}
+	if d.Strategy == "copy-on-write" && len(dep.Snapshots) != 1 {
+		t.Fatalf("deploy c2 took snapshots %v, want one", dep.Snapshots)
+	}
+	code, out, _ = cli("history", env, "-o", "json")
+	if code != ExitOK || !strings.Contains(out, fmt.Sprintf(`"snapshotIds": [
+      %d
+    ]`, dep.Snapshots[0])) {
+		t.Fatalf("history does not name the deploy's snapshot %d:\n%s", dep.Snapshots[0], out)
+	}
+	pgq(t, env, "INSERT INTO notes (body) VALUES ('written at c2')")
+	code, out, _ = cli("rollback", env, "--yes", "--with-data", "-o", "json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &dep) != nil || len(dep.Data) != 1 || dep.Revision.Hash != c1 {
+		t.Fatalf("rollback --with-data: exit %d\n%s", code, out)
+	}
+	if got := tableSums(t, env); got != atC1 {
+		t.Fatalf("after rollback --with-data: %s\nwant %s", got, atC1)
+	}
+	if rev := inspect(t, containerIDs(t, env)["db"], `{{range .Config.Env}}{{println .}}{{end}}`); !strings.Contains(rev, "REV=1\n") {
+		t.Fatalf("the db runs with %q, want REV=1", rev)
+	}
+
+	// berth up from the definitions folder clones a new database too (the
+	// golden copy is reused), and a clone from another environment copies
+	// that environment's current content, its server stopped and started
+	// again around the copy.
+	third := env + "-c"
+	t.Cleanup(func() { removeLabelled(third) })
+	defs := filepath.Join(repo.dir, "environments")
+	if code, _, stderr := berth(t, "--repo", repo.dir, "--definitions", defs, "up", "probe", "--as", third); code != ExitOK || !strings.Contains(stderr, "a new clone from seed") {
+		t.Fatalf("up: exit %d", code)
+	}
+	if got := tableSums(t, third); got != seeded {
+		t.Fatalf("up's clone: %s\nwant %s", got, seeded)
+	}
+	code, out, _ = berth(t, "--repo", repo.dir, "--definitions", defs, "db", "clone", third, "db", "--from", "env:"+env, "-o", "json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.From != "environment "+env {
+		t.Fatalf("db clone --from env: exit %d\n%s", code, out)
+	}
+	if got := tableSums(t, third); got != atC1 {
+		t.Fatalf("the clone of %s: %s\nwant %s", env, got, atC1)
+	}
+	if got := tableSums(t, env); got != atC1 {
+		t.Fatalf("%s after being cloned: %s\nwant %s", env, got, atC1)
+	}
+
+	// Bad input: an unknown snapshot, a source that is not one, a snapshot
+	// removed twice.
+	if code, _, _ := cli("db", "restore", env, "nope"); code != ExitNotFound {
+		t.Fatalf("restoring an unknown snapshot: exit %d, want %d", code, ExitNotFound)
+	}
+	if code, _, _ := cli("db", "clone", env, "--from", "ftp:x"); code != ExitFailed {
+		t.Fatalf("--from ftp:x: exit %d, want %d", code, ExitFailed)
+	}
+	if code, _, _ := cli("db", "rm", env, "s1"); code != ExitOK {
+		t.Fatalf("db rm: exit %d", code)
+	}
+	if code, _, _ := cli("db", "rm", env, "s1"); code != ExitNotFound {
+		t.Fatalf("db rm of a removed snapshot: exit %d", code)
+	}
+	if out, _ := exec.Command("docker", "volume", "inspect", res.Snapshot.Volume).CombinedOutput(); !strings.Contains(string(out), "no such volume") {
+		t.Fatalf("the snapshot's volume is still there: %s", out)
+	}
+
+	// A seed changed without updating sha256: deploying a new environment
+	// from it fails naming the checksum, and leaves nothing behind.
+	os.WriteFile(filepath.Join(repo.dir, "environments", "probe", "seed", "app.sql"), []byte(seed+"-- edited\n"), 0o644)
+	c3 := repo.commit("seed edited, checksum not", nil)
+	other := env + "-b"
+	t.Cleanup(func() { removeLabelled(other) })
+	if code, _, stderr := cli("deploy", "probe", c3, "--as", other); code != ExitFailed || !strings.Contains(stderr, "checksum mismatch") {
+		t.Fatalf("deploy with a bad checksum: exit %d", code)
+	}
+	if left := labelled(t, other); len(left) > 0 {
+		t.Fatalf("a failed deploy left %v", left)
+	}
+}

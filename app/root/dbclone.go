@@ -1,0 +1,72 @@
+package root
+
+import (
+	"context"
+	"sync"
+
+	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/dbclone"
+	"github.com/berthdev/berth/internal/engine"
+	"github.com/berthdev/berth/internal/spec"
+	"github.com/berthdev/berth/internal/store"
+)
+
+// databases hands core the database cloner of the connected engine: one
+// dbclone.Cloner per engine connection, so that its probe of the volume
+// store (copy-on-write or not) is made once.
+func (s *engineSource) databases(ctx context.Context) (core.DatabaseEngine, error) {
+	if _, err := s.get(ctx); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.e
+	a.dbOnce.Do(func() { a.db = &databaseEngine{Cloner: dbclone.New(a.e.DBClone()), e: a.e} })
+	return a.db, nil
+}
+
+// databaseEngine is the cloner plus the engine's project volumes.
+type databaseEngine struct {
+	*dbclone.Cloner
+	e *engine.Engine
+}
+
+func (d *databaseEngine) CreateProjectVolume(ctx context.Context, p *spec.Project, key string) error {
+	return d.e.CreateProjectVolume(ctx, p, key)
+}
+
+// dbState is kept on the engine adapter, next to the connection it uses.
+type dbState struct {
+	dbOnce sync.Once
+	db     *databaseEngine
+}
+
+func (a *storeAdapter) AddSnapshot(ctx context.Context, sn core.DBSnapshot) (int64, error) {
+	s, err := a.get()
+	if err != nil {
+		return 0, err
+	}
+	return s.AddSnapshot(ctx, store.Snapshot{Name: sn.Name, Env: sn.Env, Service: sn.Service, Volume: sn.Volume, Size: sn.Size,
+		Created: sn.Created, DeploymentID: sn.DeploymentID})
+}
+
+func (a *storeAdapter) Snapshots(ctx context.Context, env string) ([]core.DBSnapshot, error) {
+	s, err := a.get()
+	if err != nil {
+		return nil, err
+	}
+	sns, err := s.Snapshots(ctx, env)
+	out := make([]core.DBSnapshot, len(sns))
+	for i, sn := range sns {
+		out[i] = core.DBSnapshot(sn)
+	}
+	return out, err
+}
+
+func (a *storeAdapter) RemoveSnapshot(ctx context.Context, id int64) error {
+	s, err := a.get()
+	if err != nil {
+		return err
+	}
+	return s.RemoveSnapshot(ctx, id)
+}

@@ -1,0 +1,806 @@
+package core
+
+// Database clones: each environment's private copy of its databases, made
+// from the source its manifest declares (or one asked for), snapshots of
+// it, restore and reset. The copying itself is internal/dbclone's; core
+// decides what is copied where, locks the environment, catalogues
+// snapshots and reports progress.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthdev/berth/internal/dbclone"
+	"github.com/berthdev/berth/internal/reconcile"
+	"github.com/berthdev/berth/internal/spec"
+)
+
+// DBCloner is what core asks of the database cloner of the connected
+// engine (internal/dbclone through the composition root).
+type DBCloner interface {
+	Golden(ctx context.Context, src dbclone.Source, t dbclone.Target, progress func(dbclone.Progress)) (dbclone.Volume, bool, error)
+	Clone(ctx context.Context, src dbclone.Source, t dbclone.Target, progress func(dbclone.Progress)) (dbclone.Result, error)
+	Snapshot(ctx context.Context, t dbclone.Target, name string, progress func(dbclone.Progress)) (dbclone.Volume, dbclone.Result, error)
+	Restore(ctx context.Context, from string, t dbclone.Target, progress func(dbclone.Progress)) (dbclone.Result, error)
+	RemoveSnapshot(ctx context.Context, volume string) error
+	Strategy(ctx context.Context, image string) (string, error)
+	FindGolden(ctx context.Context, src dbclone.Source, t dbclone.Target) (dbclone.Volume, bool, error)
+}
+
+// DatabaseEngine is the cloner together with what Up needs to put a clone
+// into a volume before the database starts.
+type DatabaseEngine interface {
+	DBCloner
+	// CreateProjectVolume creates volume key of p as applying a plan
+	// would (same name and labels).
+	CreateProjectVolume(ctx context.Context, p *spec.Project, key string) error
+}
+
+// DatabaseSource hands out the database engine of the connected engine.
+type DatabaseSource func(ctx context.Context) (DatabaseEngine, error)
+
+// SnapshotCatalog is the store's catalogue of snapshots.
+type SnapshotCatalog interface {
+	AddSnapshot(ctx context.Context, s DBSnapshot) (int64, error)
+	Snapshots(ctx context.Context, env string) ([]DBSnapshot, error)
+	RemoveSnapshot(ctx context.Context, id int64) error
+}
+
+// WithDatabases gives core database clones and the snapshot catalogue.
+func WithDatabases(src DatabaseSource, cat SnapshotCatalog) Option {
+	return func(b *Berth) { b.dbs, b.snaps = src, cat }
+}
+
+// Snapshot-before-deploy modes.
+const (
+	// DeploySnapshotsAuto snapshots before each deploy where the volume
+	// store copies on write (a snapshot costs next to nothing there).
+	DeploySnapshotsAuto = "auto"
+	// DeploySnapshotsAlways snapshots before every deploy, copying when it
+	// must.
+	DeploySnapshotsAlways = "always"
+	// DeploySnapshotsNever takes none.
+	DeploySnapshotsNever = "never"
+)
+
+// WithDeploySnapshots sets when a deploy snapshots the databases first
+// (default auto; an unknown mode counts as auto).
+func WithDeploySnapshots(mode string) Option {
+	return func(b *Berth) { b.deploySnaps = mode }
+}
+
+// ErrNoDatabases: database clones are not available (no cloner or store),
+// or the environment declares no database.
+var ErrNoDatabases = errors.New("no database clones")
+
+// DBSnapshot is a catalogued snapshot of an environment's database.
+type DBSnapshot struct {
+	ID      int64     `json:"id"`
+	Name    string    `json:"name"`
+	Env     string    `json:"env"`
+	Service string    `json:"service"`
+	Volume  string    `json:"volume"`
+	Size    int64     `json:"size"` // bytes
+	Created time.Time `json:"created"`
+	// DeploymentID is the deployment it was taken before (0: by hand).
+	DeploymentID int64 `json:"deploymentId,omitempty"`
+}
+
+// DBGolden is the golden copy an environment's clones come from.
+type DBGolden struct {
+	Volume   string    `json:"volume"`
+	Source   string    `json:"source"`
+	Size     int64     `json:"size,omitempty"`
+	LoadedAt time.Time `json:"loadedAt,omitzero"`
+}
+
+// DBInfo is one database of an environment, for `berth db ls` and the
+// Databases view.
+type DBInfo struct {
+	Env     string `json:"env"`
+	Service string `json:"service"`
+	Engine  string `json:"engine"`
+	// Volume holds the data; Exists says whether it exists yet.
+	Volume string `json:"volume"`
+	Exists bool   `json:"exists"`
+	// Container is the database container, when there is one.
+	Container string `json:"container,omitempty"`
+	// Source is where clones come from ("seed db/seed.sql", "url $X",
+	// "env shop", "snapshot s1"), empty when the manifest declares none.
+	Source string `json:"source,omitempty"`
+	// Golden is the source's golden copy when it is loaded (seed and URL
+	// sources).
+	Golden *DBGolden `json:"golden,omitempty"`
+	// Strategy is how a copy would be made on this engine now.
+	Strategy  string       `json:"strategy,omitempty"`
+	Snapshots []DBSnapshot `json:"snapshots"`
+}
+
+// DBProgress is the progress of a long database step (in Event.DB).
+type DBProgress struct {
+	Service string `json:"service"`
+	Step    string `json:"step"`
+	Done    int64  `json:"done,omitempty"`
+	Total   int64  `json:"total,omitempty"` // 0: unknown
+}
+
+// DBResult is what a clone, snapshot, restore or reset did.
+type DBResult struct {
+	Env     string `json:"env"`
+	Service string `json:"service"`
+	// Op is clone, snapshot, restore or reset.
+	Op string `json:"op"`
+	// From says what was copied (a source, a snapshot, the golden copy).
+	From         string        `json:"from"`
+	Strategy     string        `json:"strategy"`
+	Duration     time.Duration `json:"duration"`
+	Bytes        int64         `json:"bytes,omitempty"`
+	GoldenLoaded bool          `json:"goldenLoaded,omitempty"`
+	// Snapshot is the snapshot taken (snapshot) or restored (restore).
+	Snapshot *DBSnapshot `json:"snapshot,omitempty"`
+}
+
+// DBCloneRequest asks to replace an environment's database with a copy
+// of a source.
+type DBCloneRequest struct {
+	Env     string
+	Service string // "" : the environment's only database
+	// From is the source: "" (the manifest's), seed:PATH (in the
+	// definition folder), url:VAR, env:NAME or snapshot:NAME.
+	From string
+}
+
+// DBSnapshotRequest asks for a snapshot of an environment's database.
+type DBSnapshotRequest struct {
+	Env, Service string
+	Name         string // "" : a name from the time
+}
+
+// DBRestoreRequest asks to put a snapshot (name or id) back.
+type DBRestoreRequest struct {
+	Env, Snapshot string
+}
+
+// DBResetRequest asks to put the golden copy of the manifest's source back.
+type DBResetRequest struct {
+	Env, Service string
+}
+
+// DBRemoveRequest asks to remove a snapshot (name or id).
+type DBRemoveRequest struct {
+	Env, Snapshot string
+}
+
+// dbEnv is an environment's desired state and live state, with its
+// database engine.
+type dbEnv struct {
+	e   Engine
+	dbe DatabaseEngine
+	p   *spec.Project
+	o   reconcile.Observed
+}
+
+func (b *Berth) dbEnvironment(ctx context.Context, env string) (*dbEnv, error) {
+	if b.dbs == nil {
+		return nil, fmt.Errorf("%w: this build has no database cloner", ErrNoDatabases)
+	}
+	e, err := b.eng(ctx)
+	if err != nil {
+		return nil, err
+	}
+	o, err := e.ObserveProject(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	p, err := b.desiredOf(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Databases) == 0 {
+		return nil, fmt.Errorf("environment %q (definition %s) declares no databases in %s: %w", env, p.Definition, spec.ManifestFile, ErrNoDatabases)
+	}
+	dbe, err := b.dbs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &dbEnv{e: e, dbe: dbe, p: p, o: o}, nil
+}
+
+// desiredOf loads env's definition as it runs: at its deployed revision
+// when the records name one, else from the definitions folder.
+func (b *Berth) desiredOf(ctx context.Context, env string) (*spec.Project, error) {
+	def := b.definitionFor(ctx, env, "")
+	if b.revs != nil {
+		if cur, err := b.current(ctx, env); err == nil && cur != nil && cur.Revision != "" {
+			if rev, err := b.revs.Resolve(ctx, cur.Revision); err == nil {
+				return b.loadAt(ctx, env, cmpOr(cur.Definition, def), rev)
+			}
+		}
+	}
+	p, err := b.defs.Load(ctx, def, spec.LoadOptions{Name: env})
+	if err != nil {
+		return nil, err
+	}
+	p.Definition = cmpOr(p.Definition, def)
+	return p, nil
+}
+
+// database picks the database service (the only one when service is "").
+func (d *dbEnv) database(service string) (*spec.Database, error) {
+	if service == "" {
+		if len(d.p.Databases) > 1 {
+			var names []string
+			for _, db := range d.p.Databases {
+				names = append(names, db.Service)
+			}
+			return nil, fmt.Errorf("environment %q has several databases (%s): name one", d.p.Name, strings.Join(names, ", "))
+		}
+		return &d.p.Databases[0], nil
+	}
+	db := d.p.Database(service)
+	if db == nil {
+		return nil, fmt.Errorf("environment %q has no database service %q: %w", d.p.Name, service, ErrNotFound)
+	}
+	return db, nil
+}
+
+// target describes db of p for the cloner; the container is looked up in o.
+func target(p *spec.Project, db *spec.Database, o reconcile.Observed) (dbclone.Target, error) {
+	if db.Volume == "" {
+		return dbclone.Target{}, fmt.Errorf("database %s of %s: the service mounts no named volume at its data folder: %w", db.Service, p.Name, ErrNoDatabases)
+	}
+	s := p.Service(db.Service)
+	if s == nil {
+		return dbclone.Target{}, fmt.Errorf("environment %q has no service %q: %w", p.Name, db.Service, ErrNotFound)
+	}
+	env := s.Environment
+	user := cmpOr(env["POSTGRES_USER"], "postgres")
+	t := dbclone.Target{Env: p.Name, Service: db.Service, Image: s.Image, Volume: db.Volume, MountDir: db.DataDir,
+		PGData: cmpOr(env["PGDATA"], db.DataDir), User: user, Password: env["POSTGRES_PASSWORD"],
+		Database: cmpOr(env["POSTGRES_DB"], user), AuthMethod: env["POSTGRES_HOST_AUTH_METHOD"]}
+	for _, c := range o.Containers {
+		if c.Service == db.Service && c.Managed && !c.OneOff {
+			t.Container = c.Name
+			break
+		}
+	}
+	return t, nil
+}
+
+// source resolves a source: from ("" for the manifest's) for db of p.
+func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, from string) (dbclone.Source, error) {
+	var ds spec.DatabaseSource
+	switch kind, val, _ := strings.Cut(from, ":"); {
+	case from == "":
+		if db.Source == nil || db.Source.Kind() == "" {
+			return dbclone.Source{}, fmt.Errorf("database %s of %s has no source in %s: give one with --from (seed:PATH, url:VAR, env:NAME, snapshot:NAME)", db.Service, p.Name, spec.ManifestFile)
+		}
+		ds = *db.Source
+	case kind == "seed" && val != "":
+		ds.Seed = val
+		if !filepath.IsAbs(val) {
+			ds.Seed = filepath.Join(p.Dir, val)
+		}
+	case kind == "url" && val != "":
+		ds.URL = val
+	case kind == "env" && val != "":
+		ds.Env = val
+	case kind == "snapshot" && val != "":
+		ds.Snapshot = val
+	default:
+		return dbclone.Source{}, fmt.Errorf("--from %q: use seed:PATH, url:VAR, env:NAME or snapshot:NAME", from)
+	}
+	switch ds.Kind() {
+	case "seed":
+		return dbclone.Source{Kind: "seed", Seed: ds.Seed, SHA256: ds.SHA256, Name: "seed " + relTo(p.Dir, ds.Seed)}, nil
+	case "url":
+		return dbclone.Source{Kind: "url", URL: os.Getenv(ds.URL), URLName: ds.URL, Name: "the database at $" + ds.URL}, nil
+	case "env":
+		if ds.Env == p.Name {
+			return dbclone.Source{}, fmt.Errorf("environment %q cannot be cloned from itself", p.Name)
+		}
+		e, err := b.eng(ctx)
+		if err != nil {
+			return dbclone.Source{}, err
+		}
+		o, err := e.ObserveProject(ctx, ds.Env)
+		if err != nil {
+			return dbclone.Source{}, err
+		}
+		op, err := b.desiredOf(ctx, ds.Env)
+		if err != nil {
+			return dbclone.Source{}, fmt.Errorf("source environment %q: %w", ds.Env, err)
+		}
+		odb := op.Database(db.Service)
+		if odb == nil && len(op.Databases) == 1 {
+			odb = &op.Databases[0]
+		}
+		if odb == nil || odb.Volume == "" {
+			return dbclone.Source{}, fmt.Errorf("source environment %q has no database %s with a data volume: %w", ds.Env, db.Service, ErrNotFound)
+		}
+		t, err := target(op, odb, o)
+		if err != nil {
+			return dbclone.Source{}, err
+		}
+		return dbclone.Source{Kind: "env", Volume: t.Volume, Container: t.Container, Name: "environment " + ds.Env}, nil
+	case "snapshot":
+		sn, err := b.findSnapshot(ctx, "", ds.Snapshot)
+		if err != nil {
+			return dbclone.Source{}, err
+		}
+		return dbclone.Source{Kind: "snapshot", Volume: sn.Volume, Name: "snapshot " + sn.Name + " of " + sn.Env}, nil
+	}
+	return dbclone.Source{}, errors.New("empty source")
+}
+
+// dbErr marks the cloner's "not found" as core's, for the exit code.
+func dbErr(err error) error {
+	if err != nil && errors.Is(err, dbclone.ErrNotFound) && !errors.Is(err, ErrNotFound) {
+		return notFoundError{err}
+	}
+	return err
+}
+
+type notFoundError struct{ err error }
+
+func (e notFoundError) Error() string        { return e.err.Error() }
+func (e notFoundError) Unwrap() error        { return e.err }
+func (e notFoundError) Is(target error) bool { return target == ErrNotFound }
+
+func relTo(dir, p string) string {
+	if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
+
+func sourceText(s *spec.DatabaseSource) string {
+	switch s.Kind() {
+	case "seed":
+		return "seed " + s.Seed
+	case "url":
+		return "url $" + s.URL
+	case "env":
+		return "env " + s.Env
+	case "snapshot":
+		return "snapshot " + s.Snapshot
+	}
+	return ""
+}
+
+// findSnapshot finds a snapshot by name or id, in env (any environment
+// when env is "": the name must then be unique).
+func (b *Berth) findSnapshot(ctx context.Context, env, ref string) (*DBSnapshot, error) {
+	if b.snaps == nil {
+		return nil, fmt.Errorf("%w: no store for the snapshot catalogue", ErrNoDatabases)
+	}
+	all, err := b.snaps.Snapshots(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := strconv.ParseInt(ref, 10, 64)
+	var found []DBSnapshot
+	for _, s := range all {
+		if s.Name == ref || (id != 0 && s.ID == id) {
+			found = append(found, s)
+		}
+	}
+	switch {
+	case len(found) == 0 && env == "":
+		return nil, fmt.Errorf("snapshot %q: %w", ref, ErrNotFound)
+	case len(found) == 0:
+		return nil, fmt.Errorf("environment %q has no snapshot %q: %w", env, ref, ErrNotFound)
+	case len(found) > 1:
+		return nil, fmt.Errorf("snapshot %q is ambiguous: %d environments have one of that name; name it with its id", ref, len(found))
+	}
+	return &found[0], nil
+}
+
+func dbProgress(env, service string, emit Emit) func(dbclone.Progress) {
+	return func(p dbclone.Progress) {
+		emit.send(Event{Env: env, Kind: "db", Detail: p.Step, DB: &DBProgress{Service: service, Step: p.Step, Done: p.Done, Total: p.Total}})
+	}
+}
+
+// DBList lists env's databases with their source, golden copy and
+// snapshots.
+func (b *Berth) DBList(ctx context.Context, env string) ([]DBInfo, error) {
+	d, err := b.dbEnvironment(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	var snaps []DBSnapshot
+	if b.snaps != nil {
+		if snaps, err = b.snaps.Snapshots(ctx, env); err != nil {
+			return nil, err
+		}
+	}
+	vols := map[string]bool{}
+	for _, v := range d.o.Volumes {
+		vols[v.Name] = true
+	}
+	out := []DBInfo{}
+	for i := range d.p.Databases {
+		db := &d.p.Databases[i]
+		info := DBInfo{Env: env, Service: db.Service, Engine: db.Engine, Volume: db.Volume, Exists: vols[db.Volume], Snapshots: []DBSnapshot{}}
+		if db.Source != nil {
+			src := *db.Source
+			if src.Seed != "" {
+				src.Seed = relTo(d.p.Dir, src.Seed)
+			}
+			info.Source = sourceText(&src)
+		}
+		if t, err := target(d.p, db, d.o); err == nil {
+			info.Container = t.Container
+			info.Strategy, _ = d.dbe.Strategy(ctx, t.Image)
+			if k := db.Source.Kind(); k == "seed" || k == "url" {
+				if src, err := b.source(ctx, d.p, db, ""); err == nil {
+					if g, ok, err := d.dbe.FindGolden(ctx, src, t); err == nil && ok {
+						info.Golden = goldenInfo(g)
+					}
+				}
+			}
+		}
+		for _, s := range snaps {
+			if s.Service == db.Service {
+				info.Snapshots = append(info.Snapshots, s)
+			}
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+func goldenInfo(v dbclone.Volume) *DBGolden {
+	g := &DBGolden{Volume: v.Name, Source: v.Labels[dbclone.LabelSource]}
+	g.Size, _ = strconv.ParseInt(v.Labels[dbclone.LabelSize], 10, 64)
+	g.LoadedAt, _ = time.Parse(time.RFC3339, v.Labels[dbclone.LabelLoadedAt])
+	return g
+}
+
+// DBClone replaces env's database with a copy of a source (the manifest's
+// unless req.From names another). The database server is stopped during
+// the copy and started again; its data is replaced only once the copy is
+// complete.
+func (b *Berth) DBClone(ctx context.Context, req DBCloneRequest, emit Emit) (*DBResult, error) {
+	release, _, err := b.acquire(ctx, req.Env, "db clone", emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	d, err := b.dbEnvironment(ctx, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	db, err := d.database(req.Service)
+	if err != nil {
+		return nil, err
+	}
+	t, err := target(d.p, db, d.o)
+	if err != nil {
+		return nil, err
+	}
+	src, err := b.source(ctx, d.p, db, req.From)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.ensureVolume(ctx, db); err != nil {
+		return nil, err
+	}
+	emit.send(Event{Env: req.Env, Kind: "message", Detail: fmt.Sprintf("cloning %s of %s from %s", db.Service, req.Env, src.Name)})
+	res, err := d.dbe.Clone(ctx, src, t, dbProgress(req.Env, db.Service, emit))
+	if err != nil {
+		return nil, dbErr(fmt.Errorf("cloning %s of %s from %s: %w", db.Service, req.Env, src.Name, err))
+	}
+	return &DBResult{Env: req.Env, Service: db.Service, Op: "clone", From: src.Name, Strategy: res.Strategy,
+		Duration: res.Duration, Bytes: res.Bytes, GoldenLoaded: res.GoldenLoaded}, nil
+}
+
+// ensureVolume creates db's volume (as Up would) when it does not exist.
+func (d *dbEnv) ensureVolume(ctx context.Context, db *spec.Database) error {
+	for _, v := range d.o.Volumes {
+		if v.Name == db.Volume {
+			return nil
+		}
+	}
+	return d.dbe.CreateProjectVolume(ctx, d.p, db.VolumeKey)
+}
+
+// DBSnapshot copies env's database into a new snapshot and catalogues it.
+func (b *Berth) DBSnapshot(ctx context.Context, req DBSnapshotRequest, emit Emit) (*DBResult, error) {
+	release, _, err := b.acquire(ctx, req.Env, "db snapshot", emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	d, err := b.dbEnvironment(ctx, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	db, err := d.database(req.Service)
+	if err != nil {
+		return nil, err
+	}
+	return b.snapshot(ctx, d, db, req.Name, 0, emit)
+}
+
+func (b *Berth) snapshot(ctx context.Context, d *dbEnv, db *spec.Database, name string, deployment int64, emit Emit) (*DBResult, error) {
+	if b.snaps == nil {
+		return nil, fmt.Errorf("%w: no store for the snapshot catalogue", ErrNoDatabases)
+	}
+	t, err := target(d.p, db, d.o)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = b.now().UTC().Format("20060102-150405")
+		if len(d.p.Databases) > 1 {
+			name = db.Service + "-" + name
+		}
+	}
+	if err := spec.ValidateName(name); err != nil {
+		return nil, fmt.Errorf("snapshot name: %w", err)
+	}
+	if _, err := b.findSnapshot(ctx, d.p.Name, name); err == nil {
+		return nil, fmt.Errorf("environment %q already has a snapshot %q", d.p.Name, name)
+	}
+	emit.send(Event{Env: d.p.Name, Kind: "message", Detail: fmt.Sprintf("snapshot %s of %s (%s)", name, db.Service, d.p.Name)})
+	vol, res, err := d.dbe.Snapshot(ctx, t, name, dbProgress(d.p.Name, db.Service, emit))
+	if err != nil {
+		return nil, dbErr(fmt.Errorf("snapshot of %s of %s: %w", db.Service, d.p.Name, err))
+	}
+	sn := DBSnapshot{Name: name, Env: d.p.Name, Service: db.Service, Volume: vol.Name, Size: res.Bytes, Created: b.now(), DeploymentID: deployment}
+	id, err := b.snaps.AddSnapshot(ctx, sn)
+	if err != nil {
+		_ = d.dbe.RemoveSnapshot(context.WithoutCancel(ctx), vol.Name)
+		return nil, err
+	}
+	sn.ID = id
+	return &DBResult{Env: d.p.Name, Service: db.Service, Op: "snapshot", From: db.Volume, Strategy: res.Strategy,
+		Duration: res.Duration, Bytes: res.Bytes, Snapshot: &sn}, nil
+}
+
+// DBRestore puts a snapshot of env back into its database.
+func (b *Berth) DBRestore(ctx context.Context, req DBRestoreRequest, emit Emit) (*DBResult, error) {
+	release, _, err := b.acquire(ctx, req.Env, "db restore", emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	d, err := b.dbEnvironment(ctx, req.Env)
+	if err != nil {
+		return nil, err
+	}
+	sn, err := b.findSnapshot(ctx, req.Env, req.Snapshot)
+	if err != nil {
+		return nil, err
+	}
+	return b.restore(ctx, d, sn, emit)
+}
+
+func (b *Berth) restore(ctx context.Context, d *dbEnv, sn *DBSnapshot, emit Emit) (*DBResult, error) {
+	db, err := d.database(sn.Service)
+	if err != nil {
+		return nil, err
+	}
+	t, err := target(d.p, db, d.o)
+	if err != nil {
+		return nil, err
+	}
+	emit.send(Event{Env: d.p.Name, Kind: "message", Detail: fmt.Sprintf("restoring snapshot %s into %s of %s", sn.Name, db.Service, d.p.Name)})
+	res, err := d.dbe.Restore(ctx, sn.Volume, t, dbProgress(d.p.Name, db.Service, emit))
+	if err != nil {
+		return nil, dbErr(fmt.Errorf("restoring snapshot %s of %s: %w", sn.Name, d.p.Name, err))
+	}
+	return &DBResult{Env: d.p.Name, Service: db.Service, Op: "restore", From: "snapshot " + sn.Name, Strategy: res.Strategy,
+		Duration: res.Duration, Bytes: res.Bytes, Snapshot: sn}, nil
+}
+
+// DBReset puts the golden copy of the manifest's source back into env's
+// database.
+func (b *Berth) DBReset(ctx context.Context, req DBResetRequest, emit Emit) (*DBResult, error) {
+	res, err := b.DBClone(ctx, DBCloneRequest{Env: req.Env, Service: req.Service}, emit)
+	if res != nil {
+		res.Op = "reset"
+	}
+	return res, err
+}
+
+// DBRemove removes a snapshot of env: its volume and its catalogue entry.
+func (b *Berth) DBRemove(ctx context.Context, req DBRemoveRequest) error {
+	if err := spec.ValidateName(req.Env); err != nil {
+		return fmt.Errorf("environment name: %w", err)
+	}
+	sn, err := b.findSnapshot(ctx, req.Env, req.Snapshot)
+	if err != nil {
+		return err
+	}
+	if b.dbs == nil {
+		return ErrNoDatabases
+	}
+	dbe, err := b.dbs(ctx)
+	if err != nil {
+		return err
+	}
+	if err := dbe.RemoveSnapshot(ctx, sn.Volume); err != nil {
+		return err
+	}
+	return b.snaps.RemoveSnapshot(ctx, sn.ID)
+}
+
+// cloneNewDatabases is Up's hook: each database with a source whose
+// volume does not exist yet gets its volume created (as the plan would)
+// and filled from the golden copy of its source, before any container
+// starts. Databases without a source are left to the image to initialise.
+func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconcile.Observed, emit Emit) error {
+	if b.dbs == nil {
+		return nil
+	}
+	exists := map[string]bool{}
+	for _, v := range o.Volumes {
+		exists[v.Name] = true
+	}
+	var dbe DatabaseEngine
+	for i := range p.Databases {
+		db := &p.Databases[i]
+		if db.Source == nil || db.Source.Kind() == "" || db.Volume == "" || exists[db.Volume] {
+			continue
+		}
+		if dbe == nil {
+			var err error
+			if dbe, err = b.dbs(ctx); err != nil {
+				return err
+			}
+		}
+		t, err := target(p, db, o)
+		if err != nil {
+			return err
+		}
+		src, err := b.source(ctx, p, db, "")
+		if err != nil {
+			return err
+		}
+		if src.Kind == "seed" || src.Kind == "url" {
+			// Load (or find) the golden copy first: a source that cannot
+			// be read fails before anything is created.
+			if _, _, err := dbe.Golden(ctx, src, t, dbProgress(p.Name, db.Service, emit)); err != nil {
+				return fmt.Errorf("database %s of %s: %s: %w", db.Service, p.Name, src.Name, err)
+			}
+		}
+		if err := dbe.CreateProjectVolume(ctx, p, db.VolumeKey); err != nil {
+			return err
+		}
+		emit.send(Event{Env: p.Name, Kind: "message", Detail: fmt.Sprintf("database %s: a new clone from %s", db.Service, src.Name)})
+		res, err := dbe.Clone(ctx, src, t, dbProgress(p.Name, db.Service, emit))
+		if err != nil {
+			return fmt.Errorf("database %s of %s: cloning from %s: %w", db.Service, p.Name, src.Name, err)
+		}
+		emit.send(Event{Env: p.Name, Kind: "message", Detail: fmt.Sprintf("database %s cloned (%s) in %s", db.Service, res.Strategy, res.Duration.Round(time.Millisecond))})
+	}
+	return nil
+}
+
+// snapshotsBeforeDeploy takes a snapshot of each database of p whose
+// volume exists, before deployment id changes anything: by default when
+// the volume store copies on write (where a snapshot costs next to
+// nothing); WithDeploySnapshots says always or never instead. It
+// returns the snapshots' ids; a failed snapshot is a warning, not a reason
+// to refuse the deploy.
+func (b *Berth) snapshotsBeforeDeploy(ctx context.Context, p *spec.Project, o reconcile.Observed, id int64, emit Emit) []int64 {
+	if b.dbs == nil || b.snaps == nil || len(p.Databases) == 0 {
+		return nil
+	}
+	dbe, err := b.dbs(ctx)
+	if err != nil {
+		return nil
+	}
+	exists := map[string]bool{}
+	for _, v := range o.Volumes {
+		exists[v.Name] = true
+	}
+	d := &dbEnv{dbe: dbe, p: p, o: o}
+	var ids []int64
+	for i := range p.Databases {
+		db := &p.Databases[i]
+		if db.Volume == "" || !exists[db.Volume] {
+			continue
+		}
+		s := p.Service(db.Service)
+		if s == nil {
+			continue
+		}
+		switch b.deploySnaps {
+		case DeploySnapshotsNever:
+			return nil
+		case DeploySnapshotsAlways:
+		default:
+			if strategy, err := dbe.Strategy(ctx, s.Image); err != nil || strategy != dbclone.StrategyReflink {
+				continue
+			}
+		}
+		name := fmt.Sprintf("deploy-%d", id)
+		if len(p.Databases) > 1 {
+			name = db.Service + "-" + name
+		}
+		res, err := b.snapshot(ctx, d, db, name, id, emit)
+		if err != nil {
+			emit.send(Event{Env: p.Name, Kind: "warning", Detail: "no snapshot before the deploy: " + err.Error()})
+			continue
+		}
+		ids = append(ids, res.Snapshot.ID)
+	}
+	return ids
+}
+
+// DataSnapshots returns the snapshots taken before the newest deployment
+// of env that left revision rev: the data env had at rev, which a rollback
+// to rev can restore. None is not an error.
+func (b *Berth) DataSnapshots(ctx context.Context, env, rev string) ([]DBSnapshot, error) {
+	if b.store == nil || b.snaps == nil {
+		return nil, nil
+	}
+	ds, err := b.store.History(ctx, env, HistoryFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var out []DBSnapshot
+	for _, d := range ds {
+		if d.PreviousRevision == rev && len(d.SnapshotIDs) > 0 && (d.Kind == KindDeploy || d.Kind == KindRollback) {
+			for _, id := range d.SnapshotIDs {
+				sn, err := b.findSnapshot(ctx, env, strconv.FormatInt(id, 10))
+				if err != nil {
+					return nil, fmt.Errorf("the snapshot taken before deployment #%d: %w", d.ID, err)
+				}
+				out = append(out, *sn)
+			}
+			break
+		}
+	}
+	return out, nil
+}
+
+// RestoreData puts back the data env had at revision rev (DataSnapshots),
+// as rollback --with-data does after the code.
+func (b *Berth) RestoreData(ctx context.Context, env, rev string, emit Emit) ([]DBResult, error) {
+	release, _, err := b.acquire(ctx, env, "db restore", emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return b.restoreWithData(ctx, env, rev, emit)
+}
+
+// restoreWithData puts back the snapshots taken before the newest
+// deployment that left revision rev, so that a rollback to rev restores
+// its data too.
+func (b *Berth) restoreWithData(ctx context.Context, env, rev string, emit Emit) ([]DBResult, error) {
+	if b.store == nil || b.snaps == nil {
+		return nil, fmt.Errorf("%w: no store", ErrNoDatabases)
+	}
+	snaps, err := b.DataSnapshots(ctx, env, rev)
+	if err != nil {
+		return nil, err
+	}
+	if len(snaps) == 0 {
+		return nil, fmt.Errorf("no snapshot was taken when %s left revision %s: the data is left as it is: %w", env, shortRev(rev), ErrNotFound)
+	}
+	d, err := b.dbEnvironment(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	var out []DBResult
+	for i := range snaps {
+		res, err := b.restore(ctx, d, &snaps[i], emit)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, *res)
+	}
+	return out, nil
+}

@@ -1,0 +1,290 @@
+package dbclone
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stopTimeout is how long a database server gets to shut down cleanly
+// (the image's stop signal: SIGINT, a fast shutdown) before it is killed.
+const stopTimeout = 60 * time.Second
+
+// Reflink reports whether the engine's volume store copies on write,
+// probed once per Cloner with a helper container made from image.
+func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
+	c.mu.Lock()
+	v, ok := c.reflink[""]
+	c.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	name := "berth-probe-" + randomHex(6)
+	if err := c.eng.CreateVolume(ctx, name, map[string]string{LabelRole: "probe"}, c.DriverOpts); err != nil {
+		return false, err
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		_ = c.eng.RemoveVolume(rctx, name)
+	}()
+	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
+	if err != nil {
+		return false, fmt.Errorf("probing the volume store: %w", err)
+	}
+	if res.ExitCode != 0 {
+		return false, fmt.Errorf("probing the volume store: exit %d\n%s", res.ExitCode, lastLines(res.Output, 5))
+	}
+	v = strings.Contains(res.Output, "berth-reflink yes")
+	c.mu.Lock()
+	c.reflink[""] = v
+	c.mu.Unlock()
+	return v, nil
+}
+
+// Strategy is the copy strategy a clone would use now.
+func (c *Cloner) Strategy(ctx context.Context, image string) (string, error) {
+	if c.Force != "" {
+		return c.Force, nil
+	}
+	ok, err := c.Reflink(ctx, image)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return StrategyReflink, nil
+	}
+	return StrategyCopy, nil
+}
+
+// copyVolume replaces the content of volume to with that of volume from.
+// What to held stays untouched until the copy is complete, and a failed
+// copy leaves nothing behind. Copy-on-write falls back to a plain copy when
+// the two volumes cannot share blocks.
+func (c *Cloner) copyVolume(ctx context.Context, from, to string, t Target, total int64, progress func(Progress)) (Result, error) {
+	start := c.now()
+	strategy, err := c.Strategy(ctx, t.Image)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := c.runCopy(ctx, strategy, from, to, t, total, progress)
+	if err != nil && strategy == StrategyReflink && c.Force == "" && reflinkUnsupported(err) {
+		send(progress, Progress{Step: "copy-on-write is not possible between these volumes; copying"})
+		strategy = StrategyCopy
+		res, err = c.runCopy(ctx, strategy, from, to, t, total, progress)
+	}
+	res.Strategy, res.From, res.Duration = strategy, from, c.now().Sub(start)
+	return res, err
+}
+
+type copyError struct {
+	strategy, output string
+	code             int
+}
+
+func (e *copyError) Error() string {
+	return fmt.Sprintf("%s copy failed (exit %d)\n%s", e.strategy, e.code, lastLines(e.output, 6))
+}
+
+func reflinkUnsupported(err error) bool {
+	ce, ok := err.(*copyError)
+	return ok && (strings.Contains(ce.output, "Operation not supported") || strings.Contains(ce.output, "Invalid cross-device link") ||
+		strings.Contains(ce.output, "Invalid argument"))
+}
+
+func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Target, total int64, progress func(Progress)) (Result, error) {
+	send(progress, Progress{Step: "copying (" + strategy + ")", Total: total})
+	line := func(l string) {
+		if s, ok := strings.CutPrefix(l, progressPrefix); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+			send(progress, Progress{Step: "copying (" + strategy + ")", Done: n, Total: total})
+		} else if s, ok := strings.CutPrefix(l, "berth-step "); ok {
+			send(progress, Progress{Step: s})
+		}
+	}
+	h := Helper{Image: t.Image, Labels: map[string]string{LabelEnv: t.Env}, Line: line,
+		Mounts: []Mount{{Volume: from, Target: "/from", ReadOnly: true}, {Volume: to, Target: "/to"}}}
+	switch strategy {
+	case StrategyReflink:
+		h.Cmd, h.Env = []string{"bash", "-c", copyScript}, []string{"STRATEGY=reflink"}
+	case StrategyCopy:
+		h.Cmd, h.Env = []string{"bash", "-c", copyScript}, []string{"STRATEGY=copy"}
+	case StrategyLogical:
+		h.Mounts[0].ReadOnly = false // the source's server runs on it
+		h.Cmd, h.Env = []string{"bash", "-c", logicalScript}, pgEnv(t)
+		h.Upload, _ = tarStream(map[string]fileSource{"password": {data: []byte(t.Password)}})
+		h.UploadDir = "/"
+	default:
+		return Result{}, fmt.Errorf("unknown copy strategy %q", strategy)
+	}
+	res, err := c.eng.RunHelper(ctx, h)
+	if err != nil {
+		return Result{}, err
+	}
+	out := scrub(res.Output, t.Password)
+	if res.ExitCode != 0 {
+		if strings.Contains(out, "No space left on device") {
+			return Result{}, fmt.Errorf("%w: copying into volume %s (strategy %s); the partial copy was removed and the volume holds what it held before", ErrNoSpace, to, strategy)
+		}
+		return Result{}, &copyError{strategy: strategy, output: out, code: res.ExitCode}
+	}
+	size, _ := strconv.ParseInt(lastField(out, "berth-size "), 10, 64)
+	return Result{Bytes: size}, nil
+}
+
+// pause stops a running container and returns how to start it again
+// (a no-op when it was not running).
+func (c *Cloner) pause(ctx context.Context, name string, progress func(Progress)) (resume func() error, err error) {
+	resume = func() error { return nil }
+	if name == "" {
+		return resume, nil
+	}
+	_, running, err := c.eng.ContainerRunning(ctx, name)
+	if err != nil || !running {
+		return resume, err
+	}
+	send(progress, Progress{Step: "stopping " + name + " cleanly"})
+	if err := c.eng.StopContainer(ctx, name, stopTimeout); err != nil {
+		return resume, err
+	}
+	return func() error {
+		send(progress, Progress{Step: "starting " + name})
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		return c.eng.StartContainer(sctx, name)
+	}, nil
+}
+
+// Clone replaces t's data with a copy of src: a seed or URL through its
+// golden copy (loaded first when there is none), another environment's
+// volume (its server stopped during the copy), a snapshot or a golden
+// volume. t's container, when it runs, is stopped during the copy and
+// started again. t.Volume must exist.
+func (c *Cloner) Clone(ctx context.Context, src Source, t Target, progress func(Progress)) (Result, error) {
+	start := c.now()
+	if _, ok, err := c.eng.InspectVolume(ctx, t.Volume); err != nil {
+		return Result{}, err
+	} else if !ok {
+		return Result{}, fmt.Errorf("volume %s of %s: %w", t.Volume, t.Env, ErrNotFound)
+	}
+	var (
+		from   string
+		total  int64
+		loaded bool
+	)
+	switch src.Kind {
+	case "seed", "url":
+		g, l, err := c.Golden(ctx, src, t, progress)
+		if err != nil {
+			return Result{}, err
+		}
+		from, loaded = g.Name, l
+		total, _ = strconv.ParseInt(g.Labels[LabelSize], 10, 64)
+	case "env", "snapshot", "golden":
+		v, ok, err := c.eng.InspectVolume(ctx, src.Volume)
+		if err != nil {
+			return Result{}, err
+		}
+		if !ok {
+			return Result{}, fmt.Errorf("%s: volume %s: %w", src.Name, src.Volume, ErrNotFound)
+		}
+		if src.Volume == t.Volume {
+			return Result{}, fmt.Errorf("%s is %s's own volume: nothing to copy", src.Name, t.Env)
+		}
+		from = v.Name
+		total, _ = strconv.ParseInt(v.Labels[LabelSize], 10, 64)
+	default:
+		return Result{}, fmt.Errorf("unknown source kind %q", src.Kind)
+	}
+	resumeSrc, err := c.pause(ctx, src.Container, progress)
+	if err != nil {
+		return Result{}, err
+	}
+	resume, err := c.pause(ctx, t.Container, progress)
+	if err != nil {
+		_ = resumeSrc()
+		return Result{}, err
+	}
+	res, err := c.copyVolume(ctx, from, t.Volume, t, total, progress)
+	if rerr := resumeSrc(); rerr != nil && err == nil {
+		err = rerr
+	}
+	if rerr := resume(); rerr != nil && err == nil {
+		err = rerr
+	}
+	res.GoldenLoaded = loaded
+	res.Duration = c.now().Sub(start)
+	return res, err
+}
+
+// Snapshot copies t's data into a new snapshot volume (its server stopped
+// cleanly during the copy) and returns the volume.
+func (c *Cloner) Snapshot(ctx context.Context, t Target, name string, progress func(Progress)) (Volume, Result, error) {
+	if _, ok, err := c.eng.InspectVolume(ctx, t.Volume); err != nil {
+		return Volume{}, Result{}, err
+	} else if !ok {
+		return Volume{}, Result{}, fmt.Errorf("volume %s of %s: %w", t.Volume, t.Env, ErrNotFound)
+	}
+	vol := "berth-snap-" + t.Env + "-" + t.Service + "-" + randomHex(6)
+	labels := map[string]string{LabelRole: RoleSnapshot, LabelEnv: t.Env, LabelService: t.Service, LabelSnapshot: name, LabelImage: t.Image}
+	if err := c.eng.CreateVolume(ctx, vol, labels, c.DriverOpts); err != nil {
+		return Volume{}, Result{}, err
+	}
+	resume, err := c.pause(ctx, t.Container, progress)
+	if err == nil {
+		var res Result
+		res, err = c.copyVolume(ctx, t.Volume, vol, t, 0, progress)
+		if rerr := resume(); rerr != nil && err == nil {
+			err = rerr
+		}
+		if err == nil {
+			v, _, ierr := c.eng.InspectVolume(ctx, vol)
+			return v, res, ierr
+		}
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	_ = c.eng.RemoveVolume(rctx, vol)
+	return Volume{}, Result{}, err
+}
+
+// Restore replaces t's data with the content of volume from (a snapshot
+// or a golden copy).
+func (c *Cloner) Restore(ctx context.Context, from string, t Target, progress func(Progress)) (Result, error) {
+	return c.Clone(ctx, Source{Kind: "snapshot", Volume: from, Name: "volume " + from}, t, progress)
+}
+
+// RemoveSnapshot removes a snapshot volume; a volume that is not a
+// snapshot is refused.
+func (c *Cloner) RemoveSnapshot(ctx context.Context, name string) error {
+	v, ok, err := c.eng.InspectVolume(ctx, name)
+	if err != nil || !ok {
+		return err
+	}
+	if v.Labels[LabelRole] != RoleSnapshot {
+		return fmt.Errorf("volume %s is not a snapshot: refusing to remove it", name)
+	}
+	return c.eng.RemoveVolume(ctx, name)
+}
+
+// Size measures a volume's content in bytes.
+func (c *Cloner) Size(ctx context.Context, image, volume string) (int64, error) {
+	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Cmd: []string{"sh", "-c", sizeScript}, Mounts: []Mount{{Volume: volume, Target: "/v", ReadOnly: true}}})
+	if err != nil {
+		return 0, err
+	}
+	if res.ExitCode != 0 {
+		return 0, fmt.Errorf("measuring volume %s: exit %d\n%s", volume, res.ExitCode, lastLines(res.Output, 4))
+	}
+	return strconv.ParseInt(strings.TrimSpace(lastLines(res.Output, 1)), 10, 64)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

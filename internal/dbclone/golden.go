@@ -1,0 +1,579 @@
+package dbclone
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Seed formats and compressions.
+const (
+	FormatPlain     = "plain"
+	FormatCustom    = "custom"
+	FormatDirectory = "directory"
+	CompressNone    = ""
+	CompressGzip    = "gzip"
+	CompressZstd    = "zstd"
+)
+
+// SeedInfo is what a seed is.
+type SeedInfo struct {
+	Path        string
+	Format      string
+	Compression string
+	// SHA256 is its checksum: of the file, or for a folder of the lines
+	// sha256sum prints for its files in name order (see ChecksumSeed).
+	SHA256 string
+	Size   int64
+}
+
+// ChecksumSeed returns a seed's SHA-256 in hex. For a file it is what
+// sha256sum prints; for a directory-format folder it is the checksum of
+// the lines `(cd DIR && find . -type f | sort | xargs sha256sum)` prints.
+func ChecksumSeed(p string) (string, int64, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", 0, err
+	}
+	if !fi.IsDir() {
+		return fileSum(p)
+	}
+	var files []string
+	err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			rel, _ := filepath.Rel(p, q)
+			files = append(files, "./"+filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", 0, err
+	}
+	sort.Strings(files)
+	h := sha256.New()
+	var total int64
+	for _, f := range files {
+		sum, n, err := fileSum(filepath.Join(p, filepath.FromSlash(f)))
+		if err != nil {
+			return "", 0, err
+		}
+		total += n
+		fmt.Fprintf(h, "%s  %s\n", sum, f)
+	}
+	return hex.EncodeToString(h.Sum(nil)), total, nil
+}
+
+func fileSum(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// InspectSeed finds a seed's format and compression (by content, not by
+// name) and its checksum, and verifies the checksum when want is set.
+func InspectSeed(p, want string) (SeedInfo, error) {
+	info := SeedInfo{Path: p}
+	sum, size, err := ChecksumSeed(p)
+	if err != nil {
+		return info, fmt.Errorf("reading seed %s: %w", p, err)
+	}
+	info.SHA256, info.Size = sum, size
+	if want != "" && !strings.EqualFold(want, sum) {
+		return info, fmt.Errorf("%w: seed %s: checksum mismatch: the manifest says sha256 %s, the file has %s (the seed changed or is damaged; update sha256 if the change is meant)",
+			ErrSource, filepath.Base(p), want, sum)
+	}
+	fi, _ := os.Stat(p)
+	if fi.IsDir() {
+		if _, err := os.Stat(filepath.Join(p, "toc.dat")); err != nil {
+			return info, fmt.Errorf("%w: seed %s is a folder without toc.dat: not a pg_dump directory-format dump", ErrSource, filepath.Base(p))
+		}
+		info.Format = FormatDirectory
+		return info, nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return info, err
+	}
+	defer f.Close()
+	head := make([]byte, 8)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	var r io.Reader
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		info.Compression = CompressGzip
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		info.Compression = CompressZstd
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return info, err
+	}
+	r = f
+	switch info.Compression {
+	case CompressGzip:
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return info, fmt.Errorf("%w: seed %s: not a readable gzip file: %v", ErrSource, filepath.Base(p), err)
+		}
+		defer gz.Close()
+		r = gz
+	case CompressZstd:
+		zr, err := zstd.NewReader(f)
+		if err != nil {
+			return info, fmt.Errorf("%w: seed %s: not a readable zstd file: %v", ErrSource, filepath.Base(p), err)
+		}
+		defer zr.Close()
+		r = zr
+	}
+	inner := make([]byte, 16)
+	n, err = io.ReadFull(r, inner)
+	if n == 0 {
+		return info, fmt.Errorf("%w: seed %s is empty or unreadable: %v", ErrSource, filepath.Base(p), err)
+	}
+	inner = inner[:n]
+	if bytes.HasPrefix(inner, []byte("PGDMP")) {
+		info.Format = FormatCustom
+		if len(inner) >= 8 {
+			if err := checkArchiveVersion(inner[5], inner[6], filepath.Base(p)); err != nil {
+				return info, err
+			}
+		}
+	} else {
+		info.Format = FormatPlain
+	}
+	return info, nil
+}
+
+// maxArchiveMinor is the newest custom-format archive version (1.x) that
+// the PostgreSQL 15 tools read; PostgreSQL 16's pg_dump writes 1.15.
+const maxArchiveMinor = 14
+
+func checkArchiveVersion(major, minor byte, name string) error {
+	if major > 1 || minor > maxArchiveMinor {
+		return fmt.Errorf("%w: seed %s was made by a newer pg_dump (archive version %d.%d) than PostgreSQL 15's pg_restore reads (up to 1.%d): use a postgres image of the major version the dump came from, or dump again with that version's tools",
+			ErrSource, name, major, minor, maxArchiveMinor)
+	}
+	return nil
+}
+
+// goldenKey is what a golden copy is keyed by: the source's identity, the
+// image, and the service's user, database and password (hashed; never
+// stored in clear).
+func goldenKey(source, imageID string, t Target) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00", source, imageID, t.User, t.Database, t.AuthMethod)
+	pw := sha256.Sum256([]byte(t.Password))
+	h.Write(pw[:])
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// GoldenName is the volume name of the golden copy with key.
+func GoldenName(key string) string { return "berth-golden-" + key[:20] }
+
+// Golden returns the golden copy for a seed or URL source, loading it when
+// there is none yet. loaded says whether it was loaded now.
+func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func(Progress)) (v Volume, loaded bool, err error) {
+	key, desc, seed, err := c.goldenKeyFor(ctx, src, t, progress)
+	if err != nil {
+		return Volume{}, false, err
+	}
+	name := GoldenName(key)
+	if v, ok, err := c.readyGolden(ctx, name, key); err != nil || ok {
+		return v, false, err
+	}
+	if _, ok, err := c.eng.InspectVolume(ctx, name); err != nil {
+		return Volume{}, false, err
+	} else if ok {
+		// a load that was killed before it finished
+		if err := c.eng.RemoveVolume(ctx, name); err != nil {
+			return Volume{}, false, err
+		}
+	}
+	labels := map[string]string{LabelRole: RoleGolden, LabelKey: key, LabelSource: desc, LabelImage: t.Image}
+	if err := c.eng.CreateVolume(ctx, name, labels, c.DriverOpts); err != nil {
+		return Volume{}, false, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			_ = c.eng.RemoveVolume(rctx, name)
+		}
+	}()
+	size, major, err := c.load(ctx, name, src, seed, t, progress)
+	if err != nil {
+		return Volume{}, false, err
+	}
+	// Volume labels are fixed at creation, so a small second volume says
+	// that the load finished, with what it measured.
+	ready := maps.Clone(labels)
+	ready[LabelRole] = roleReady
+	ready[LabelSize] = strconv.FormatInt(size, 10)
+	ready[LabelPGMajor] = major
+	ready[LabelLoadedAt] = c.now().UTC().Format(time.RFC3339)
+	if err := c.eng.CreateVolume(ctx, name+readySuffix, ready, nil); err != nil {
+		return Volume{}, false, err
+	}
+	done = true
+	v, _, err = c.readyGolden(ctx, name, key)
+	return v, true, err
+}
+
+// goldenKeyFor computes what a golden copy of src for t is keyed by (a
+// seed is read and verified for it).
+func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progress func(Progress)) (key, desc string, seed SeedInfo, err error) {
+	imageID, err := c.eng.ImageID(ctx, t.Image)
+	if err != nil {
+		return "", "", seed, err
+	}
+	switch src.Kind {
+	case "seed":
+		send(progress, Progress{Step: "verifying the seed"})
+		seed, err = InspectSeed(src.Seed, src.SHA256)
+		if err != nil {
+			return "", "", seed, err
+		}
+		key = goldenKey("seed:"+seed.SHA256, imageID, t)
+		desc = "seed " + filepath.Base(src.Seed) + " (sha256 " + seed.SHA256[:12] + ")"
+	case "url":
+		if src.URL == "" {
+			return "", "", seed, fmt.Errorf("%w: the source URL variable %s is not set in your environment", ErrSource, src.URLName)
+		}
+		day := c.now().UTC().Format("2006-01-02")
+		key = goldenKey("url:"+src.URL+"\x00"+day, imageID, t)
+		desc = "database at $" + src.URLName + " on " + day
+	default:
+		return "", "", seed, fmt.Errorf("a %s source has no golden copy", src.Kind)
+	}
+	return key, desc, seed, nil
+}
+
+// FindGolden returns the golden copy of src for t when it is loaded,
+// without loading it.
+func (c *Cloner) FindGolden(ctx context.Context, src Source, t Target) (Volume, bool, error) {
+	key, _, _, err := c.goldenKeyFor(ctx, src, t, nil)
+	if err != nil {
+		return Volume{}, false, err
+	}
+	return c.readyGolden(ctx, GoldenName(key), key)
+}
+
+const (
+	roleReady   = "golden-ready"
+	readySuffix = "-ready"
+)
+
+// readyGolden returns the golden volume name when its load finished, with
+// the ready marker's labels.
+func (c *Cloner) readyGolden(ctx context.Context, name, key string) (Volume, bool, error) {
+	mark, ok, err := c.eng.InspectVolume(ctx, name+readySuffix)
+	if err != nil || !ok || mark.Labels[LabelKey] != key {
+		return Volume{}, false, err
+	}
+	v, ok, err := c.eng.InspectVolume(ctx, name)
+	if err != nil || !ok {
+		return Volume{}, false, err
+	}
+	v.Labels = maps.Clone(v.Labels)
+	for _, k := range []string{LabelSize, LabelPGMajor, LabelLoadedAt} {
+		v.Labels[k] = mark.Labels[k]
+	}
+	return v, true, nil
+}
+
+// RemoveGolden removes a golden copy and its ready marker.
+func (c *Cloner) RemoveGolden(ctx context.Context, name string) error {
+	if err := c.eng.RemoveVolume(ctx, name+readySuffix); err != nil {
+		return err
+	}
+	return c.eng.RemoveVolume(ctx, name)
+}
+
+// load fills the golden volume name from src.
+func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInfo, t Target, progress func(Progress)) (size int64, major string, err error) {
+	files := map[string]fileSource{"password": {data: []byte(t.Password)}}
+	env := pgEnv(t)
+	env = append(env, "SRC_KIND="+src.Kind, "MOUNT=/data", "PGD="+path.Join("/data", relData(t)))
+	switch src.Kind {
+	case "seed":
+		env = append(env, "FORMAT="+seed.Format, "COMPRESSION="+seed.Compression)
+		files["seed"] = fileSource{path: seed.Path, zstd: seed.Compression == CompressZstd}
+		send(progress, Progress{Step: "uploading the seed", Total: seed.Size})
+	case "url":
+		files["url"] = fileSource{data: []byte(src.URL)}
+	}
+	upload, errc := tarStream(files)
+	var step string
+	res, err := c.eng.RunHelper(ctx, Helper{
+		Image: t.Image, Cmd: []string{"bash", "-c", loadScript}, Env: env,
+		Mounts: []Mount{{Volume: name, Target: "/data"}},
+		Upload: upload, UploadDir: "/",
+		Labels: map[string]string{LabelEnv: t.Env},
+		Line: func(l string) {
+			if s, ok := strings.CutPrefix(l, "berth-step "); ok {
+				step = s
+				send(progress, Progress{Step: s})
+			}
+		},
+	})
+	if uerr := <-errc; uerr != nil && err == nil {
+		return 0, "", fmt.Errorf("uploading the seed: %w", uerr)
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("loading %s: %w", src.Name, err)
+	}
+	out := scrub(res.Output, src.URL, t.Password)
+	if res.ExitCode != 0 {
+		return 0, "", loadError(src, step, out)
+	}
+	size, _ = strconv.ParseInt(lastField(out, "berth-size "), 10, 64)
+	return size, lastField(out, "berth-major "), nil
+}
+
+// loadError turns a failed load's output into an error that says what is
+// wrong with the source.
+func loadError(src Source, step, out string) error {
+	what := src.Name
+	tail := lastLines(out, 6)
+	switch {
+	case strings.Contains(out, "berth-error truncated"):
+		return fmt.Errorf("%w: %s is truncated: the dump does not end with pg_dump's closing line", ErrSource, what)
+	case strings.Contains(out, "berth-error newer-major"):
+		f := strings.Fields(lastField(out, "berth-error newer-major "))
+		if len(f) == 2 {
+			return fmt.Errorf("%w: %s was dumped from PostgreSQL %s, newer than the image's PostgreSQL %s: use a postgres:%s image (or newer) for this database",
+				ErrSource, what, f[0], f[1], f[0])
+		}
+	case strings.Contains(out, "unsupported version") && strings.Contains(out, "file header"):
+		return fmt.Errorf("%w: %s was made by a newer pg_dump than this image's pg_restore reads: use a postgres image of the major version the dump came from\n%s", ErrSource, what, tail)
+	case strings.Contains(out, "password authentication failed"), strings.Contains(out, "no password supplied"),
+		strings.Contains(out, "role") && strings.Contains(out, "does not exist") && src.Kind == "url":
+		return fmt.Errorf("%w: %s refused the credentials in $%s\n%s", ErrSource, what, src.URLName, tail)
+	case src.Kind == "url" && (strings.Contains(out, "could not translate host name") || strings.Contains(out, "Connection refused") ||
+		strings.Contains(out, "timeout expired") || strings.Contains(out, "No route to host") || strings.Contains(out, "could not connect")):
+		return fmt.Errorf("%w: %s is unreachable from the engine's containers (check the host and port in $%s)\n%s", ErrSource, what, src.URLName, tail)
+	case strings.Contains(out, "No space left on device"):
+		return fmt.Errorf("%w: loading %s\n%s", ErrNoSpace, what, tail)
+	case strings.Contains(out, "unexpected end of file"), strings.Contains(out, "not in gzip format"), strings.Contains(out, "crc error"):
+		return fmt.Errorf("%w: %s is corrupt or truncated (gzip)\n%s", ErrSource, what, tail)
+	}
+	if step == "restoring" || step == "unpacking the seed" || step == "reading the source database" {
+		return fmt.Errorf("%w: %s could not be restored (corrupt, truncated or not a PostgreSQL dump?)\n%s", ErrSource, what, tail)
+	}
+	return fmt.Errorf("loading %s failed while %s\n%s", what, cmpOr(step, "starting"), tail)
+}
+
+// pgEnv is the non-secret environment of helper scripts.
+func pgEnv(t Target) []string {
+	auth := t.AuthMethod
+	if auth == "" {
+		auth = "scram-sha-256"
+		if t.Password == "" {
+			auth = "trust"
+		}
+	}
+	user := cmpOr(t.User, "postgres")
+	return []string{"PG_USER=" + user, "PG_DB=" + cmpOr(t.Database, user), "PG_AUTH=" + auth, "REL=" + relData(t)}
+}
+
+// relData is the data folder below the volume's mount point ("" when the
+// volume is the data folder).
+func relData(t Target) string {
+	mount, data := cmpOr(t.MountDir, "/var/lib/postgresql/data"), cmpOr(t.PGData, t.MountDir)
+	if data == "" || data == mount {
+		return ""
+	}
+	rel := strings.TrimPrefix(path.Clean(data), path.Clean(mount)+"/")
+	if rel == path.Clean(data) {
+		return ""
+	}
+	return rel
+}
+
+// fileSource is one file (or folder) to upload: data, or a path on this
+// machine (zstd: unpacked on the way).
+type fileSource struct {
+	data []byte
+	path string
+	zstd bool
+}
+
+// tarStream streams files as a tar archive of /berth/in (to unpack at /). A zstd file is unpacked into
+// a temporary file first, since tar needs sizes up front. The error of the
+// writing side arrives on the channel once the reader is drained.
+func tarStream(files map[string]fileSource) (io.Reader, <-chan error) {
+	pr, pw := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		err := writeTar(pw, files)
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	return pr, errc
+}
+
+func writeTar(w io.Writer, files map[string]fileSource) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	tw := tar.NewWriter(bw)
+	for _, d := range []string{"berth/", "berth/in/"} {
+		if err := tw.WriteHeader(&tar.Header{Name: d, Mode: 0o755, Typeflag: tar.TypeDir}); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		f := files[name]
+		if f.path == "" {
+			if err := tw.WriteHeader(&tar.Header{Name: "berth/in/" + name, Mode: 0o600, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
+				return err
+			}
+			if _, err := tw.Write(f.data); err != nil {
+				return err
+			}
+			continue
+		}
+		src := f.path
+		if f.zstd {
+			tmp, err := unzstd(f.path)
+			if err != nil {
+				return err
+			}
+			defer os.Remove(tmp)
+			src = tmp
+		}
+		if err := addPath(tw, src, "berth/in/"+name); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func addPath(tw *tar.Writer, src, name string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		n := path.Join(name, filepath.ToSlash(rel))
+		if d.IsDir() {
+			return tw.WriteHeader(&tar.Header{Name: n + "/", Mode: 0o755, Typeflag: tar.TypeDir})
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: fi.Size(), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(tw, f)
+		return err
+	})
+}
+
+func unzstd(p string) (string, error) {
+	in, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	zr, err := zstd.NewReader(in)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrSource, filepath.Base(p), err)
+	}
+	defer zr.Close()
+	out, err := os.CreateTemp("", "berth-seed-*")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, zr); err != nil {
+		out.Close()
+		os.Remove(out.Name())
+		return "", fmt.Errorf("%w: %s is corrupt or truncated (zstd): %v", ErrSource, filepath.Base(p), err)
+	}
+	return out.Name(), out.Close()
+}
+
+// scrub removes secrets from helper output before it goes anywhere.
+func scrub(out string, secrets ...string) string {
+	for _, s := range secrets {
+		if len(s) >= 3 {
+			out = strings.ReplaceAll(out, s, "***")
+		}
+	}
+	return out
+}
+
+func lastField(out, prefix string) string {
+	v := ""
+	for _, l := range strings.Split(out, "\n") {
+		if s, ok := strings.CutPrefix(strings.TrimSpace(l), strings.TrimSpace(prefix)); ok {
+			v = strings.TrimSpace(s)
+		}
+	}
+	return v
+}
+
+func lastLines(out string, n int) string {
+	var keep []string
+	for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+		if strings.HasPrefix(l, "berth-") || strings.TrimSpace(l) == "" {
+			continue
+		}
+		keep = append(keep, "  "+l)
+	}
+	if len(keep) > n {
+		keep = keep[len(keep)-n:]
+	}
+	return strings.Join(keep, "\n")
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

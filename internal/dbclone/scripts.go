@@ -1,0 +1,159 @@
+package dbclone
+
+// The shell run in helper containers. Each script starts with prelude and
+// reads its parameters from the environment (never secrets: the password and
+// a source URL come as files under /berth/in, uploaded into the container).
+
+// prelude: strict bash, running commands as postgres, and starting and
+// stopping a private server that listens on a Unix socket only.
+const prelude = `set -Eeuo pipefail
+as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+mkdir -p /berth/work && chown postgres:postgres /berth/work
+if [ -e /berth/in/password ]; then chown postgres /berth/in/password; chmod 600 /berth/in/password; fi
+if [ -e /berth/in/url ]; then chown postgres /berth/in/url; chmod 600 /berth/in/url; fi
+pg_major() { postgres --version | grep -o '[0-9]\+' | head -n1; }
+init_db() { # DATADIR MOUNTDIR
+	mkdir -p "$1"
+	chown postgres:postgres "$2" "$1"
+	chmod 700 "$1"
+	local pw=()
+	if [ -s /berth/in/password ]; then pw=(--pwfile=/berth/in/password); fi
+	as_pg initdb -D "$1" --username="$PG_USER" "${pw[@]}" --auth-local=trust --auth-host="$PG_AUTH" >/berth/work/initdb.log 2>&1 || { cat /berth/work/initdb.log >&2; return 1; }
+	printf '\nhost all all all %s\n' "$PG_AUTH" >>"$1/pg_hba.conf"
+	printf "\nlisten_addresses = '*'\n" >>"$1/postgresql.conf"
+}
+start_db() { # DATADIR SOCKETDIR
+	mkdir -p "$2" && chown postgres "$2"
+	if ! as_pg pg_ctl -D "$1" -w -t 600 -l "$2.log" -o "-c listen_addresses='' -c unix_socket_directories=$2" start >/dev/null; then
+		cat "$2.log" >&2
+		return 1
+	fi
+}
+stop_db() { as_pg pg_ctl -D "$1" -m fast -w -t 600 stop >/dev/null; }
+create_db() { # SOCKETDIR
+	if [ "$PG_DB" != postgres ]; then as_pg createdb -h "$1" -U "$PG_USER" "$PG_DB"; fi
+}
+`
+
+// loadScript loads a seed or a live database into a fresh golden volume
+// mounted at $MOUNT, with data folder $PGD. It prints "berth-error KIND
+// ..." lines for problems it recognises and "berth-size N" at the end.
+const loadScript = prelude + `
+J=$(nproc)
+fail() { echo "berth-error $*"; exit 65; }
+case "$SRC_KIND" in
+url)
+	echo "berth-step reading the source database"
+	export PGCONNECT_TIMEOUT=15
+	as_pg pg_dump -Fd -j "$J" --no-owner --no-privileges -f /berth/work/dump -d "$(cat /berth/in/url)"
+	f=/berth/work/dump
+	FORMAT=directory
+	;;
+seed)
+	f=/berth/in/seed
+	if [ "$COMPRESSION" = gzip ]; then
+		echo "berth-step unpacking the seed"
+		gunzip -c "$f" >/berth/work/seed
+		f=/berth/work/seed
+	fi
+	chown -R postgres /berth/in/seed /berth/work
+	if [ "$FORMAT" = plain ]; then
+		if head -c 200 "$f" | grep -q 'PostgreSQL database dump' && ! tail -c 400 "$f" | grep -q 'PostgreSQL database dump complete'; then
+			fail truncated "the dump does not end with pg_dump's closing line"
+		fi
+		m=$(head -n 30 "$f" | sed -n 's/^-- Dumped from database version \([0-9]*\).*/\1/p' | head -n1)
+		if [ -n "$m" ] && [ "$m" -gt "$(pg_major)" ]; then
+			fail newer-major "$m $(pg_major)"
+		fi
+	fi
+	;;
+esac
+echo "berth-step initialising the database"
+init_db "$PGD" "$MOUNT"
+start_db "$PGD" /berth/work/s
+create_db /berth/work/s
+echo "berth-step restoring"
+case "$FORMAT" in
+plain) as_pg psql -X -q -v ON_ERROR_STOP=1 -h /berth/work/s -U "$PG_USER" -d "$PG_DB" -f "$f" >/dev/null ;;
+*) as_pg pg_restore -j "$J" --exit-on-error --no-owner --no-privileges -h /berth/work/s -U "$PG_USER" -d "$PG_DB" "$f" ;;
+esac
+echo "berth-step stopping the server cleanly"
+stop_db "$PGD"
+echo "berth-major $(pg_major)"
+echo "berth-size $(du -sb "$MOUNT" | cut -f1)"
+`
+
+// copyScript copies /from into /to through a staging folder inside /to,
+// then swaps it in: until the swap, what /to held is untouched, and a
+// failed copy leaves no trace. $STRATEGY is reflink or copy.
+const copyScript = `set -Eeuo pipefail
+S=/from D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
+mon=
+cleanup() { rc=$?; [ -n "$mon" ] && kill "$mon" 2>/dev/null; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
+trap cleanup EXIT
+rm -rf "$N" "$O"
+mkdir "$N"
+( while sleep 1; do echo "` + progressPrefix + `$(du -sb "$N" 2>/dev/null | cut -f1)"; done ) &
+mon=$!
+case "$STRATEGY" in
+reflink) cp -a --reflink=always "$S"/. "$N"/ ;;
+copy)
+	cd "$S"
+	find . -mindepth 1 -type d ! -path './` + stageDir + `*' -print0 | tar --null --no-recursion -T - -cf - | tar -C "$N" -xpf -
+	find . -mindepth 1 ! -type d ! -path './` + stageDir + `/*' -print0 | xargs -0 -r -P "$(nproc)" -n 64 cp -a --reflink=never --parents -t "$N"
+	;;
+esac
+kill "$mon" 2>/dev/null || true
+mon=
+mkdir "$O"
+find "$D" -mindepth 1 -maxdepth 1 ! -name ` + stageDir + ` ! -name ` + oldDir + ` -exec mv -t "$O" {} +
+find "$N" -mindepth 1 -maxdepth 1 -exec mv -t "$D" {} +
+rmdir "$N"
+chown --reference="$S" "$D"
+chmod --reference="$S" "$D"
+rm -rf "$O"
+echo "berth-size $(du -sb "$D" | cut -f1)"
+`
+
+// logicalScript copies the databases of the data folder under /from into
+// a new cluster staged under /to with pg_dump -Fd | pg_restore -j, then
+// swaps it in like copyScript. $REL is the data folder below the mount.
+const logicalScript = prelude + `
+J=$(nproc)
+N=/to/` + stageDir + ` O=/to/` + oldDir + `
+cleanup() { rc=$?; as_pg pg_ctl -D "/from/$REL" -m fast -w stop >/dev/null 2>&1 || true; as_pg pg_ctl -D "$N/$REL" -m fast -w stop >/dev/null 2>&1 || true; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
+trap cleanup EXIT
+rm -rf "$N" "$O"
+mkdir "$N"
+start_db "/from/$REL" /berth/work/a
+init_db "$N/$REL" "$N"
+start_db "$N/$REL" /berth/work/b
+as_pg pg_dumpall -h /berth/work/a -U "$PG_USER" --globals-only >/berth/work/globals.sql
+as_pg psql -X -q -h /berth/work/b -U "$PG_USER" -d postgres -f /berth/work/globals.sql >/dev/null 2>&1 || true
+for db in $(as_pg psql -X -At -h /berth/work/a -U "$PG_USER" -d postgres -c "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"); do
+	echo "berth-step copying database $db"
+	if [ "$db" != postgres ]; then as_pg createdb -h /berth/work/b -U "$PG_USER" "$db"; fi
+	rm -rf /berth/work/dump
+	as_pg pg_dump -Fd -j "$J" -h /berth/work/a -U "$PG_USER" -f /berth/work/dump "$db"
+	as_pg pg_restore -j "$J" --exit-on-error -h /berth/work/b -U "$PG_USER" -d "$db" /berth/work/dump
+done
+stop_db "/from/$REL"
+stop_db "$N/$REL"
+mkdir "$O"
+find /to -mindepth 1 -maxdepth 1 ! -name ` + stageDir + ` ! -name ` + oldDir + ` -exec mv -t "$O" {} +
+find "$N" -mindepth 1 -maxdepth 1 -exec mv -t /to {} +
+rmdir "$N"
+chown postgres:postgres /to
+rm -rf "$O"
+echo "berth-size $(du -sb /to | cut -f1)"
+`
+
+// probeScript answers whether the volume store can reflink.
+const probeScript = `set -e
+head -c 1048576 /dev/zero >/p/a
+if cp --reflink=always /p/a /p/b 2>/dev/null; then echo berth-reflink yes; else echo berth-reflink no; fi
+rm -f /p/a /p/b
+`
+
+// sizeScript prints the size of /v in bytes.
+const sizeScript = `du -sb /v | cut -f1`

@@ -1,0 +1,91 @@
+package engine
+
+import (
+	"errors"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/internal/testenv"
+)
+
+// TestHelperAndManagedVolumes: helper containers report exit code and
+// output and are removed; volumes and containers without the managed label
+// are never removed or stopped.
+func TestHelperAndManagedVolumes(t *testing.T) {
+	e := testEngine(t)
+	testenv.Image(t, "postgres:15")
+	ctx := testCtx(t, 3*time.Minute)
+	name := uniqueProject(t, e)
+	mine, foreign := name+"-mine", name+"-foreign"
+	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", mine, foreign).Run() })
+
+	if err := e.CreateManagedVolume(ctx, mine, map[string]string{"dev.berth.test": name}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.CreateManagedVolume(ctx, mine, nil, nil); err == nil {
+		t.Error("a second volume of the same name was created")
+	}
+	var lines []string
+	res, err := e.RunHelper(ctx, HelperSpec{Image: "postgres:15", Cmd: []string{"sh", "-c", "echo one; echo two >&2; echo data > /v/f; exit 3"},
+		Mounts: []HelperMount{{Volume: mine, Target: "/v"}}, Labels: map[string]string{"dev.berth.test": name},
+		Line: func(l string) { lines = append(lines, l) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 3 || !strings.Contains(res.Output, "one") || !strings.Contains(res.Output, "two") || len(lines) != 2 {
+		t.Errorf("result %+v, lines %q", res, lines)
+	}
+	out, _ := exec.Command("docker", "ps", "-aq", "--filter", "label=dev.berth.test="+name).Output()
+	if strings.TrimSpace(string(out)) != "" {
+		t.Errorf("the helper container is still there: %s", out)
+	}
+	// The image declares VOLUME /var/lib/postgresql/data: the anonymous
+	// volume the engine made for it (named in the helper's mountinfo) goes
+	// with the helper.
+	res, err = e.RunHelper(ctx, HelperSpec{Image: "postgres:15", Cmd: []string{"grep", " /var/lib/postgresql/data ", "/proc/self/mountinfo"}})
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	anon := ""
+	for _, f := range strings.Fields(res.Output) {
+		if rest, ok := strings.CutPrefix(f[strings.Index(f, "/volumes/")+1:], "volumes/"); ok && strings.Contains(f, "/volumes/") {
+			anon, _, _ = strings.Cut(rest, "/")
+			break
+		}
+	}
+	if anon == "" {
+		t.Fatalf("no anonymous volume in the helper's mountinfo:\n%s", res.Output)
+	}
+	if _, ok, _ := e.InspectVolume(ctx, anon); ok {
+		t.Errorf("the helper's anonymous volume %s is left behind", anon)
+	}
+
+	if out, err := exec.Command("docker", "volume", "create", foreign).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if err := e.RemoveManagedVolume(ctx, foreign); !errors.Is(err, ErrNotManaged) {
+		t.Errorf("removing a foreign volume: %v, want ErrNotManaged", err)
+	}
+	if _, ok, _ := e.InspectVolume(ctx, foreign); !ok {
+		t.Error("the foreign volume is gone")
+	}
+	cname := name + "-foreign"
+	if out, err := exec.Command("docker", "run", "-d", "--name", cname, "--entrypoint", "sleep", "postgres:15", "300").CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", cname).Run() })
+	if err := e.StopContainer(ctx, cname, time.Second); !errors.Is(err, ErrNotManaged) {
+		t.Errorf("stopping a foreign container: %v, want ErrNotManaged", err)
+	}
+	if _, running, _ := e.ContainerRunning(ctx, cname); !running {
+		t.Error("the foreign container was stopped")
+	}
+	if err := e.RemoveManagedVolume(ctx, mine); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := e.InspectVolume(ctx, mine); ok {
+		t.Error("the managed volume is still there")
+	}
+}
