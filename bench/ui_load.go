@@ -146,6 +146,12 @@ func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
 	return nil
 }
 
+// WatchDrift reports no drift until ctx ends.
+func (f *fakeCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
+	<-ctx.Done()
+	return nil
+}
+
 // Logs: once logGo is closed, rate lines a second for dur, over the
 // environment's services, then follows silently until ctx ends.
 func (f *fakeCore) Logs(ctx context.Context, req core.LogsRequest, out func(core.LogLine)) error {

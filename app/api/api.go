@@ -2,7 +2,8 @@
 // Wails bindings) and the web dashboard (app/web, over HTTP and server-sent
 // events) expose to the frontend. Methods return DTOs or an error; pushed
 // data goes through an Emitter under three names: EventOp (operation
-// progress, core.Event), EventChange (live state, core.Change) and EventLog
+// progress, core.Event), EventChange (live state and drift reports,
+// core.Change) and EventLog
 // (log lines, LogBatch). It decides nothing: core does.
 package api
 
@@ -44,6 +45,22 @@ type Core interface {
 	PlanRollback(ctx context.Context, req core.RollbackRequest) (*core.DeployPlan, error)
 	Rollback(ctx context.Context, req core.RollbackRequest, confirm core.Confirm, emit core.Emit) (*core.DeployResult, error)
 	History(ctx context.Context, env string, f core.HistoryFilter) ([]core.Deployment, error)
+
+	DBList(ctx context.Context, env string) ([]core.DBInfo, error)
+	DBClone(ctx context.Context, req core.DBCloneRequest, emit core.Emit) (*core.DBResult, error)
+	DBSnapshot(ctx context.Context, req core.DBSnapshotRequest, emit core.Emit) (*core.DBResult, error)
+	DBRestore(ctx context.Context, req core.DBRestoreRequest, emit core.Emit) (*core.DBResult, error)
+	DBReset(ctx context.Context, req core.DBResetRequest, emit core.Emit) (*core.DBResult, error)
+	DBRemove(ctx context.Context, req core.DBRemoveRequest) error
+
+	Check(ctx context.Context, env string) (*core.DriftReport, error)
+	PlanSync(ctx context.Context, env string) (*core.SyncResult, error)
+	Sync(ctx context.Context, env string, yes bool, confirm core.Confirm, emit core.Emit) (*core.SyncResult, error)
+	Discard(ctx context.Context, env string, emit core.Emit) ([]core.FileChange, error)
+	Adopt(ctx context.Context, req core.AdoptRequest) (*core.AdoptResult, error)
+	PauseHealing(env string, d time.Duration) time.Time
+	HealingPausedUntil(env string) time.Time
+	WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error
 }
 
 // Settings reads and saves the user's settings; app/root implements it.
@@ -98,6 +115,10 @@ type Service struct {
 	order  []string // log subscription ids, oldest first
 	nextID int
 
+	// reports holds the last drift report of each environment (Watch,
+	// Check, Sync).
+	reports map[string]*core.DriftReport
+
 	// early is a listing started before the page asked for one (Prefetch),
 	// handed to the first ListEnvironments.
 	early *earlyListing
@@ -117,7 +138,7 @@ const PrefetchFresh = 10 * time.Second
 
 // New returns the API over c; s may be nil (no settings then).
 func New(c Core, s Settings, emit Emitter) *Service {
-	return &Service{core: c, settings: s, emit: emit, busy: map[string]string{}, logs: map[string]context.CancelFunc{}}
+	return &Service{core: c, settings: s, emit: emit, busy: map[string]string{}, reports: map[string]*core.DriftReport{}, logs: map[string]context.CancelFunc{}}
 }
 
 // Prefetch starts listing the environments now, while the window or the
@@ -302,9 +323,17 @@ func (s *Service) SaveSettings(v settings.Settings) (settings.View, error) {
 	return s.settings.SaveSettings(v)
 }
 
-// Watch pushes live state changes as EventChange until ctx ends.
+// Watch pushes live state changes as EventChange until ctx ends: the
+// engine's (core Watch) and each environment's drift reports (core
+// WatchDrift, which also heals environments whose policy says so).
 func (s *Service) Watch(ctx context.Context) error {
-	return s.core.Watch(ctx, func(c core.Change) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	drifted := make(chan error, 1)
+	go func() {
+		drifted <- s.core.WatchDrift(ctx, core.DriftWatchOptions{}, s.drift)
+	}()
+	err := s.core.Watch(ctx, func(c core.Change) {
 		if c.Kind == core.ChangeEnvironment || c.Kind == core.ChangeRemoved {
 			// A prefetched listing may predate this change: list afresh.
 			s.mu.Lock()
@@ -313,6 +342,11 @@ func (s *Service) Watch(ctx context.Context) error {
 		}
 		s.emit(EventChange, c)
 	})
+	cancel()
+	if derr := <-drifted; err == nil && derr != nil {
+		err = fmt.Errorf("drift watch: %w", derr)
+	}
+	return err
 }
 
 // SubscribeLogs starts following an environment's logs under ctx and

@@ -35,6 +35,11 @@ func (c *listingCore) Watch(ctx context.Context, out func(core.Change)) error {
 	return nil
 }
 
+func (c *listingCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
+	<-ctx.Done()
+	return nil
+}
+
 func TestPrefetchServesTheFirstListingOnce(t *testing.T) {
 	c := &listingCore{release: make(chan struct{})}
 	s := New(c, nil, func(string, any) {})

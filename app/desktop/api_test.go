@@ -64,6 +64,12 @@ func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
 	return nil
 }
 
+// WatchDrift reports no drift until ctx ends.
+func (f *fakeCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
+	<-ctx.Done()
+	return nil
+}
+
 // waitUps waits until Up has been called n times.
 func (f *fakeCore) waitUps(t *testing.T, n int) {
 	t.Helper()

@@ -129,6 +129,65 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 		}
 		answer(w)(h.svc.History(r.Context(), r.PathValue("name"), f))
 	})
+	h.mux.HandleFunc("GET /api/environments/{name}/databases", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.Databases(r.Context(), r.PathValue("name")))
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/databases/clone", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Service, From string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.DBClone(ctx, r.PathValue("name"), body.Service, body.From))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/databases/snapshot", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Service, Name string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.DBSnapshot(ctx, r.PathValue("name"), body.Service, body.Name))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/databases/reset", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Service string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.DBReset(ctx, r.PathValue("name"), body.Service))
+		}
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/snapshots/{snap}/restore", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.DBRestore(ctx, r.PathValue("name"), r.PathValue("snap")))
+	})
+	h.mux.HandleFunc("DELETE /api/environments/{name}/snapshots/{snap}", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(map[string]string{}, h.svc.DBRemove(ctx, r.PathValue("name"), r.PathValue("snap")))
+	})
+	h.mux.HandleFunc("GET /api/drift", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.DriftReports(), nil)
+	})
+	h.mux.HandleFunc("GET /api/environments/{name}/drift", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.Check(r.Context(), r.PathValue("name")))
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/plan-sync", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.PlanSync(r.Context(), r.PathValue("name")))
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/sync", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.Sync(ctx, r.PathValue("name")))
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/discard", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.Discard(ctx, r.PathValue("name")))
+	})
+	h.mux.HandleFunc("POST /api/environments/{name}/adopt", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Branch string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.Adopt(ctx, r.PathValue("name"), body.Branch))
+		}
+	})
+	h.mux.HandleFunc("GET /api/environments/{name}/healing", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.HealingPaused(r.PathValue("name")))
+	})
+	h.mux.HandleFunc("PUT /api/environments/{name}/healing", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			PauseMinutes int `json:"pauseMinutes"`
+		}
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.PauseHealing(r.PathValue("name"), body.PauseMinutes))
+		}
+	})
 	h.mux.HandleFunc("POST /api/logs", func(w http.ResponseWriter, r *http.Request) {
 		var body api.LogRequest
 		if readBody(w, r, &body) {
@@ -325,7 +384,7 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, api.ErrBusy), errors.Is(err, core.ErrBusy), errors.Is(err, core.ErrConfirm):
 		return http.StatusConflict
-	case errors.Is(err, core.ErrNoRepo), errors.Is(err, core.ErrUnsafe):
+	case errors.Is(err, core.ErrNoRepo), errors.Is(err, core.ErrUnsafe), errors.Is(err, core.ErrNoDatabases), errors.Is(err, core.ErrNoDrift):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, core.ErrNotFound):
 		return http.StatusNotFound

@@ -24,11 +24,25 @@
 //	POST   /api/environments/{name}/plan-rollback  body {"to"}: what rollback would do (core.DeployPlan)
 //	POST   /api/environments/{name}/rollback       body {"to"}: roll back, the plan confirmed (core.DeployResult)
 //	GET    /api/environments/{name}/history        ?kind=deploy&kind=rollback&status=failed&limit=N: records, newest first ([]core.Deployment)
+//	GET    /api/environments/{name}/databases      its databases with source, golden copy, strategy, snapshots ([]core.DBInfo)
+//	POST   /api/environments/{name}/databases/clone     body {"service", "from"}: replace a database with a copy (core.DBResult)
+//	POST   /api/environments/{name}/databases/snapshot  body {"service", "name"}: take a snapshot (core.DBResult)
+//	POST   /api/environments/{name}/databases/reset     body {"service"}: back to the golden copy (core.DBResult)
+//	POST   /api/environments/{name}/snapshots/{snap}/restore  put a snapshot back (core.DBResult)
+//	DELETE /api/environments/{name}/snapshots/{snap}          remove a snapshot
+//	GET    /api/drift                              the watcher's last drift report of each environment ([]core.DriftReport)
+//	GET    /api/environments/{name}/drift          check its drift now (core.DriftReport)
+//	POST   /api/environments/{name}/plan-sync      what heal would do (core.SyncResult)
+//	POST   /api/environments/{name}/sync           heal, the plan confirmed (core.SyncResult)
+//	POST   /api/environments/{name}/discard        put edited workspace files back ([]core.FileChange)
+//	POST   /api/environments/{name}/adopt          body {"branch"}: commit the drift on a new branch (core.AdoptResult)
+//	GET    /api/environments/{name}/healing        until when healing is paused (api.HealingPause)
+//	PUT    /api/environments/{name}/healing        body {"pauseMinutes"}: pause healing (0 resumes) (api.HealingPause)
 //	POST   /api/logs                               body api.LogRequest: follow logs; answers {"id"}
 //	DELETE /api/logs/{id}                          stop following
 //	GET    /api/settings, PUT /api/settings        settings.View; PUT takes settings.Settings
 //	GET    /api/events                             server-sent events: "berth:event" (core.Event),
-//	                                               "berth:change" (core.Change), "berth:log" (api.LogBatch)
+//	                                               "berth:change" (core.Change, drift reports too), "berth:log" (api.LogBatch)
 //
 // Errors answer with a 4xx or 5xx status and {"error": "<message>"}.
 package web

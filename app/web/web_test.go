@@ -68,6 +68,12 @@ func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
 	return nil
 }
 
+// WatchDrift reports no drift until ctx ends.
+func (f *fakeCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
+	<-ctx.Done()
+	return nil
+}
+
 func sampleListing() *core.Listing {
 	return &core.Listing{
 		Target:       core.Target{Context: "default", Host: "unix:///var/run/docker.sock", ServerVersion: "20.10.24"},
