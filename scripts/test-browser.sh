@@ -2,8 +2,11 @@
 # test-browser.sh: the browser test of the web mode (frontend/e2e/), with
 # the real binary and the real engine behind it; Debian's chromium driven
 # by playwright-core. Every *.test.mjs of frontend/e2e/ runs: web.test.mjs
-# (up, live state, logs, down of the shop) and revisions.test.mjs (deploy,
-# rollback and history from a temporary Git repo of probe definitions).
+# (up, live state, logs, down of the shop), revisions.test.mjs (deploy,
+# rollback and history from a temporary Git repo of probe definitions),
+# databases.test.mjs (a PostgreSQL 15 clone from a seed: snapshot, rows
+# deleted with psql, restore) and drift.test.mjs (docker update from
+# outside shows as drift live, healed from the UI).
 # Installs nothing: scripts/deps.sh and npm ci do.
 # Screenshots of each step: build/artifacts/playwright/.
 #

@@ -1,4 +1,4 @@
-import type { BerthEvent, Change, Deployment, DeployPlan, DeployResult, Environment, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, Settings, SettingsView } from './types'
+import type { AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, Settings, SettingsView, SyncResult } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -30,6 +30,33 @@ export interface BerthAPI {
   rollback(env: string, to?: string): Promise<DeployResult>
   /** env's recorded operations, newest first. */
   history(env: string, filter?: HistoryFilter): Promise<Deployment[]>
+  /** env's databases with their source, golden copy, strategy and snapshots. */
+  databases(env: string): Promise<DBInfo[]>
+  /** Replaces a database with a copy of a source ('' : the manifest's). */
+  dbClone(env: string, service?: string, from?: string): Promise<DBResult>
+  /** Takes a snapshot ('' name: one from the time). */
+  dbSnapshot(env: string, service?: string, name?: string): Promise<DBResult>
+  /** Puts a snapshot (name or id) back: the database's content is replaced. */
+  dbRestore(env: string, snapshot: string): Promise<DBResult>
+  /** Puts the golden copy back into a database. */
+  dbReset(env: string, service?: string): Promise<DBResult>
+  /** Removes a snapshot. */
+  dbRemove(env: string, snapshot: string): Promise<void>
+  /** Checks env's drift now. */
+  check(env: string): Promise<DriftReport>
+  /** The drift watcher's last report of each environment. */
+  driftReports(): Promise<DriftReport[]>
+  /** What heal would do. */
+  planSync(env: string): Promise<SyncResult>
+  /** Heals env; the plan was shown, so it is applied. */
+  sync(env: string): Promise<SyncResult>
+  /** Puts edited workspace files back to the deployed commit. */
+  discard(env: string): Promise<FileChange[]>
+  /** Commits env's drift on a new branch ('' : a name from the time), never pushed. */
+  adopt(env: string, branch?: string): Promise<AdoptResult>
+  /** Pauses automatic healing for minutes (0 resumes). */
+  pauseHealing(env: string, minutes: number): Promise<HealingPause>
+  healingPaused(env: string): Promise<HealingPause>
   /** Follows logs; batches arrive through onLog with the returned id. */
   subscribeLogs(req: LogRequest): Promise<string>
   unsubscribeLogs(id: string): Promise<void>

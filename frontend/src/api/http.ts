@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -119,6 +119,22 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
       const qs = q.toString()
       return request<Deployment[]>('GET', `${env(name)}/history${qs ? `?${qs}` : ''}`)
     },
+    databases: (name) => request<DBInfo[]>('GET', `${env(name)}/databases`),
+    dbClone: (name, service = '', from = '') => request<DBResult>('POST', `${env(name)}/databases/clone`, { service, from }),
+    dbSnapshot: (name, service = '', snap = '') => request<DBResult>('POST', `${env(name)}/databases/snapshot`, { service, name: snap }),
+    dbRestore: (name, snapshot) => request<DBResult>('POST', `${env(name)}/snapshots/${encodeURIComponent(snapshot)}/restore`),
+    dbReset: (name, service = '') => request<DBResult>('POST', `${env(name)}/databases/reset`, { service }),
+    dbRemove: async (name, snapshot) => {
+      await request('DELETE', `${env(name)}/snapshots/${encodeURIComponent(snapshot)}`)
+    },
+    check: (name) => request<DriftReport>('GET', `${env(name)}/drift`),
+    driftReports: () => request<DriftReport[]>('GET', '/api/drift'),
+    planSync: (name) => request<SyncResult>('POST', `${env(name)}/plan-sync`),
+    sync: (name) => request<SyncResult>('POST', `${env(name)}/sync`),
+    discard: (name) => request<FileChange[]>('POST', `${env(name)}/discard`),
+    adopt: (name, branch = '') => request<AdoptResult>('POST', `${env(name)}/adopt`, { branch }),
+    pauseHealing: (name, minutes) => request<HealingPause>('PUT', `${env(name)}/healing`, { pauseMinutes: minutes }),
+    healingPaused: (name) => request<HealingPause>('GET', `${env(name)}/healing`),
     subscribeLogs: async (req) => (await request<{ id: string }>('POST', '/api/logs', req)).id,
     unsubscribeLogs: async (id) => {
       await request('DELETE', `/api/logs/${encodeURIComponent(id)}`)

@@ -132,6 +132,8 @@ export interface BerthEvent {
   status?: OpStatus | string
   detail?: string
   error?: string
+  /** The progress of a database step (kind "db"). */
+  db?: DBProgress
 }
 
 export interface Warning {
@@ -169,6 +171,8 @@ export interface Change {
   engine?: EngineState
   /** The outcome of a background fetch of the definitions repo (kind "repo"). */
   repo?: RepoState
+  /** The environment's drift report (kind "drift"). */
+  drift?: DriftReport
   service?: string
   container?: string
   action?: string
@@ -293,4 +297,133 @@ export interface HistoryFilter {
   kinds?: string[]
   status?: string
   limit?: number
+}
+
+/** A catalogued snapshot of an environment's database (core.DBSnapshot). */
+export interface DBSnapshot {
+  id: number
+  name: string
+  env: string
+  service: string
+  volume: string
+  /** Bytes. */
+  size: number
+  created: string
+  /** The deployment it was taken before (absent: taken by hand). */
+  deploymentId?: number
+}
+
+/** The golden copy clones come from (core.DBGolden). */
+export interface DBGolden {
+  volume: string
+  source: string
+  size?: number
+  loadedAt?: string
+}
+
+/** One database of an environment (core.DBInfo). */
+export interface DBInfo {
+  env: string
+  service: string
+  engine: string
+  volume: string
+  exists: boolean
+  container?: string
+  /** Where clones come from ("seed db/seed.sql", "env shop", ...). */
+  source?: string
+  golden?: DBGolden
+  /** How a copy is made on this engine (reflink, copy, logical). */
+  strategy?: string
+  snapshots: DBSnapshot[]
+}
+
+/** The progress of a long database step (core.DBProgress). */
+export interface DBProgress {
+  service: string
+  step: string
+  done?: number
+  /** 0 or absent: unknown. */
+  total?: number
+}
+
+/** What a clone, snapshot, restore or reset did (core.DBResult). Duration in nanoseconds. */
+export interface DBResult {
+  env: string
+  service: string
+  op: 'clone' | 'snapshot' | 'restore' | 'reset' | string
+  from: string
+  strategy: string
+  duration: number
+  bytes?: number
+  goldenLoaded?: boolean
+  snapshot?: DBSnapshot
+}
+
+/** One field that differs between desired and live (drift.Item). */
+export interface DriftItem {
+  service?: string
+  container?: string
+  containerID?: string
+  /** A JSON Pointer into the service ("/hostConfig/memory"). */
+  path: string
+  desired: string | null
+  live: string | null
+  kind: 'changed' | 'added' | 'removed' | 'missing' | 'stopped' | 'replaced' | 'outdated' | 'image' | 'foreign' | 'extra' | string
+  policy?: string
+}
+
+/** A file that differs from the commit (core.FileChange). */
+export interface FileChange {
+  path: string
+  kind: string
+}
+
+/** How far the tracked branch is ahead (core.Upstream). */
+export interface Upstream {
+  branch: string
+  head: Revision
+  behind: number
+}
+
+/** An environment's drift (core.DriftReport). */
+export interface DriftReport {
+  env: string
+  definition: string
+  revision?: string
+  inSync: boolean
+  policy: string
+  runtime: DriftItem[] | null
+  ignored?: number
+  files: FileChange[] | null
+  workspace?: string
+  upstream?: Upstream
+  local: FileChange[] | null
+  checkedAt: string
+  notes?: string[]
+  /** The environment could not be checked (engine away). */
+  unknown?: boolean
+}
+
+/** What heal did or would do (core.SyncResult). */
+export interface SyncResult extends Result {
+  id: number
+  /** Workspace files put back (or to put back) to the commit. */
+  restored: FileChange[] | null
+  after?: DriftReport
+}
+
+/** The commit adopt made (core.AdoptResult). */
+export interface AdoptResult {
+  env: string
+  branch: string
+  commit: Revision
+  files: string[] | null
+  adopted: DriftItem[] | null
+  left: DriftItem[] | null
+}
+
+/** Until when automatic healing is paused (api.HealingPause); no until: not paused. */
+export interface HealingPause {
+  env: string
+  until?: string
 }

@@ -1,5 +1,5 @@
 import { ApiError, toError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type Deployment, type DeployPlan, type DeployResult, type Environment, type HistoryFilter, type Listing, type LogBatch, type LogRequest, type Result, type RevisionEntry, type Settings, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type HistoryFilter, type Listing, type LogBatch, type LogRequest, type Result, type RevisionEntry, type Settings, type SettingsView } from './types'
 
 /** The bound Go methods of app/desktop.API, as Wails exposes them. */
 export interface WailsBoundAPI {
@@ -17,6 +17,20 @@ export interface WailsBoundAPI {
   PlanRollback?(env: string, to: string): Promise<DeployPlan>
   Rollback?(env: string, to: string): Promise<DeployResult>
   History?(env: string, filter: HistoryFilter): Promise<Deployment[]>
+  Databases?(env: string): Promise<DBInfo[]>
+  DBClone?(env: string, service: string, from: string): Promise<DBResult>
+  DBSnapshot?(env: string, service: string, name: string): Promise<DBResult>
+  DBRestore?(env: string, snapshot: string): Promise<DBResult>
+  DBReset?(env: string, service: string): Promise<DBResult>
+  DBRemove?(env: string, snapshot: string): Promise<void>
+  Check?(env: string): Promise<DriftReport>
+  DriftReports?(): Promise<DriftReport[]>
+  PlanSync?(env: string): Promise<SyncResult>
+  Sync?(env: string): Promise<SyncResult>
+  Discard?(env: string): Promise<FileChange[]>
+  Adopt?(env: string, branch: string): Promise<AdoptResult>
+  PauseHealing?(env: string, minutes: number): Promise<HealingPause>
+  HealingPaused?(env: string): Promise<HealingPause>
   SubscribeLogs?(req: LogRequest): Promise<string>
   UnsubscribeLogs?(id: string): Promise<void>
   GetSettings?(): Promise<SettingsView>
@@ -80,6 +94,20 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
     planRollback: (env, to = '') => call(() => need('PlanRollback')(env, to)),
     rollback: (env, to = '') => call(() => need('Rollback')(env, to)),
     history: (env, filter = {}) => call(() => need('History')(env, filter)),
+    databases: (env) => call(() => need('Databases')(env)),
+    dbClone: (env, service = '', from = '') => call(() => need('DBClone')(env, service, from)),
+    dbSnapshot: (env, service = '', name = '') => call(() => need('DBSnapshot')(env, service, name)),
+    dbRestore: (env, snapshot) => call(() => need('DBRestore')(env, snapshot)),
+    dbReset: (env, service = '') => call(() => need('DBReset')(env, service)),
+    dbRemove: (env, snapshot) => call(() => need('DBRemove')(env, snapshot)),
+    check: (env) => call(() => need('Check')(env)),
+    driftReports: () => call(() => need('DriftReports')()),
+    planSync: (env) => call(() => need('PlanSync')(env)),
+    sync: (env) => call(() => need('Sync')(env)),
+    discard: (env) => call(() => need('Discard')(env)),
+    adopt: (env, branch = '') => call(() => need('Adopt')(env, branch)),
+    pauseHealing: (env, minutes) => call(() => need('PauseHealing')(env, minutes)),
+    healingPaused: (env) => call(() => need('HealingPaused')(env)),
     subscribeLogs: (req) => call(() => need('SubscribeLogs')(req)),
     unsubscribeLogs: (id) => call(() => need('UnsubscribeLogs')(id)),
     getSettings: () => call(() => need('GetSettings')()),

@@ -1,5 +1,5 @@
 import { vi } from 'vitest'
-import type { BerthAPI, BerthEvent, Change, Deployment, DeployPlan, LogBatch, Result, RevisionEntry } from '../api'
+import type { BerthAPI, BerthEvent, Change, DBInfo, Deployment, DeployPlan, DriftReport, LogBatch, Result, RevisionEntry } from '../api'
 import { sampleListing } from './fixtures'
 
 /** A plan result for env with the given op kinds. */
@@ -34,6 +34,49 @@ export function deployPlan(env: string, kind: string, rev: RevisionEntry, kinds 
   return { env, kind, revision: rev, result: result(env, kinds) }
 }
 
+/** The databases of env: db from a seed, with two snapshots. */
+export function sampleDatabases(env: string): DBInfo[] {
+  return [
+    {
+      env,
+      service: 'db',
+      engine: 'postgres',
+      volume: `${env}_db-data`,
+      exists: true,
+      container: `${env}-db-1`,
+      source: 'seed db/seed.sql',
+      golden: { volume: 'berth-golden-1a2b', source: 'seed db/seed.sql', size: 8 * 1024 * 1024, loadedAt: '2026-11-25T09:00:00Z' },
+      strategy: 'reflink',
+      snapshots: [
+        { id: 2, name: 'before-v2', env, service: 'db', volume: 'berth-snap-2', size: 40 * 1024 * 1024, created: '2026-11-25T11:00:00Z' },
+        { id: 1, name: 'deploy-7', env, service: 'db', volume: 'berth-snap-1', size: 1536, created: '2026-11-24T12:00:00Z', deploymentId: 7 },
+      ],
+    },
+  ]
+}
+
+/** A drift report of env: the web service's memory changed, one file edited, two commits behind. */
+export function driftedReport(env: string): DriftReport {
+  return {
+    env,
+    definition: env,
+    revision: 'b2b2b2b2b2b2b2b2',
+    inSync: false,
+    policy: 'warn',
+    runtime: [{ service: 'web', container: `${env}-web-1`, path: '/hostConfig/memory', desired: '0', live: '67108864', kind: 'changed' }],
+    files: [{ path: 'conf/app.conf', kind: 'modified' }],
+    workspace: `/data/workspaces/${env}`,
+    upstream: { branch: 'main', head: sampleRevisions()[0], behind: 2 },
+    local: [],
+    checkedAt: '2026-11-25T11:59:30Z',
+  }
+}
+
+/** An in-sync report of env. */
+export function inSyncReport(env: string): DriftReport {
+  return { env, definition: env, inSync: true, policy: 'warn', runtime: [], files: [], local: [], checkedAt: '2026-11-25T11:59:30Z' }
+}
+
 /** fakeAPI is a BerthAPI whose pushes the test drives. */
 export function fakeAPI(over: Partial<BerthAPI> = {}) {
   const h = { event: new Set<(e: BerthEvent) => void>(), change: new Set<(c: Change) => void>(), log: new Set<(b: LogBatch) => void>() }
@@ -57,6 +100,20 @@ export function fakeAPI(over: Partial<BerthAPI> = {}) {
     planRollback: vi.fn(async (env: string) => deployPlan(env, 'rollback', sampleRevisions()[2])),
     rollback: vi.fn(async (env: string) => ({ ...result(env, ['recreate-container']), kind: 'rollback', id: 5, revision: sampleRevisions()[2] })),
     history: vi.fn(async (env: string) => sampleHistory(env)),
+    databases: vi.fn(async (env: string) => sampleDatabases(env)),
+    dbClone: vi.fn(async (env: string) => ({ env, service: 'db', op: 'clone', from: 'seed db/seed.sql', strategy: 'reflink', duration: 8e8 })),
+    dbSnapshot: vi.fn(async (env: string, _s?: string, name?: string) => ({ env, service: 'db', op: 'snapshot', from: 'db', strategy: 'reflink', duration: 3e8, snapshot: { ...sampleDatabases(env)[0].snapshots[0], name: name || 'auto' } })),
+    dbRestore: vi.fn(async (env: string) => ({ env, service: 'db', op: 'restore', from: 'snapshot before-v2', strategy: 'reflink', duration: 5e8 })),
+    dbReset: vi.fn(async (env: string) => ({ env, service: 'db', op: 'reset', from: 'seed db/seed.sql', strategy: 'reflink', duration: 5e8 })),
+    dbRemove: vi.fn(async () => {}),
+    check: vi.fn(async (env: string) => inSyncReport(env)),
+    driftReports: vi.fn(async () => []),
+    planSync: vi.fn(async (env: string) => ({ ...result(env, ['recreate-container']), id: 0, restored: [{ path: 'conf/app.conf', kind: 'modified' }] })),
+    sync: vi.fn(async (env: string) => ({ ...result(env, ['recreate-container']), id: 9, restored: [], after: inSyncReport(env) })),
+    discard: vi.fn(async () => [{ path: 'conf/app.conf', kind: 'modified' }]),
+    adopt: vi.fn(async (env: string, branch?: string) => ({ env, branch: branch || `berth/adopt-${env}`, commit: sampleRevisions()[0], files: ['compose.yaml'], adopted: [], left: [] })),
+    pauseHealing: vi.fn(async (env: string, minutes: number) => ({ env, until: minutes > 0 ? new Date(Date.now() + minutes * 60000).toISOString() : undefined })),
+    healingPaused: vi.fn(async (env: string) => ({ env })),
     subscribeLogs: vi.fn(async () => 'logs-1'),
     unsubscribeLogs: vi.fn(async () => {}),
     getSettings: vi.fn(async () => ({ saved: {}, effective: { definitionsDir: '/defs' }, path: '/cfg/berth/settings.json' })),

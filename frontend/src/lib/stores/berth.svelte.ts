@@ -2,8 +2,13 @@ import {
   toError,
   type BerthAPI,
   type BerthEvent,
+  type AdoptResult,
   type Change,
+  type DBInfo,
+  type DBProgress,
   type Deployment,
+  type DriftReport,
+  type HealingPause,
   type Environment,
   type HistoryFilter,
   type Listing,
@@ -96,6 +101,25 @@ export class BerthStore {
   historyFilter = $state<Record<string, HistoryFilter>>({})
   historyError = $state<Record<string, string>>({})
 
+  /** Each environment's databases (loaded with its details). */
+  databases = $state<Record<string, DBInfo[]>>({})
+  /** Why an environment's databases could not be listed (none declared, ...). */
+  databasesError = $state<Record<string, string>>({})
+  /** The live progress of the database step running on an environment. */
+  dbProgress = $state<Record<string, DBProgress & { what: string }>>({})
+  /** Why the last database action on an environment failed. */
+  dbError = $state<Record<string, string>>({})
+  /** Each environment's last drift report (watcher, check, heal). */
+  drift = $state<Record<string, DriftReport>>({})
+  /** Why an environment's drift could not be checked. */
+  driftError = $state<Record<string, string>>({})
+  /** Why the last drift action (heal, adopt, discard, pause) failed. */
+  driftActionError = $state<Record<string, string>>({})
+  /** The commit the last adopt made, per environment. */
+  adopted = $state<Record<string, AdoptResult>>({})
+  /** Until when healing is paused, per environment. */
+  paused = $state<Record<string, HealingPause>>({})
+
   private nextId = 1
   private readonly api: BerthAPI
 
@@ -107,6 +131,7 @@ export class BerthStore {
   start(): () => void {
     const offs = [this.api.onEvent((ev) => this.handleEvent(ev)), this.api.onChange((c) => this.handleChange(c))]
     void this.refresh()
+    void this.loadDriftReports()
     return () => offs.forEach((off) => off())
   }
 
@@ -136,6 +161,8 @@ export class BerthStore {
     // Revisions are read again each time: the branch may have moved.
     void this.loadRevisions(env)
     void this.loadHistory(env)
+    void this.loadDatabases(env)
+    void this.checkDrift(env)
     try {
       this.details[env] = await this.api.status(env)
     } catch {
@@ -164,6 +191,62 @@ export class BerthStore {
     }
   }
 
+  /** loadDriftReports takes the drift watcher's last reports (the badges of a page opened late). */
+  async loadDriftReports(): Promise<void> {
+    try {
+      for (const r of await this.api.driftReports()) this.drift[r.env] = r
+    } catch {
+      // the next reports arrive as changes
+    }
+  }
+
+  async loadDatabases(env: string): Promise<void> {
+    try {
+      this.databases[env] = await this.api.databases(env)
+      delete this.databasesError[env]
+    } catch (e) {
+      this.databasesError[env] = toError(e).message
+      delete this.databases[env]
+    }
+  }
+
+  /** checkDrift checks env's drift now. */
+  async checkDrift(env: string): Promise<void> {
+    try {
+      this.drift[env] = await this.api.check(env)
+      delete this.driftError[env]
+    } catch (e) {
+      this.driftError[env] = toError(e).message
+    }
+    try {
+      this.paused[env] = await this.api.healingPaused(env)
+    } catch {
+      // not known: the switch shows as not paused
+    }
+  }
+
+  /** drifted reports whether env's last drift report found drift (unknown counts as not known, not drifted). */
+  drifted(env: string): boolean {
+    const r = this.drift[env]
+    return Boolean(r && !r.inSync && !r.unknown)
+  }
+
+  /** driftSummaries names the drifted environments with a one-line summary each (for the list's badges). */
+  driftSummaries(): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const [env, r] of Object.entries(this.drift)) {
+      if (r.inSync || r.unknown) continue
+      const parts: string[] = []
+      const n = (k: number, one: string, many: string) => k > 0 && parts.push(`${k} ${k === 1 ? one : many}`)
+      n(r.runtime?.length ?? 0, 'runtime difference', 'runtime differences')
+      n(r.files?.length ?? 0, 'edited file', 'edited files')
+      n(r.upstream?.behind ?? 0, 'commit behind', 'commits behind')
+      n(r.local?.length ?? 0, 'local change', 'local changes')
+      out[env] = parts.join(', ') || 'drifted'
+    }
+    return out
+  }
+
   /** The selected environment: its details when loaded, else its summary. */
   get current(): Environment | null {
     if (!this.selected) return null
@@ -189,6 +272,12 @@ export class BerthStore {
       }
       return
     }
+    if (c.kind === 'drift' && c.drift && c.env) {
+      this.drift[c.env] = c.drift
+      delete this.driftError[c.env]
+      return
+    }
+    if (c.kind === 'removed' && c.env) delete this.drift[c.env]
     if (!this.listing || !c.env) return
     const envs = this.listing.environments
     const i = envs.findIndex((e) => e.name === c.env)
@@ -268,6 +357,115 @@ export class BerthStore {
     if (this.pending && this.pending.env === env && this.pending.action === 'rollback') this.pending.title = title
   }
 
+  // Databases. Restore, reset and remove are confirmed in the view first.
+
+  dbClone(env: string, service = '', from = ''): Promise<void> {
+    return this.runDB(env, `db clone${service ? ` ${service}` : ''}`, () => this.api.dbClone(env, service, from))
+  }
+
+  dbSnapshot(env: string, service = '', name = ''): Promise<void> {
+    return this.runDB(env, `db snapshot${name ? ` ${name}` : ''}`, () => this.api.dbSnapshot(env, service, name))
+  }
+
+  dbRestore(env: string, snapshot: string): Promise<void> {
+    return this.runDB(env, `db restore ${snapshot}`, () => this.api.dbRestore(env, snapshot))
+  }
+
+  dbReset(env: string, service = ''): Promise<void> {
+    return this.runDB(env, `db reset${service ? ` ${service}` : ''}`, () => this.api.dbReset(env, service))
+  }
+
+  dbRemove(env: string, snapshot: string): Promise<void> {
+    return this.runDB(env, `db rm ${snapshot}`, () => this.api.dbRemove(env, snapshot))
+  }
+
+  private async runDB(env: string, what: string, call: () => Promise<unknown>): Promise<void> {
+    if (this.busy[env]) return
+    this.busy[env] = what
+    delete this.dbError[env]
+    this.dbProgress[env] = { what, service: '', step: 'starting' }
+    this.append(env, 'info', `${what}…`)
+    try {
+      const res = (await call()) as { duration?: number; strategy?: string } | undefined
+      const how = res?.strategy ? ` (${res.strategy})` : ''
+      const secs = res?.duration ? ` in ${(res.duration / 1e9).toFixed(1)}s` : ''
+      this.append(env, 'success', `${what} done${how}${secs}`)
+    } catch (e) {
+      const msg = toError(e).message
+      this.dbError[env] = `${what} failed: ${msg}`
+      this.append(env, 'error', this.dbError[env])
+    } finally {
+      delete this.busy[env]
+      delete this.dbProgress[env]
+      await this.loadDatabases(env)
+    }
+  }
+
+  // Drift.
+
+  /** heal shows the plan that heals env (and the files it puts back), and heals it once confirmed. */
+  async heal(env: string): Promise<void> {
+    let title = `Heal ${env}`
+    await this.ask(
+      { title, env, action: 'heal', always: true },
+      async () => {
+        const p = await this.api.planSync(env)
+        const n = p.restored?.length ?? 0
+        if (n > 0) title = `Heal ${env}: put back ${n} workspace file${n === 1 ? '' : 's'} (${p.restored!.map((f) => f.path).join(', ')}) and apply the plan`
+        return p
+      },
+      async () => {
+        const res = await this.api.sync(env)
+        if (res.after) this.drift[env] = res.after
+        return res
+      },
+    )
+    if (this.pending && this.pending.env === env && this.pending.action === 'heal') this.pending.title = title
+  }
+
+  /** adopt commits env's drift on a new branch and keeps the commit to show. */
+  adopt(env: string, branch = ''): Promise<void> {
+    return this.driftAction(env, 'adopt', async () => {
+      const res = await this.api.adopt(env, branch.trim())
+      this.adopted[env] = res
+      this.append(env, 'success', `adopted as ${res.commit.short} on branch ${res.branch} (not pushed)`)
+    })
+  }
+
+  /** discard puts env's edited workspace files back (the view confirmed it). */
+  discard(env: string): Promise<void> {
+    return this.driftAction(env, 'discard', async () => {
+      const files = await this.api.discard(env)
+      this.append(env, 'success', `put back ${files.length} file${files.length === 1 ? '' : 's'}`)
+    })
+  }
+
+  /** pauseHealing pauses automatic healing of env for minutes (0 resumes). */
+  async pauseHealing(env: string, minutes: number): Promise<void> {
+    delete this.driftActionError[env]
+    try {
+      this.paused[env] = await this.api.pauseHealing(env, minutes)
+      this.append(env, 'info', minutes > 0 ? `healing paused for ${minutes} min` : 'healing resumed')
+    } catch (e) {
+      this.driftActionError[env] = `pause healing failed: ${toError(e).message}`
+    }
+  }
+
+  private async driftAction(env: string, what: string, call: () => Promise<void>): Promise<void> {
+    if (this.busy[env]) return
+    this.busy[env] = what
+    delete this.driftActionError[env]
+    try {
+      await call()
+    } catch (e) {
+      this.driftActionError[env] = `${what} failed: ${toError(e).message}`
+      this.append(env, 'error', this.driftActionError[env])
+    } finally {
+      delete this.busy[env]
+      await this.checkDrift(env)
+    }
+  }
+
   async confirm(): Promise<void> {
     const p = this.pending
     if (!p) return
@@ -336,6 +534,12 @@ export class BerthStore {
   /** handleEvent records an operation's progress and logs it. */
   handleEvent(ev: BerthEvent): void {
     const time = ev.time ? new Date(ev.time) : new Date()
+    if (ev.kind === 'db' && ev.db) {
+      const prev = this.dbProgress[ev.env]
+      if (!prev || prev.step !== ev.db.step) this.append(ev.env, 'info', `${ev.db.service}: ${ev.db.step}`, time)
+      this.dbProgress[ev.env] = { what: prev?.what ?? 'database', ...ev.db }
+      return
+    }
     const p = this.progress[ev.env]
     if (ev.kind === 'plan' && ev.plan) {
       if (p) p.ops = ev.plan.ops ?? []
