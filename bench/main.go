@@ -27,6 +27,7 @@ var (
 	noops    = flag.Int("noops", 3, "no-op ups after each cold up")
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
 	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,deploy,ui,drift,db)")
+	driftCPU = flag.String("drift-cpuprofile", "", "write a CPU profile of the drift section's full checks to this file")
 )
 
 func main() {

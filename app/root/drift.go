@@ -201,3 +201,9 @@ type fileWatcher struct{}
 func (fileWatcher) WatchTree(ctx context.Context, dir string, out func(paths []string, rescan bool, notes []string)) error {
 	return watch.Tree(ctx, dir, watch.Options{}, func(b watch.Batch) { out(b.Paths, b.Rescan, b.Notes) })
 }
+
+// LiveMany gives core several environments' live details in one round
+// (core.LiveBatchObserver).
+func (a *engineAdapter) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (map[string]drift.Live, error) {
+	return a.e.LiveMany(ctx, ps, fresh)
+}

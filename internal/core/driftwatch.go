@@ -98,13 +98,17 @@ func (b *Berth) WatchDrift(ctx context.Context, opts DriftWatchOptions, out func
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		b.WatchWith(ctx, WatchOptions{Settle: opts.Settle}, w.change)
+		// Only the engine's ups and downs and the repo's moves matter
+		// here: container events reach the loop through driftEvents.
+		b.WatchWith(ctx, WatchOptions{Settle: opts.Settle, noStatus: true}, w.change)
 	}()
 	go func() {
 		defer wg.Done()
 		w.driftEvents()
 	}()
-	w.request("")
+	w.requestAll(true)
+	// The resync is the loop's only timer: an idle loop wakes once per
+	// Resync, and otherwise only when an event arrives.
 	t := time.NewTicker(opts.Resync)
 	defer t.Stop()
 	for {
@@ -115,7 +119,7 @@ func (b *Berth) WatchDrift(ctx context.Context, opts DriftWatchOptions, out func
 			wg.Wait()
 			return nil
 		case <-t.C:
-			w.request("")
+			w.requestAll(true)
 		case <-w.wake:
 			w.run()
 		}
@@ -131,6 +135,7 @@ type driftWatcher struct {
 	mu      sync.Mutex
 	wake    chan struct{}
 	pending map[string]bool // "" means every environment
+	fresh   bool            // the pending round reads everything anew from the engine
 	down    bool            // the engine does not answer
 
 	outMu sync.Mutex
@@ -152,7 +157,13 @@ type healState struct {
 	backoff time.Duration
 }
 
-// request asks for env to be checked ("" for all), after the settle time.
+// request asks for env to be checked ("" for all).
+//
+// The invariant that keeps a report from being stale: a request that
+// arrives while a round of checks runs (an event seen during a check) is
+// kept in pending and wakes the loop again, so the environment is checked
+// once more after the round, with the event's effect visible. A check
+// never drops a request it did not start after.
 func (w *driftWatcher) request(env string) {
 	w.mu.Lock()
 	w.pending[env] = true
@@ -163,6 +174,18 @@ func (w *driftWatcher) request(env string) {
 	}
 }
 
+// requestAll asks for every environment to be checked; fresh reads all
+// live details anew from the engine (the resync, the safety net for
+// anything events missed).
+func (w *driftWatcher) requestAll(fresh bool) {
+	if fresh {
+		w.mu.Lock()
+		w.fresh = true
+		w.mu.Unlock()
+	}
+	w.request("")
+}
+
 // change follows Watch: environment changes lead to a check; the engine
 // going down marks every report unknown, coming back up checks all.
 func (w *driftWatcher) change(c Change) {
@@ -170,7 +193,7 @@ func (w *driftWatcher) change(c Change) {
 	case ChangeEnvironment, ChangeRemoved:
 		w.request(c.Env)
 	case ChangeRepo:
-		w.request("") // the branch may have moved: upstream drift
+		w.requestAll(false) // the branch may have moved: upstream drift
 	case ChangeEngine:
 		if c.Engine != nil && !c.Engine.Up {
 			w.mu.Lock()
@@ -182,7 +205,7 @@ func (w *driftWatcher) change(c Change) {
 		w.mu.Lock()
 		w.down = false
 		w.mu.Unlock()
-		w.request("")
+		w.requestAll(true)
 	}
 }
 
@@ -213,7 +236,7 @@ func (w *driftWatcher) driftEvents() {
 			return
 		}
 		// The stream dropped: events may have been missed.
-		w.request("")
+		w.requestAll(true)
 		if !sleep(w.ctx, backoff) {
 			return
 		}
@@ -242,8 +265,8 @@ func (w *driftWatcher) run() {
 		return
 	}
 	w.mu.Lock()
-	pending := w.pending
-	w.pending = map[string]bool{}
+	pending, fresh := w.pending, w.fresh
+	w.pending, w.fresh = map[string]bool{}, false
 	down := w.down
 	w.mu.Unlock()
 	if down {
@@ -278,24 +301,24 @@ func (w *driftWatcher) run() {
 			envs = append(envs, env)
 		}
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
-	for _, env := range envs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			w.checkOne(env)
-		}()
+	if len(envs) == 0 {
+		return
 	}
-	wg.Wait()
-}
-
-func (w *driftWatcher) checkOne(env string) {
 	ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
 	defer cancel()
-	r, err := w.b.Check(ctx, env)
+	reps, errs := w.b.CheckMany(ctx, envs, fresh)
+	for _, env := range envs {
+		w.handle(env, reps[env], errs[env])
+	}
+	for _, env := range envs {
+		if r := reps[env]; r != nil {
+			w.maybeHeal(env, r)
+		}
+	}
+}
+
+// handle sends the outcome of env's check.
+func (w *driftWatcher) handle(env string, r *DriftReport, err error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		w.forget(env)
@@ -312,6 +335,8 @@ func (w *driftWatcher) checkOne(env string) {
 			w.send(env, u)
 		}
 		return
+	case r == nil:
+		return
 	}
 	w.watchFiles(env, r.Workspace)
 	w.outMu.Lock()
@@ -320,7 +345,6 @@ func (w *driftWatcher) checkOne(env string) {
 	}
 	w.outMu.Unlock()
 	w.send(env, r)
-	w.maybeHeal(env, r)
 }
 
 // maybeHeal heals env when its policy says so, it drifts in a way Sync

@@ -63,6 +63,10 @@ type WatchOptions struct {
 	// MinBackoff and MaxBackoff bound the wait between reconnection
 	// attempts (default 500 ms and 10 s).
 	MinBackoff, MaxBackoff time.Duration
+	// noStatus sends environment changes without observing the
+	// environment's state (Change.Environment is nil): for WatchDrift,
+	// which checks the environment itself.
+	noStatus bool
 }
 
 // Watch reports live state changes of every Berth environment until ctx
@@ -120,7 +124,7 @@ func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Chang
 		}
 		if err == nil {
 			report(true, EngineState{Up: true, Target: e.Target(ctx)})
-			w := &envWatcher{b: b, e: e, settle: opts.Settle, send: send, pending: map[string]*time.Timer{}}
+			w := &envWatcher{b: b, e: e, settle: opts.Settle, send: send, pending: map[string]*time.Timer{}, noStatus: opts.noStatus}
 			opened := b.now()
 			err = e.Events(ctx, w.event)
 			w.stop()
@@ -174,6 +178,8 @@ type envWatcher struct {
 	e      Engine
 	settle time.Duration
 	send   func(Change)
+	// noStatus: see WatchOptions.
+	noStatus bool
 
 	mu      sync.Mutex
 	pending map[string]*time.Timer
@@ -217,6 +223,11 @@ func (w *envWatcher) observe(env string, ev ContainerEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := Change{Env: env, Service: ev.Service, Container: ev.Container, Action: ev.Action}
+	if w.noStatus {
+		c.Kind = ChangeEnvironment
+		w.send(c)
+		return
+	}
 	s, err := w.b.status(ctx, w.e, env)
 	switch {
 	case errors.Is(err, ErrNotFound):

@@ -22,6 +22,8 @@ type Engine struct {
 
 	indexOnce sync.Once
 	indexHost string // the default registry's index host, as the engine reports it
+
+	live liveCache // inspects kept for drift checks (see liveCache)
 }
 
 // Endpoint says which engine an Engine talks to.

@@ -29,38 +29,80 @@ import (
 // them; and the image each of p's references points to now. It changes
 // nothing.
 func (e *Engine) Live(ctx context.Context, p *spec.Project) (drift.Live, error) {
-	live := drift.Live{Project: p.Name, Containers: []drift.Container{}, Networks: []drift.Network{}, Images: map[string]string{}}
+	m, err := e.LiveMany(ctx, []*spec.Project{p}, false)
+	return m[p.Name], err
+}
 
-	// Containers: by label, and by the names the desired state needs.
-	ids := map[string]bool{}
-	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", reconcile.LabelProject+"="+p.Name))})
-	if err != nil {
-		return live, fmt.Errorf("listing containers of %s: %w", p.Name, err)
+// LiveMany is Live for several environments at once, in one round of
+// engine calls: one container list and one network list for all of them,
+// inspects run concurrently (bounded), each image reference and image
+// configuration looked up once. While a DriftEvents stream is open,
+// containers and networks with no event since their last inspect are not
+// inspected again (see liveCache); fresh inspects everything anew (the
+// periodic resync, the safety net for anything the events missed).
+func (e *Engine) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (map[string]drift.Live, error) {
+	out := make(map[string]drift.Live, len(ps))
+	byName := map[string]*spec.Project{}
+	for _, p := range ps {
+		out[p.Name] = drift.Live{Project: p.Name, Containers: []drift.Container{}, Networks: []drift.Network{}, Images: map[string]string{}}
+		byName[p.Name] = p
 	}
+	if len(ps) == 0 {
+		return out, nil
+	}
+
+	// Containers: every one with a project label (one list), and by the
+	// names the desired states need when the list lacks them.
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", reconcile.LabelProject))})
+	if err != nil {
+		return out, fmt.Errorf("listing containers: %w", err)
+	}
+	owner := map[string]string{} // container ID → environment
+	names := map[string]string{} // container name → environment that needs it
+	for _, p := range ps {
+		for _, s := range p.Services {
+			for n := 1; n <= s.Replicas; n++ {
+				names[containerName(p.Name, s.Name, n)] = p.Name
+			}
+		}
+	}
+	found := map[string]bool{}
 	for _, c := range list {
-		ids[c.ID] = true
+		if _, ok := byName[c.Labels[reconcile.LabelProject]]; ok {
+			owner[c.ID] = c.Labels[reconcile.LabelProject]
+		}
+		for _, n := range c.Names {
+			n = strings.TrimPrefix(n, "/")
+			found[n] = true
+			if env, ok := names[n]; ok && owner[c.ID] == "" {
+				owner[c.ID] = env
+			}
+		}
 	}
 	nf := filters.NewArgs()
-	for _, s := range p.Services {
-		for n := 1; n <= s.Replicas; n++ {
-			nf.Add("name", "^/?"+regexp.QuoteMeta(containerName(p.Name, s.Name, n))+"$")
+	for n := range names {
+		if !found[n] {
+			nf.Add("name", "^/?"+regexp.QuoteMeta(n)+"$")
 		}
 	}
 	if nf.Len() > 0 {
 		named, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: nf})
 		if err != nil {
-			return live, fmt.Errorf("listing containers: %w", err)
+			return out, fmt.Errorf("listing containers: %w", err)
 		}
 		for _, c := range named {
-			ids[c.ID] = true
+			for _, n := range c.Names {
+				if env, ok := names[strings.TrimPrefix(n, "/")]; ok && owner[c.ID] == "" {
+					owner[c.ID] = env
+				}
+			}
 		}
 	}
 
 	var (
-		mu     sync.Mutex
-		wg     sync.WaitGroup
-		first  error
-		images = map[string]*drift.ImageConfig{}
+		mu    sync.Mutex
+		first error
+		refs  = map[string]string{} // image reference → ID
 	)
 	fail := func(err error) {
 		mu.Lock()
@@ -69,40 +111,38 @@ func (e *Engine) Live(ctx context.Context, p *spec.Project) (drift.Live, error) 
 		}
 		mu.Unlock()
 	}
-	sem := make(chan struct{}, inspectParallelism)
-	for id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			ins, err := e.cli.ContainerInspect(ctx, id)
-			if cerrdefs.IsNotFound(err) {
-				return // removed meanwhile
+	g := newPool(inspectParallelism)
+	ctrs := map[string]drift.Container{}
+	for id := range owner {
+		g.Go(func() {
+			c, ok, tok := e.live.container(id, fresh)
+			if !ok {
+				ins, err := e.cli.ContainerInspect(ctx, id)
+				if cerrdefs.IsNotFound(err) {
+					return // removed meanwhile
+				}
+				if err != nil {
+					fail(fmt.Errorf("inspecting container %s: %w", id[:min(12, len(id))], err))
+					return
+				}
+				c = liveContainer(ins)
+				e.live.putContainer(tok, c)
 			}
-			if err != nil {
-				fail(fmt.Errorf("inspecting container %s: %w", id[:12], err))
-				return
-			}
-			c := liveContainer(ins)
 			mu.Lock()
-			live.Containers = append(live.Containers, c)
+			ctrs[id] = c
 			mu.Unlock()
-		}()
+		})
 	}
-	// The images the desired state names, and the networks.
-	refs := map[string]bool{}
-	for _, s := range p.Services {
-		if s.Image != "" {
-			refs[s.Image] = true
+	// The images the desired states name: each reference once.
+	for _, p := range ps {
+		for _, s := range p.Services {
+			if s.Image != "" {
+				refs[s.Image] = ""
+			}
 		}
 	}
 	for ref := range refs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() {
 			img, err := e.cli.ImageInspect(ctx, ref)
 			if cerrdefs.IsNotFound(err) {
 				return
@@ -112,39 +152,37 @@ func (e *Engine) Live(ctx context.Context, p *spec.Project) (drift.Live, error) 
 				return
 			}
 			mu.Lock()
-			live.Images[ref] = img.ID
+			refs[ref] = img.ID
 			mu.Unlock()
-		}()
+		})
 	}
-	var nets []drift.Network
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		ns, err := e.liveNetworks(ctx, p)
+	var nets map[string][]drift.Network
+	g.Go(func() {
+		ns, err := e.liveNetworks(ctx, ps, fresh)
 		if err != nil {
 			fail(err)
 			return
 		}
 		nets = ns
-	}()
-	wg.Wait()
+	})
+	g.Wait()
 	if first != nil {
-		return live, first
+		return out, first
 	}
-	live.Networks = nets
 
-	// The configuration of each image a container runs (shared).
-	for _, c := range live.Containers {
+	// The configuration of each image a container runs (shared, and kept:
+	// an image ID names immutable content).
+	images := map[string]*drift.ImageConfig{}
+	for _, c := range ctrs {
 		if c.ImageID != "" {
-			images[c.ImageID] = nil
+			images[c.ImageID] = e.live.image(c.ImageID)
 		}
 	}
-	for id := range images {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
+	for id, ic := range images {
+		if ic != nil {
+			continue
+		}
+		g.Go(func() {
 			img, err := e.cli.ImageInspect(ctx, id)
 			if cerrdefs.IsNotFound(err) {
 				return // the image was removed under the container
@@ -159,65 +197,147 @@ func (e *Engine) Live(ctx context.Context, p *spec.Project) (drift.Live, error) 
 				ic.Labels, ic.User, ic.WorkingDir, ic.StopSignal = cfg.Labels, cfg.User, cfg.WorkingDir, cfg.StopSignal
 				ic.Healthcheck = liveHealth(cfg.Healthcheck)
 			}
+			e.live.putImage(id, ic)
 			mu.Lock()
 			images[id] = ic
 			mu.Unlock()
-		}()
+		})
 	}
-	wg.Wait()
+	g.Wait()
 	if first != nil {
-		return live, first
+		return out, first
 	}
-	for i := range live.Containers {
-		if ic := images[live.Containers[i].ImageID]; ic != nil {
-			live.Containers[i].ImageConfig = *ic
+	for id, c := range ctrs {
+		if ic := images[c.ImageID]; ic != nil {
+			c.ImageConfig = *ic
 		}
+		l := out[owner[id]]
+		l.Containers = append(l.Containers, c)
+		out[owner[id]] = l
 	}
-	sort.Slice(live.Containers, func(i, j int) bool { return live.Containers[i].Name < live.Containers[j].Name })
-	return live, nil
+	for name, l := range out {
+		for _, s := range byName[name].Services {
+			if id := refs[s.Image]; id != "" {
+				l.Images[s.Image] = id
+			}
+		}
+		if ns := nets[name]; ns != nil {
+			l.Networks = ns
+		}
+		sort.Slice(l.Containers, func(i, j int) bool { return l.Containers[i].Name < l.Containers[j].Name })
+		out[name] = l
+	}
+	return out, nil
 }
 
-// liveNetworks inspects the project's networks (by label) and the ones p
-// names, for what is attached to them.
-func (e *Engine) liveNetworks(ctx context.Context, p *spec.Project) ([]drift.Network, error) {
-	found := map[string]network.Summary{}
-	ns, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", reconcile.LabelProject+"="+p.Name))})
+// pool runs functions with bounded concurrency.
+type pool struct {
+	wg  sync.WaitGroup
+	sem chan struct{}
+}
+
+func newPool(n int) *pool { return &pool{sem: make(chan struct{}, n)} }
+
+func (p *pool) Go(f func()) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.sem <- struct{}{}
+		defer func() { <-p.sem }()
+		f()
+	}()
+}
+
+func (p *pool) Wait() { p.wg.Wait() }
+
+// liveNetworks inspects the projects' networks (by label, one list for
+// all) and the ones they name, for what is attached to them.
+func (e *Engine) liveNetworks(ctx context.Context, ps []*spec.Project, fresh bool) (map[string][]drift.Network, error) {
+	byName := map[string]bool{}
+	for _, p := range ps {
+		byName[p.Name] = true
+	}
+	owner := map[string]string{} // network ID → environment
+	seen := map[string]bool{}    // network names listed
+	ns, err := e.cli.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("label", reconcile.LabelProject))})
 	if err != nil {
-		return nil, fmt.Errorf("listing networks of %s: %w", p.Name, err)
+		return nil, fmt.Errorf("listing networks: %w", err)
 	}
 	for _, n := range ns {
-		found[n.ID] = n
+		seen[n.Name] = true
+		if byName[n.Labels[reconcile.LabelProject]] {
+			owner[n.ID] = n.Labels[reconcile.LabelProject]
+		}
 	}
-	var names []string
-	for _, n := range p.Networks {
-		names = append(names, n.Name)
+	wanted := map[string]string{} // network name → environment that names it
+	for _, p := range ps {
+		for _, n := range p.Networks {
+			wanted[n.Name] = p.Name
+		}
 	}
-	if len(names) > 0 {
-		byName, err := e.networksByName(ctx, names)
+	for _, n := range ns {
+		if env, ok := wanted[n.Name]; ok && owner[n.ID] == "" {
+			owner[n.ID] = env
+		}
+	}
+	var missing []string
+	for name := range wanted {
+		if !seen[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		more, err := e.networksByName(ctx, missing)
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range byName {
-			found[n.ID] = n
+		for name, n := range more {
+			if owner[n.ID] == "" {
+				owner[n.ID] = wanted[name]
+			}
 		}
 	}
-	out := make([]drift.Network, 0, len(found))
-	for id, n := range found {
-		ins, err := e.cli.NetworkInspect(ctx, id, network.InspectOptions{})
-		if cerrdefs.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("inspecting network %s: %w", n.Name, err)
-		}
-		dn := drift.Network{ID: id, Name: ins.Name, Key: ins.Labels[reconcile.LabelNetwork], Managed: ins.Labels[reconcile.LabelManaged] == "true"}
-		for cid, ep := range ins.Containers {
-			dn.Attached = append(dn.Attached, drift.Attached{ID: cid, Name: ep.Name})
-		}
-		sort.Slice(dn.Attached, func(i, j int) bool { return dn.Attached[i].Name < dn.Attached[j].Name })
-		out = append(out, dn)
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	out := map[string][]drift.Network{}
+	g := newPool(inspectParallelism)
+	for id, env := range owner {
+		g.Go(func() {
+			dn, ok, tok := e.live.network(id, fresh)
+			if !ok {
+				ins, err := e.cli.NetworkInspect(ctx, id, network.InspectOptions{})
+				if cerrdefs.IsNotFound(err) {
+					return
+				}
+				if err != nil {
+					mu.Lock()
+					if first == nil {
+						first = fmt.Errorf("inspecting network %s: %w", id[:min(12, len(id))], err)
+					}
+					mu.Unlock()
+					return
+				}
+				dn = drift.Network{ID: id, Name: ins.Name, Key: ins.Labels[reconcile.LabelNetwork], Managed: ins.Labels[reconcile.LabelManaged] == "true"}
+				for cid, ep := range ins.Containers {
+					dn.Attached = append(dn.Attached, drift.Attached{ID: cid, Name: ep.Name})
+				}
+				sort.Slice(dn.Attached, func(i, j int) bool { return dn.Attached[i].Name < dn.Attached[j].Name })
+				e.live.putNetwork(tok, dn)
+			}
+			mu.Lock()
+			out[env] = append(out[env], dn)
+			mu.Unlock()
+		})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	g.Wait()
+	if first != nil {
+		return nil, first
+	}
+	for env := range out {
+		sort.Slice(out[env], func(i, j int) bool { return out[env][i].Name < out[env][j].Name })
+	}
 	return out, nil
 }
 
@@ -327,6 +447,10 @@ func restartText(rp container.RestartPolicy) string {
 // container connected to or disconnected from a network (network is its
 // name; env is empty, the caller maps it). out is called from one
 // goroutine at a time.
+//
+// While the streams are open they keep LiveMany's inspect cache: each
+// event invalidates the cached inspect of the object it names before out
+// hears of it; when a stream ends the whole cache is dropped.
 func (e *Engine) DriftEvents(ctx context.Context, out func(env, network, container, action string)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -336,15 +460,22 @@ func (e *Engine) DriftEvents(ctx context.Context, out func(env, network, contain
 		defer mu.Unlock()
 		out(env, nw, c, a)
 	}
+	// The client returns from Events once the engine has answered the
+	// request, that is once the subscription is in place: inspects made
+	// after both calls returned are safe to keep.
+	cmsgs, cerrs := e.cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("label", reconcile.LabelManaged+"=true"))})
+	nmsgs, nerrs := e.cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(filters.Arg("type", string(events.NetworkEventType)), filters.Arg("event", "connect"), filters.Arg("event", "disconnect"))})
+	disarm := e.live.arm()
+	defer disarm()
 	errc := make(chan error, 2)
-	stream := func(f filters.Args, fn func(events.Message)) {
-		msgs, errs := e.cli.Events(ctx, events.ListOptions{Filters: f})
+	stream := func(msgs <-chan events.Message, errs <-chan error, fn func(events.Message)) {
 		for {
 			select {
 			case <-ctx.Done():
 				errc <- nil
 				return
 			case err := <-errs:
+				disarm() // events may be missed from now on
 				if ctx.Err() != nil {
 					err = nil
 				}
@@ -355,19 +486,26 @@ func (e *Engine) DriftEvents(ctx context.Context, out func(env, network, contain
 			}
 		}
 	}
-	go stream(filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("label", reconcile.LabelManaged+"=true")),
-		func(m events.Message) {
-			a := m.Actor.Attributes
-			action, _, _ := strings.Cut(string(m.Action), ":")
-			if action == "exec_create" || action == "exec_start" || action == "exec_die" || action == "health_status" {
-				return
-			}
-			send(a[reconcile.LabelProject], "", a["name"], action)
-		})
-	go stream(filters.NewArgs(filters.Arg("type", string(events.NetworkEventType)), filters.Arg("event", "connect"), filters.Arg("event", "disconnect")),
-		func(m events.Message) {
-			send("", m.Actor.Attributes["name"], m.Actor.Attributes["container"], string(m.Action))
-		})
+	go stream(cmsgs, cerrs, func(m events.Message) {
+		a := m.Actor.Attributes
+		action, _, _ := strings.Cut(string(m.Action), ":")
+		if action == "exec_create" || action == "exec_start" || action == "exec_die" {
+			return
+		}
+		e.live.invalidate(m.Actor.ID)
+		if action == "rename" {
+			e.live.invalidateNetworks()
+		}
+		if action == "health_status" {
+			return
+		}
+		send(a[reconcile.LabelProject], "", a["name"], action)
+	})
+	go stream(nmsgs, nerrs, func(m events.Message) {
+		e.live.invalidate(m.Actor.ID)
+		e.live.invalidate(m.Actor.Attributes["container"])
+		send("", m.Actor.Attributes["name"], m.Actor.Attributes["container"], string(m.Action))
+	})
 	err := <-errc
 	cancel()
 	<-errc

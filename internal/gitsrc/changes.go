@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -137,7 +138,7 @@ func (r *Repo) Changes(ctx context.Context, rev Commit, path, dir string) ([]Fil
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				k, err := compareOne(toHash[i].full, toHash[i].e, toHash[i].fi, toHash[i].size)
+				k, err := r.compareOne(toHash[i].full, toHash[i].e, toHash[i].fi, toHash[i].size)
 				if err != nil {
 					mu.Lock()
 					herr = err
@@ -180,7 +181,7 @@ func (r *Repo) Changes(ctx context.Context, rev Commit, path, dir string) ([]Fil
 
 // compareOne says how the file at full differs from e ("" when it does
 // not).
-func compareOne(full string, e entry, fi fs.FileInfo, size int64) (ChangeKind, error) {
+func (r *Repo) compareOne(full string, e entry, fi fs.FileInfo, size int64) (ChangeKind, error) {
 	var h plumbing.Hash
 	if e.mode == filemode.Symlink {
 		target, err := os.Readlink(full)
@@ -193,7 +194,7 @@ func compareOne(full string, e entry, fi fs.FileInfo, size int64) (ChangeKind, e
 			return Modified, nil
 		}
 		var err error
-		if h, err = fileHash(full, fi.Size()); err != nil {
+		if h, err = r.hashes.hash(full, fi); err != nil {
 			return "", err
 		}
 	}
@@ -207,6 +208,59 @@ func compareOne(full string, e entry, fi fs.FileInfo, size int64) (ChangeKind, e
 		}
 	}
 	return "", nil
+}
+
+// hashCache keeps files' blob hashes by path, size, modification and
+// change times and inode, so that an unchanged workspace is not read
+// again at every drift check. As Git's index does, an entry is trusted
+// only when the file's times were well before the hash was taken (a file
+// written in the same instant as it was hashed is "racily clean" and is
+// read again).
+type hashCache struct {
+	mu sync.Mutex
+	m  map[string]hashEntry
+}
+
+type hashEntry struct {
+	size         int64
+	mtime, ctime int64
+	ino          uint64
+	hash         plumbing.Hash
+}
+
+// racyWindow is how much older than the hash a file's times must be for
+// its hash to be kept.
+const racyWindow = 2 * time.Second
+
+// maxHashEntries bounds the cache.
+const maxHashEntries = 1 << 16
+
+func (c *hashCache) hash(full string, fi fs.FileInfo) (plumbing.Hash, error) {
+	key, ok := statKey(fi)
+	if ok {
+		c.mu.Lock()
+		e, hit := c.m[full]
+		c.mu.Unlock()
+		if hit && e.size == key.size && e.mtime == key.mtime && e.ctime == key.ctime && e.ino == key.ino {
+			return e.hash, nil
+		}
+	}
+	start := time.Now()
+	h, err := fileHash(full, fi.Size())
+	if err != nil || !ok {
+		return h, err
+	}
+	if start.UnixNano()-max(key.mtime, key.ctime) < int64(racyWindow) {
+		return h, nil
+	}
+	key.hash = h
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxHashEntries {
+		c.m = map[string]hashEntry{}
+	}
+	c.m[full] = key
+	c.mu.Unlock()
+	return h, nil
 }
 
 // BlobHash is Git's hash of content as a blob: sha1("blob <len>\0" + content).

@@ -91,6 +91,7 @@ type Repo struct {
 	dir    string              // the work tree (local) or the bare clone
 	branch string              // Source.Branch
 	auth   Auth
+	hashes hashCache // file hashes by path and stat, for Changes
 }
 
 // FindRepo returns the root of the Git work tree around dir when that root

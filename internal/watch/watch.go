@@ -102,11 +102,20 @@ func Tree(ctx context.Context, root string, opts Options, out func(Batch)) error
 	if err := t.addTree(root); err != nil {
 		return err
 	}
+	// The poll ticker exists only once a folder is polled: a tree fully
+	// watched by inotify wakes only when something changes.
 	var poll <-chan time.Time
-	ticker := time.NewTicker(opts.Poll)
-	defer ticker.Stop()
-	poll = ticker.C
+	var ticker *time.Ticker
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+	}()
 	for {
+		if ticker == nil && t.polling() {
+			ticker = time.NewTicker(opts.Poll)
+			poll = ticker.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -203,6 +212,13 @@ func scanDir(dir string) map[string]stamp {
 		out[e.Name()] = s
 	}
 	return out
+}
+
+// polling reports whether any folder is polled.
+func (t *tree) polling() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.polled) > 0
 }
 
 // pollAll compares each polled folder with its last scan.
