@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -94,4 +96,145 @@ func TestWatchDriftEndToEnd(t *testing.T) {
 	t.Logf("stopped container reported in %s (docker stop included)", d)
 	docker(t, "start", env+"-side-1")
 	await("started again", time.Now(), func(r *core.DriftReport) bool { return r.InSync })
+}
+
+// TestWatchDriftEngineDropEndToEnd: the drift loop talks to the real
+// engine through a socket proxy the test cuts, which is what an engine
+// restart looks like to Berth, without restarting the shared engine. While
+// the engine cannot be reached the report is unknown (never a stale "in
+// sync"); a container killed meanwhile, whose events Berth could not
+// hear, is reported once the engine answers again, by the resync that
+// follows the reconnection (the periodic one is an hour away).
+func TestWatchDriftEngineDropEndToEnd(t *testing.T) {
+	testenv.Image(t, probe)
+	env := uniqueName("driftdrop")
+	t.Cleanup(func() { removeLabelled(env) })
+	t.Setenv("BERTH_STATE_DIR", t.TempDir())
+	repo := newDefRepo(t)
+	compose := fmt.Sprintf("services:\n  side:\n    image: %s\n    command: [\"sleep\"]\n", probe)
+	c1 := repo.commit("v1", map[string]string{"berth.yaml": "name: probe\ncompose: [compose.yaml]\n", "compose.yaml": compose})
+	if code, _, _ := berth(t, "--repo", repo.dir, "deploy", "probe", c1, "--as", env, "--yes"); code != ExitOK {
+		t.Fatal("deploy")
+	}
+	proxy := newSockProxy(t, "/var/run/docker.sock")
+	r := root.New(root.Config{Repo: repo.dir, DockerHost: "unix://" + proxy.path})
+	defer r.Close()
+	b := r.Core()
+
+	reports := make(chan *core.DriftReport, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- b.WatchDrift(ctx, core.DriftWatchOptions{Resync: time.Hour}, func(c core.Change) {
+			if c.Kind == core.ChangeDrift && c.Env == env {
+				reports <- c.Drift
+			}
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	await := func(what string, ok func(*core.DriftReport) bool) *core.DriftReport {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case rep := <-reports:
+				if ok(rep) {
+					return rep
+				}
+			case <-deadline:
+				t.Fatalf("%s: never reported", what)
+			}
+		}
+	}
+	await("first report in sync", func(r *core.DriftReport) bool { return r.InSync })
+
+	proxy.cut()
+	u := await("unknown once the engine is cut", func(r *core.DriftReport) bool { return r.Unknown })
+	if u.InSync {
+		t.Errorf("an unknown report says in sync: %+v", u)
+	}
+	docker(t, "kill", env+"-side-1") // unheard: the stream is down
+	proxy.open()
+	start := time.Now()
+	await("the kill, after reconnecting", func(r *core.DriftReport) bool {
+		if r.InSync {
+			t.Errorf("in sync reported after reconnecting, with side killed: %+v", r)
+		}
+		for _, it := range r.Runtime {
+			if it.Kind == drift.KindStopped && it.Service == "side" {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("reported %s after the engine answered again", time.Since(start))
+	docker(t, "start", env+"-side-1")
+	await("in sync again", func(r *core.DriftReport) bool { return r.InSync })
+}
+
+// sockProxy forwards a unix socket of its own to the engine's; cut closes
+// it and every connection through it (an engine restart, as Berth sees
+// it), open makes it answer again.
+type sockProxy struct {
+	t        *testing.T
+	path     string
+	upstream string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+}
+
+func newSockProxy(t *testing.T, upstream string) *sockProxy {
+	dir, err := os.MkdirTemp("", "berth-proxy-") // unix socket paths are short
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p := &sockProxy{t: t, path: filepath.Join(dir, "engine.sock"), upstream: upstream, conns: map[net.Conn]bool{}}
+	p.open()
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *sockProxy) open() {
+	os.Remove(p.path)
+	ln, err := net.Listen("unix", p.path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("unix", p.upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[up] = true, true
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+func (p *sockProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
 }
