@@ -203,25 +203,35 @@ func benchDrift() {
 	fmt.Printf("  file edit   reported p50 %6.0f ms   p95 %6.0f ms   target p95 <= 300 ms   %s\n",
 		ms(pct(fileLat, 50)), ms(pct(fileLat, 95)), verdict(pct(fileLat, 95) <= 300*time.Millisecond))
 
-	var stopLat []time.Duration
+	var stopLat, deathLat []time.Duration
 	victim := soloEnv + "-s05-1"
 	for i := 0; i < 10; i++ {
 		t0 := time.Now()
 		check(run(os.Environ(), "docker", "kill", victim))
-		stopLat = append(stopLat, await(func(r *core.DriftReport) bool {
+		seen := await(func(r *core.DriftReport) bool {
 			for _, it := range r.Runtime {
 				if it.Kind == drift.KindStopped {
 					return true
 				}
 			}
 			return false
-		}).Sub(t0))
+		})
+		stopLat = append(stopLat, seen.Sub(t0))
+		// The engine's own time of the death (same clock: a local
+		// engine), without the docker CLI's start-up.
+		out, err := exec.Command("docker", "inspect", "-f", "{{.State.FinishedAt}}", victim).CombinedOutput()
+		check(errIf(err, out))
+		died, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(out)))
+		check(err)
+		deathLat = append(deathLat, seen.Sub(died))
 		check(run(os.Environ(), "docker", "start", victim))
 		await(inSync)
 		time.Sleep(200 * time.Millisecond)
 	}
-	fmt.Printf("  container   killed outside, reported p50 %6.0f ms   p95 %6.0f ms   target p95 <= 1000 ms   %s\n",
-		ms(pct(stopLat, 50)), ms(pct(stopLat, 95)), verdict(pct(stopLat, 95) <= time.Second))
+	fmt.Printf("  container   killed outside, reported p50 %6.0f ms   p95 %6.0f ms   from docker kill's start (its CLI start-up included)\n",
+		ms(pct(stopLat, 50)), ms(pct(stopLat, 95)))
+	fmt.Printf("  container   killed outside, reported p50 %6.0f ms   p95 %6.0f ms   from the death the engine recorded   target p95 <= 1000 ms   %s\n",
+		ms(pct(deathLat, 50)), ms(pct(deathLat, 95)), verdict(pct(deathLat, 95) <= time.Second))
 	fmt.Printf("  (load average %s)\n", loadAvg())
 	fmt.Println("  (for scale: Argo CD's default detection interval is up to 3 minutes)")
 	fmt.Println()

@@ -261,7 +261,7 @@ func (w *driftWatcher) envOfNetwork(name string) string {
 // run checks what was asked, after a short pause that gathers requests
 // arriving together (bursts were already settled at their source).
 func (w *driftWatcher) run() {
-	if !sleep(w.ctx, 20*time.Millisecond) {
+	if !sleep(w.ctx, 10*time.Millisecond) {
 		return
 	}
 	w.mu.Lock()
