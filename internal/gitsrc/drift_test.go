@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 func TestBlobsMatchGit(t *testing.T) {
@@ -138,4 +140,73 @@ func mustResolve(t *testing.T, r *Repo, rev string) Commit {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestChangesKeepsHashes: an unchanged workspace is not read again; a file
+// rewritten with the same size and its modification time put back is
+// still found (its change time moved); a file written in the instant it
+// was hashed is read again (racily clean).
+func TestChangesKeepsHashes(t *testing.T) {
+	f := newFixture(t)
+	f.write(map[string]string{"environments/shop/berth.yaml": "name: shop\n", "environments/shop/conf/a.conf": "a=1\n"})
+	c := f.commit("shop")
+	ctx := context.Background()
+	r, err := Open(ctx, Source{Path: f.dir}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rev := mustResolve(t, r, c)
+	ws, err := r.Materialise(ctx, rev, "environments/shop", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reads []string
+	oldRead, oldWindow := readHash, racyWindow
+	t.Cleanup(func() { readHash, racyWindow = oldRead, oldWindow })
+	readHash = func(name string, size int64) (plumbing.Hash, error) {
+		rel, _ := filepath.Rel(ws.Dir, name)
+		reads = append(reads, filepath.ToSlash(rel))
+		return fileHash(name, size)
+	}
+	changes := func() string {
+		t.Helper()
+		reads = nil
+		cs, err := r.Changes(ctx, rev, "environments/shop", ws.Dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(cs)
+	}
+
+	// Just written: racily clean, read every time.
+	if got := changes(); got != "[]" || len(reads) != 2 {
+		t.Fatalf("first: %s, read %v", got, reads)
+	}
+	if got := changes(); got != "[]" || len(reads) != 2 {
+		t.Fatalf("racily clean files were not read again: %s, read %v", got, reads)
+	}
+
+	racyWindow = 0 // as if the files were written long before
+	changes()
+	if got := changes(); got != "[]" || len(reads) != 0 {
+		t.Fatalf("unchanged: %s, read %v; want nothing read", got, reads)
+	}
+	conf := filepath.Join(ws.Dir, "conf", "a.conf")
+	before, err := os.Stat(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(filepath.Dir(conf), 0o755)
+	os.Chmod(conf, 0o644)
+	if err := os.WriteFile(conf, []byte("a=2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(conf, before.Mode().Perm())
+	if err := os.Chtimes(conf, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if got := changes(); got != "[{conf/a.conf modified}]" || strings.Join(reads, ",") != "conf/a.conf" {
+		t.Fatalf("same size, same mtime, new content: %s, read %v", got, reads)
+	}
 }
