@@ -275,3 +275,75 @@ func waitState(t *testing.T, e *Engine, name, state string) {
 	}
 	t.Fatalf("%s never %s", name, state)
 }
+
+// TestLiveCacheTokens: what the cache keeps and when, without an engine.
+func TestLiveCacheTokens(t *testing.T) {
+	ctr := func(id string, managed bool) drift.Container { return drift.Container{ID: id, Managed: managed, State: "running"} }
+	tests := []struct {
+		name string
+		run  func(c *liveCache) // inspect "a" and store it, with whatever happens meanwhile
+		kept bool
+	}{
+		{"no stream open", func(c *liveCache) {
+			_, _, tok := c.container("a", false)
+			c.putContainer(tok, ctr("a", true))
+		}, false},
+		{"stream open", func(c *liveCache) {
+			c.arm()
+			_, _, tok := c.container("a", false)
+			c.putContainer(tok, ctr("a", true))
+		}, true},
+		{"not Berth's", func(c *liveCache) {
+			c.arm()
+			_, _, tok := c.container("a", false)
+			c.putContainer(tok, ctr("a", false))
+		}, false},
+		{"event during the inspect", func(c *liveCache) {
+			c.arm()
+			_, _, tok := c.container("a", false)
+			c.invalidate("a")
+			c.putContainer(tok, ctr("a", true))
+		}, false},
+		{"event about another container", func(c *liveCache) {
+			c.arm()
+			_, _, tok := c.container("a", false)
+			c.invalidate("b")
+			c.putContainer(tok, ctr("a", true))
+		}, true},
+		{"stream dropped during the inspect", func(c *liveCache) {
+			disarm := c.arm()
+			_, _, tok := c.container("a", false)
+			disarm()
+			c.arm() // reconnected meanwhile
+			c.putContainer(tok, ctr("a", true))
+		}, false},
+		{"event after the store", func(c *liveCache) {
+			c.arm()
+			_, _, tok := c.container("a", false)
+			c.putContainer(tok, ctr("a", true))
+			c.invalidate("a")
+		}, false},
+		{"stream dropped after the store", func(c *liveCache) {
+			disarm := c.arm()
+			c.arm() // a second stream stays open
+			_, _, tok := c.container("a", false)
+			c.putContainer(tok, ctr("a", true))
+			disarm()
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &liveCache{}
+			tt.run(c)
+			_, hit, _ := c.container("a", false)
+			if hit != tt.kept {
+				t.Errorf("kept = %v, want %v", hit, tt.kept)
+			}
+			if hit {
+				if _, fresh, _ := c.container("a", true); fresh {
+					t.Error("a fresh look used the cache")
+				}
+			}
+		})
+	}
+}
