@@ -136,7 +136,10 @@ type driftWatcher struct {
 	wake    chan struct{}
 	pending map[string]bool // "" means every environment
 	fresh   bool            // the pending round reads everything anew from the engine
-	down    bool            // the engine does not answer
+	// finer is set while driftEvents follows the engine's finer events,
+	// which include every container event Watch reports.
+	finer bool
+	down  bool // the engine does not answer
 
 	outMu sync.Mutex
 	last  map[string]*DriftReport
@@ -191,7 +194,12 @@ func (w *driftWatcher) requestAll(fresh bool) {
 func (w *driftWatcher) change(c Change) {
 	switch c.Kind {
 	case ChangeEnvironment, ChangeRemoved:
-		w.request(c.Env)
+		w.mu.Lock()
+		finer := w.finer
+		w.mu.Unlock()
+		if !finer { // else driftEvents already asked, for the same engine events
+			w.request(c.Env)
+		}
 	case ChangeRepo:
 		w.requestAll(false) // the branch may have moved: upstream drift
 	case ChangeEngine:
@@ -217,6 +225,7 @@ func (w *driftWatcher) driftEvents() {
 		e, err := w.b.eng(w.ctx)
 		if err == nil {
 			if ds, ok := e.(DriftEventStream); ok {
+				w.setFiner(true)
 				err = ds.DriftEvents(w.ctx, func(env, network, container, action string) {
 					if env == "" && network != "" {
 						env = w.envOfNetwork(network)
@@ -232,6 +241,7 @@ func (w *driftWatcher) driftEvents() {
 				return
 			}
 		}
+		w.setFiner(false)
 		if w.ctx.Err() != nil {
 			return
 		}
@@ -242,6 +252,12 @@ func (w *driftWatcher) driftEvents() {
 		}
 		backoff = min(2*backoff, 10*time.Second)
 	}
+}
+
+func (w *driftWatcher) setFiner(on bool) {
+	w.mu.Lock()
+	w.finer = on
+	w.mu.Unlock()
 }
 
 // envOfNetwork maps a network's engine name to the environment that
