@@ -180,9 +180,19 @@ func benchDrift() {
 	fmt.Printf("  (load average %s)\n", loadAvg())
 
 	// Idle CPU of the loop watching 20 environments.
+	var prof *os.File
+	if *idleCPU != "" {
+		prof, err = os.Create(*idleCPU)
+		check(err)
+		check(pprof.StartCPUProfile(prof))
+	}
 	u0, t0 := cpuTicks(), time.Now()
 	time.Sleep(10 * time.Second)
 	idle := float64(cpuTicks()-u0) / 100 / time.Since(t0).Seconds()
+	if prof != nil {
+		pprof.StopCPUProfile()
+		check(prof.Close())
+	}
 	fmt.Printf("  idle loop   %.2f%% of a core over %.0f s (21 environments, 21 workspace watches; the engine is shared, others' events count)   target < 1%%   %s\n",
 		idle*100, time.Since(t0).Seconds(), verdict(idle < 0.01))
 	fmt.Printf("  (load average %s)\n", loadAvg())

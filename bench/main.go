@@ -28,6 +28,7 @@ var (
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
 	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,up,deploy,ui,drift,db)")
 	driftCPU = flag.String("drift-cpuprofile", "", "write a CPU profile of the drift section's full checks to this file")
+	idleCPU  = flag.String("drift-idle-cpuprofile", "", "write a CPU profile of the drift section's idle loop to this file")
 )
 
 func main() {
