@@ -334,15 +334,25 @@ func (b *Berth) Check(ctx context.Context, env string) (*DriftReport, error) {
 }
 
 func (b *Berth) check(ctx context.Context, env string, d *deployedEnv) (*DriftReport, error) {
-	lo, ok := d.e.(LiveObserver)
-	if !ok {
-		return nil, errors.New("the engine adapter does not report live details")
-	}
-	live, err := lo.Live(ctx, d.p)
+	live, err := liveOf(ctx, d, false)
 	if err != nil {
 		return nil, err
 	}
 	return b.checkWith(ctx, env, d, live, nil)
+}
+
+// liveOf reads d's live details; fresh reads everything anew from the
+// engine (what acts on them, such as a heal, does not trust kept inspects).
+func liveOf(ctx context.Context, d *deployedEnv, fresh bool) (drift.Live, error) {
+	if lb, ok := d.e.(LiveBatchObserver); ok {
+		m, err := lb.LiveMany(ctx, []*spec.Project{d.p}, fresh)
+		return m[d.p.Name], err
+	}
+	lo, ok := d.e.(LiveObserver)
+	if !ok {
+		return drift.Live{}, errors.New("the engine adapter does not report live details")
+	}
+	return lo.Live(ctx, d.p)
 }
 
 // localMemo shares LocalChanges answers between the checks of one round
@@ -532,11 +542,11 @@ func (b *Berth) healPlan(ctx context.Context, d *deployedEnv) (reconcile.Plan, e
 	if err != nil {
 		return reconcile.Plan{}, err
 	}
-	lo, ok := d.e.(LiveObserver)
-	if !ok {
+	_, batch := d.e.(LiveBatchObserver)
+	if _, ok := d.e.(LiveObserver); !ok && !batch {
 		return plan, nil
 	}
-	live, err := lo.Live(ctx, d.p)
+	live, err := liveOf(ctx, d, true)
 	if err != nil {
 		return reconcile.Plan{}, err
 	}
@@ -612,8 +622,10 @@ func (b *Berth) sync(ctx context.Context, env string, yes bool, confirm Confirm,
 		}
 	}
 	res.Duration = b.now().Sub(start)
-	if after, err := b.Check(ctx, env); err == nil {
-		res.After = after
+	// Read anew: the events of what was just applied may still be on
+	// their way.
+	if after, errs := b.CheckMany(ctx, []string{env}, true); errs[env] == nil {
+		res.After = after[env]
 	}
 	return res, nil
 }

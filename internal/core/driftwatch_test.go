@@ -282,14 +282,16 @@ func TestWatchDriftHealBackoff(t *testing.T) {
 	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
 	watchDrift(t, b, DriftWatchOptions{Resync: time.Hour, HealMinBackoff: 5 * time.Second, HealMaxBackoff: 20 * time.Second})
 
-	// check runs one event-driven check and waits until the round after it
-	// began: the first round, heal included, is then over.
+	// check asks for one event-driven check and waits until it began
+	// (heals read the engine afresh; an event-driven check does not). The
+	// round before it, heal included, is then over.
 	check := func() {
 		t.Helper()
 		f.events <- "web"
-		awaitLiveMany(t, f)
+		for awaitLiveMany(t, f) {
+		}
 	}
-	awaitLiveMany(t, f) // the first round: drifted, healed
+	awaitLiveMany(t, f) // the first round began: drifted, healed
 	steps := []struct {
 		advance time.Duration
 		applied int // after the step's check
