@@ -141,7 +141,11 @@ func (e *Engine) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (
 			}
 		}
 	}
+	refList := make([]string, 0, len(refs))
 	for ref := range refs {
+		refList = append(refList, ref)
+	}
+	for _, ref := range refList { // refs is written below: range over a copy
 		g.Go(func() {
 			img, err := e.cli.ImageInspect(ctx, ref)
 			if cerrdefs.IsNotFound(err) {
@@ -178,10 +182,13 @@ func (e *Engine) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (
 			images[c.ImageID] = e.live.image(c.ImageID)
 		}
 	}
+	var toInspect []string
 	for id, ic := range images {
-		if ic != nil {
-			continue
+		if ic == nil {
+			toInspect = append(toInspect, id)
 		}
+	}
+	for _, id := range toInspect { // images is written below
 		g.Go(func() {
 			img, err := e.cli.ImageInspect(ctx, id)
 			if cerrdefs.IsNotFound(err) {
