@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -179,7 +180,12 @@ func benchDrift() {
 		ms(med(cached)), ratio(med(cached), med(peer)), verdict(med(cached) <= 500*time.Millisecond))
 	fmt.Printf("  (load average %s)\n", loadAvg())
 
-	// Idle CPU of the loop watching 20 environments.
+	// Idle CPU of the loop watching 20 environments. The heap the full
+	// checks above left is returned to the system first: otherwise the
+	// runtime's scavenger does it during the idle window (most of what a
+	// CPU profile of that window showed), which is the full checks' cost,
+	// not idling's.
+	debug.FreeOSMemory()
 	var prof *os.File
 	if *idleCPU != "" {
 		prof, err = os.Create(*idleCPU)
