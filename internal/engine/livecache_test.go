@@ -278,7 +278,9 @@ func waitState(t *testing.T, e *Engine, name, state string) {
 
 // TestLiveCacheTokens: what the cache keeps and when, without an engine.
 func TestLiveCacheTokens(t *testing.T) {
-	ctr := func(id string, managed bool) drift.Container { return drift.Container{ID: id, Managed: managed, State: "running"} }
+	ctr := func(id string, managed bool) drift.Container {
+		return drift.Container{ID: id, Managed: managed, State: "running"}
+	}
 	tests := []struct {
 		name string
 		run  func(c *liveCache) // inspect "a" and store it, with whatever happens meanwhile

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	yamlv4 "go.yaml.in/yaml/v4"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -341,7 +340,7 @@ func displayPath(path string) string {
 // carry the problem's own mark.
 func syntaxError(data []byte, v3err error) (int, string) {
 	var v any
-	if err := yamlv4.Unmarshal(data, &v); err != nil {
+	if err := yaml.Unmarshal(data, &v); err != nil {
 		if line, msg := v4ErrorLine(err); line > 0 {
 			return line, msg
 		}
