@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -116,8 +114,8 @@ func TestWatchDriftEngineDropEndToEnd(t *testing.T) {
 	if code, _, _ := berth(t, "--repo", repo.dir, "deploy", "probe", c1, "--as", env, "--yes"); code != ExitOK {
 		t.Fatal("deploy")
 	}
-	proxy := newSockProxy(t, "/var/run/docker.sock")
-	r := root.New(root.Config{Repo: repo.dir, DockerHost: "unix://" + proxy.path})
+	proxy := testenv.NewSocketProxy(t, "/var/run/docker.sock")
+	r := root.New(root.Config{Repo: repo.dir, DockerHost: "unix://" + proxy.Path})
 	defer r.Close()
 	b := r.Core()
 
@@ -148,13 +146,13 @@ func TestWatchDriftEngineDropEndToEnd(t *testing.T) {
 	}
 	await("first report in sync", func(r *core.DriftReport) bool { return r.InSync })
 
-	proxy.cut()
+	proxy.Cut()
 	u := await("unknown once the engine is cut", func(r *core.DriftReport) bool { return r.Unknown })
 	if u.InSync {
 		t.Errorf("an unknown report says in sync: %+v", u)
 	}
 	docker(t, "kill", env+"-side-1") // unheard: the stream is down
-	proxy.open()
+	proxy.Open()
 	start := time.Now()
 	await("the kill, after reconnecting", func(r *core.DriftReport) bool {
 		if r.InSync {
@@ -170,71 +168,4 @@ func TestWatchDriftEngineDropEndToEnd(t *testing.T) {
 	t.Logf("reported %s after the engine answered again", time.Since(start))
 	docker(t, "start", env+"-side-1")
 	await("in sync again", func(r *core.DriftReport) bool { return r.InSync })
-}
-
-// sockProxy forwards a unix socket of its own to the engine's; cut closes
-// it and every connection through it (an engine restart, as Berth sees
-// it), open makes it answer again.
-type sockProxy struct {
-	t        *testing.T
-	path     string
-	upstream string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-}
-
-func newSockProxy(t *testing.T, upstream string) *sockProxy {
-	dir, err := os.MkdirTemp("", "berth-proxy-") // unix socket paths are short
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &sockProxy{t: t, path: filepath.Join(dir, "engine.sock"), upstream: upstream, conns: map[net.Conn]bool{}}
-	p.open()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *sockProxy) open() {
-	os.Remove(p.path)
-	ln, err := net.Listen("unix", p.path)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("unix", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-func (p *sockProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
 }

@@ -3,12 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,76 +14,8 @@ import (
 	"github.com/berthdev/berth/internal/drift"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
+	"github.com/berthdev/berth/internal/testenv"
 )
-
-// sockProxy forwards a unix socket of its own to the engine's. Closing it
-// cuts every connection, as an engine restart does for Berth, without
-// touching the shared engine; reopening it makes the engine answer again.
-type sockProxy struct {
-	t        *testing.T
-	path     string
-	upstream string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]bool
-}
-
-func newSockProxy(t *testing.T, upstream string) *sockProxy {
-	// A short folder: unix socket paths are limited to about 100 bytes.
-	dir, err := os.MkdirTemp("", "berth-proxy-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	p := &sockProxy{t: t, path: filepath.Join(dir, "engine.sock"), upstream: upstream, conns: map[net.Conn]bool{}}
-	p.open()
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *sockProxy) open() {
-	os.Remove(p.path)
-	ln, err := net.Listen("unix", p.path)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("unix", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-// cut closes the socket and every connection through it.
-func (p *sockProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
 
 func (c *liveCache) state() (armed, entries int) {
 	c.mu.Lock()
@@ -110,8 +39,8 @@ func TestIntegrationLiveCacheEvents(t *testing.T) {
 	img := probeImage(t, direct)
 	name := uniqueProject(t, direct)
 	ctx := testCtx(t, 3*time.Minute)
-	proxy := newSockProxy(t, strings.TrimPrefix(host, "unix://"))
-	e, err := Connect(ctx, Options{Host: "unix://" + proxy.path})
+	proxy := testenv.NewSocketProxy(t, strings.TrimPrefix(host, "unix://"))
+	e, err := Connect(ctx, Options{Host: "unix://" + proxy.Path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +147,7 @@ func TestIntegrationLiveCacheEvents(t *testing.T) {
 
 	// The engine goes away for Berth: the stream ends with an error and
 	// the cache is dropped.
-	proxy.cut()
+	proxy.Cut()
 	select {
 	case r := <-done:
 		if r.err == nil {
@@ -239,7 +168,7 @@ func TestIntegrationLiveCacheEvents(t *testing.T) {
 	}
 	waitState(t, direct, name+"-side-1", "exited")
 
-	proxy.open()
+	proxy.Open()
 	var reconnectErr error
 	for range 50 { // the client reconnects on the next call
 		if reconnectErr = e.Ping(ctx); reconnectErr == nil {

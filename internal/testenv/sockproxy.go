@@ -1,0 +1,85 @@
+package testenv
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// SocketProxy forwards a unix socket of its own to another one (the
+// engine's). Cut closes its socket and every connection through it, which
+// a client sees as the engine going away; Open listens again. Tests use it
+// to make a real engine "restart" without touching the shared engine.
+type SocketProxy struct {
+	// Path is the proxy's socket.
+	Path string
+
+	t        testing.TB
+	upstream string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]bool
+}
+
+// NewSocketProxy starts a proxy to the unix socket upstream; it is cut
+// when the test ends.
+func NewSocketProxy(t testing.TB, upstream string) *SocketProxy {
+	// A short folder: unix socket paths are limited to about 100 bytes.
+	dir, err := os.MkdirTemp("", "berth-proxy-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	p := &SocketProxy{t: t, Path: filepath.Join(dir, "engine.sock"), upstream: upstream, conns: map[net.Conn]bool{}}
+	p.Open()
+	t.Cleanup(p.Cut)
+	return p
+}
+
+// Open listens on Path and forwards each connection upstream.
+func (p *SocketProxy) Open() {
+	os.Remove(p.Path)
+	ln, err := net.Listen("unix", p.Path)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("unix", p.upstream)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns[c], p.conns[up] = true, true
+			p.mu.Unlock()
+			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(c, up); c.Close() }()
+		}
+	}()
+}
+
+// Cut closes the socket and every connection through it.
+func (p *SocketProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
