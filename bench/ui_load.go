@@ -152,6 +152,20 @@ func (f *fakeCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, 
 	return nil
 }
 
+// HealingPausedUntil: healing is never paused here.
+func (f *fakeCore) HealingPausedUntil(string) time.Time { return time.Time{} }
+
+// Check reports every environment in sync (the page asks when an
+// environment is selected).
+func (f *fakeCore) Check(ctx context.Context, env string) (*core.DriftReport, error) {
+	return &core.DriftReport{Env: env, InSync: true}, nil
+}
+
+// DBList: the fake environments have no databases.
+func (f *fakeCore) DBList(ctx context.Context, env string) ([]core.DBInfo, error) {
+	return nil, nil
+}
+
 // Logs: once logGo is closed, rate lines a second for dur, over the
 // environment's services, then follows silently until ctx ends.
 func (f *fakeCore) Logs(ctx context.Context, req core.LogsRequest, out func(core.LogLine)) error {
