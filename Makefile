@@ -54,6 +54,8 @@ test: ## install what is missing, start the engine, build the images, run every 
 test-go: ## Go unit and integration tests (integration against the real engine)
 	go vet -tags nogui ./...
 	BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) ./...
+	# The desktop build's store runs on the system SQLite: its tests again, on that driver.
+	CGO_ENABLED=1 go test -tags desktop,libsqlite3 $(GO_TEST_FLAGS) ./internal/store/
 
 .PHONY: test-unit
 test-unit: ## fast Go unit tests only (no engine)

@@ -13,6 +13,8 @@
 # WebKitGTK 4.1 (Debian 12's libwebkit2gtk-4.1-dev) instead of 4.0, see the
 # #cgo lines of wails' internal/frontend/desktop/linux. On Linux wails needs
 # no other cgo flags: pkg-config finds gtk+-3.0 and webkit2gtk-4.1.
+# libsqlite3 makes the store's SQLite driver link the system library (see
+# internal/store/driver_cgo.go) instead of compiling its bundled copy.
 #
 # `wails build -m` (skip go mod tidy) does the same through the wails CLI,
 # reading wails.json; this script is what CI and the Makefile use.
@@ -54,7 +56,7 @@ case "$what" in
              net crypto text html mime database encoding/gob; do
       lean+=("-gcflags=$p/...=-l")
     done
-    CGO_ENABLED=1 go build -trimpath "${lean[@]}" -tags desktop,production,webkit2_41 -ldflags "-s -w" -o "$out" .
+    CGO_ENABLED=1 go build -trimpath "${lean[@]}" -tags desktop,production,webkit2_41,libsqlite3 -ldflags "-s -w" -o "$out" .
     ;;
   nogui)
     out=build/bin/berth-nogui

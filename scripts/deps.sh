@@ -17,6 +17,7 @@ pkgs=(
   docker.io xfsprogs             # the engine, and XFS with reflink for its data root
   debootstrap                    # base images when no registry is reachable
   libwebkit2gtk-4.1-dev libgtk-3-dev pkg-config build-essential   # the Wails desktop build
+  libsqlite3-dev                 # the desktop build links the system SQLite (WebKit loads it anyway)
   git ca-certificates curl
 )
 if [ "$what" = all ]; then

@@ -17,12 +17,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 // BusyTimeout is how long a statement waits for another connection or
@@ -75,24 +74,30 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("store: path %q: '?' and '#' are not allowed in a store path", path)
 	}
 	// Create the file ourselves so that it (and the -wal and -shm files,
-	// which SQLite creates with the database file's mode) is private.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	// which SQLite creates with the database file's mode) is private. Only
+	// when it does not exist: closing a descriptor of a file drops every
+	// POSIX lock this process holds on it, and SQLite's locks are POSIX
+	// locks, so opening and closing an existing store file while another
+	// Store of this process has it open would let other processes
+	// checkpoint under that Store's feet.
+	if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		switch {
+		case err == nil:
+			f.Close()
+		case !errors.Is(err, fs.ErrExist):
+			return nil, fmt.Errorf("store: %w", err)
+		}
+	} else if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
-	f.Close()
 
-	dsn := path + "?" + strings.Join([]string{
-		fmt.Sprintf("_pragma=busy_timeout(%d)", BusyTimeout.Milliseconds()),
-		"_pragma=journal_mode(WAL)",
-		"_pragma=synchronous(NORMAL)",
-		"_pragma=foreign_keys(1)",
-		// Transactions take the write lock when they begin, so a
-		// writer waits for another (busy_timeout) instead of failing
-		// when it upgrades from a stale read snapshot.
-		"_txlock=immediate",
-	}, "&")
-	db, err := sql.Open("sqlite", dsn)
+	// Every connection gets the same pragmas (driver_*.go): busy_timeout,
+	// WAL, synchronous NORMAL, foreign keys, and transactions that take the
+	// write lock when they begin, so a writer waits for another
+	// (busy_timeout) instead of failing when it upgrades from a stale read
+	// snapshot.
+	db, err := sql.Open(driverName, dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
