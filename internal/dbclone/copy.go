@@ -32,7 +32,7 @@ func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
 		defer cancel()
 		_ = c.eng.RemoveVolume(rctx, name)
 	}()
-	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
+	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoNetwork, Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
 	if err != nil {
 		return false, fmt.Errorf("probing the volume store: %w", err)
 	}
@@ -106,7 +106,7 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 			send(progress, Progress{Step: s})
 		}
 	}
-	h := Helper{Image: t.Image, Labels: map[string]string{LabelEnv: t.Env}, Line: line,
+	h := Helper{Image: t.Image, Labels: map[string]string{LabelEnv: t.Env}, Line: line, Network: NoNetwork,
 		Mounts: []Mount{{Volume: from, Target: "/from", ReadOnly: true}, {Volume: to, Target: "/to"}}}
 	switch strategy {
 	case StrategyReflink:
@@ -273,7 +273,7 @@ func (c *Cloner) RemoveSnapshot(ctx context.Context, name string) error {
 
 // Size measures a volume's content in bytes.
 func (c *Cloner) Size(ctx context.Context, image, volume string) (int64, error) {
-	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Cmd: []string{"sh", "-c", sizeScript}, Mounts: []Mount{{Volume: volume, Target: "/v", ReadOnly: true}}})
+	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoNetwork, Cmd: []string{"sh", "-c", sizeScript}, Mounts: []Mount{{Volume: volume, Target: "/v", ReadOnly: true}}})
 	if err != nil {
 		return 0, err
 	}

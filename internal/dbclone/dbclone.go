@@ -72,10 +72,16 @@ type Helper struct {
 	// Upload is a tar archive unpacked at UploadDir before Cmd starts.
 	Upload    io.Reader
 	UploadDir string
-	Network   string
-	Labels    map[string]string
-	Line      func(string)
+	// Network is the network to join: "" the engine's default bridge,
+	// NoNetwork none at all (what helpers that only touch volumes use: no
+	// network to set up makes them start sooner).
+	Network string
+	Labels  map[string]string
+	Line    func(string)
 }
+
+// NoNetwork is Helper.Network for a helper with no network.
+const NoNetwork = "none"
 
 // HelperResult is how a helper ended: its exit code and output (the tail).
 type HelperResult struct {

@@ -331,10 +331,14 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	case "url":
 		files["url"] = fileSource{data: []byte(src.URL)}
 	}
+	network := NoNetwork // a seed comes with the helper
+	if src.Kind == "url" {
+		network = "" // the source server is reached over the network
+	}
 	upload, errc := tarStream(files)
 	var step string
 	res, err := c.eng.RunHelper(ctx, Helper{
-		Image: t.Image, Cmd: []string{"bash", "-c", loadScript}, Env: env,
+		Image: t.Image, Network: network, Cmd: []string{"bash", "-c", loadScript}, Env: env,
 		Mounts: []Mount{{Volume: name, Target: "/data"}},
 		Upload: upload, UploadDir: "/",
 		Labels: map[string]string{LabelEnv: t.Env},

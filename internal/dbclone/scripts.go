@@ -87,27 +87,32 @@ echo "berth-size $(du -sb "$MOUNT" | cut -f1)"
 // then swaps it in: until the swap, what /to held is untouched, and a
 // failed copy leaves no trace. $STRATEGY is reflink or copy.
 const copyScript = `set -Eeuo pipefail
+shopt -s dotglob nullglob
 S=/from D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
 mon=
 cleanup() { rc=$?; [ -n "$mon" ] && kill "$mon" 2>/dev/null; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
 trap cleanup EXIT
+# entries DIR: what DIR holds, the staging and old folders aside, in E
+# (globs rather than find: each process started costs here).
+entries() { local f; E=(); for f in "$1"/*; do case "${f##*/}" in ` + stageDir + `|` + oldDir + `) ;; *) E+=("$f") ;; esac; done; }
 rm -rf "$N" "$O"
 mkdir "$N"
-( while sleep 1; do echo "` + progressPrefix + `$(du -sb "$N" 2>/dev/null | cut -f1)"; done ) &
-mon=$!
 case "$STRATEGY" in
 reflink) cp -a --reflink=always "$S"/. "$N"/ ;;
 copy)
+	( while sleep 1; do echo "` + progressPrefix + `$(du -sb "$N" 2>/dev/null | cut -f1)"; done ) &
+	mon=$!
 	cd "$S"
 	find . -mindepth 1 -type d ! -path './` + stageDir + `*' -print0 | tar --null --no-recursion -T - -cf - | tar -C "$N" -xpf -
 	find . -mindepth 1 ! -type d ! -path './` + stageDir + `/*' -print0 | xargs -0 -r -P "$(nproc)" -n 64 cp -a --reflink=never --parents -t "$N"
+	cd /
+	kill "$mon" 2>/dev/null || true
+	mon=
 	;;
 esac
-kill "$mon" 2>/dev/null || true
-mon=
 mkdir "$O"
-find "$D" -mindepth 1 -maxdepth 1 ! -name ` + stageDir + ` ! -name ` + oldDir + ` -exec mv -t "$O" {} +
-find "$N" -mindepth 1 -maxdepth 1 -exec mv -t "$D" {} +
+entries "$D"; if [ ${#E[@]} -gt 0 ]; then mv -t "$O" -- "${E[@]}"; fi
+E=("$N"/*); if [ ${#E[@]} -gt 0 ]; then mv -t "$D" -- "${E[@]}"; fi
 rmdir "$N"
 chown --reference="$S" "$D"
 chmod --reference="$S" "$D"
