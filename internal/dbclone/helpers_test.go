@@ -64,6 +64,48 @@ func (f *fixture) volume(suffix string, driverOpts map[string]string) string {
 	return name
 }
 
+// loopVolume makes a volume on a file system of its own: an ext4 image of
+// mib MiB in a loop device, mounted by the engine's local driver. It needs
+// root and an engine on this machine (dockerd and the test share /dev);
+// ok is false when either is missing.
+func (f *fixture) loopVolume(suffix string, mib int) (name string, ok bool) {
+	f.t.Helper()
+	if os.Geteuid() != 0 || !localEngine() {
+		return "", false
+	}
+	for _, tool := range []string{"losetup", "mkfs.ext4", "mount", "umount"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return "", false
+		}
+	}
+	img := filepath.Join(f.t.TempDir(), "fs.img")
+	run := func(name string, args ...string) string {
+		out, err := exec.Command(name, args...).CombinedOutput()
+		if err != nil {
+			f.t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	run("truncate", "-s", fmt.Sprintf("%dM", mib), img)
+	run("mkfs.ext4", "-q", "-F", "-m", "0", img)
+	// The file system's root becomes the data folder: no lost+found, or
+	// initdb refuses it as not empty.
+	mnt := f.t.TempDir()
+	run("mount", "-o", "loop", img, mnt)
+	run("rmdir", filepath.Join(mnt, "lost+found"))
+	run("umount", mnt)
+	dev := run("losetup", "--find", "--show", img)
+	f.t.Cleanup(func() { _ = exec.Command("losetup", "-d", dev).Run() })
+	return f.volume(suffix, map[string]string{"type": "ext4", "device": dev}), true
+}
+
+// localEngine reports whether the engine runs on this machine (a unix
+// socket, no other context chosen).
+func localEngine() bool {
+	h := os.Getenv("DOCKER_HOST")
+	return (h == "" || strings.HasPrefix(h, "unix://")) && os.Getenv("DOCKER_CONTEXT") == ""
+}
+
 func (f *fixture) removeVolume(name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
