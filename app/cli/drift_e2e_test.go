@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,23 @@ func TestDriftEndToEnd(t *testing.T) {
 		t.Fatalf("adopt moved main to %s", head)
 	}
 	docker(t, "rm", "-f", web)
+	// The listing counts the service with no container, as status does.
+	if code, out, _ := cli("ls", "-o", "json"); code != ExitOK {
+		t.Fatalf("ls: exit %d", code)
+	} else {
+		var l core.Listing
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatalf("ls: %v\n%s", err, out)
+		}
+		i := slices.IndexFunc(l.Environments, func(e core.Environment) bool { return e.Name == env })
+		if i < 0 || l.Environments[i].State != core.StatePartial {
+			var got []string
+			for _, e := range l.Environments {
+				got = append(got, e.Name+":"+e.State)
+			}
+			t.Fatalf("ls with web removed: want %s partial, got %v", env, got)
+		}
+	}
 	heal("a container recreated by hand, once removed")
 
 	// Files: edited in place, replaced by rename, deleted and recreated.

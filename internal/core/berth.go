@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -103,10 +105,39 @@ func (b *Berth) List(ctx context.Context) (*Listing, error) {
 		return l, nil
 	}
 	for _, o := range envs {
-		l.Environments = append(l.Environments, summarise(o, nil))
+		l.Environments = append(l.Environments, summarise(o, b.recorded(ctx, o)))
 	}
 	sort.Slice(l.Environments, func(i, j int) bool { return l.Environments[i].Name < l.Environments[j].Name })
 	return l, nil
+}
+
+// recorded is the service set of o's newest successful up, deploy or
+// rollback, when that record describes what runs there (the same
+// definition and revision, and no service seen that it lacks): the listing
+// then counts services with no container (partial, not running) without
+// loading every definition. nil when there is no such record.
+func (b *Berth) recorded(ctx context.Context, o reconcile.Observed) *spec.Project {
+	if b.store == nil {
+		return nil
+	}
+	ds, err := b.store.History(ctx, o.Project, HistoryFilter{Kinds: deployedKinds, Status: StatusSucceeded, Limit: 1})
+	if err != nil || len(ds) == 0 || len(ds[0].ImageDigests) == 0 {
+		return nil
+	}
+	d, seen := ds[0], summarise(o, nil)
+	if d.Definition != seen.Definition || d.Revision != seen.Revision {
+		return nil
+	}
+	for _, s := range seen.Services {
+		if _, ok := d.ImageDigests[s.Name]; !ok {
+			return nil
+		}
+	}
+	p := &spec.Project{Name: o.Project}
+	for _, name := range slices.Sorted(maps.Keys(d.ImageDigests)) {
+		p.Services = append(p.Services, spec.Service{Name: name, Replicas: 1})
+	}
+	return p
 }
 
 // Status returns one environment with its services.

@@ -233,3 +233,52 @@ func TestStates(t *testing.T) {
 		})
 	}
 }
+
+// The listing says partial, as the detail does, when the environment's last
+// successful deployment had services that have no container now; a record
+// that does not describe what runs is not used.
+func TestListCountsRecordedServices(t *testing.T) {
+	ctx := context.Background()
+	labels := map[string]string{reconcile.LabelDefinition: "web", reconcile.LabelRevision: "abc"}
+	obs := reconcile.Observed{Project: "web", Containers: []reconcile.Container{
+		{Name: "web-app-1", Service: "app", Number: 1, Managed: true, State: reconcile.StateRunning, Labels: labels}}}
+	cases := []struct {
+		name   string
+		record *Deployment
+		want   string
+	}{
+		{"no record", nil, StateRunning},
+		{"record of what runs", &Deployment{Kind: KindDeploy, Env: "web", Definition: "web", Revision: "abc"}, StatePartial},
+		{"record of another revision", &Deployment{Kind: KindDeploy, Env: "web", Definition: "web", Revision: "old"}, StateRunning},
+		{"record of another definition", &Deployment{Kind: KindUp, Env: "web", Definition: "blog", Revision: "abc"}, StateRunning},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st := &fakeStore{}
+			if c.record != nil {
+				id, _ := st.Begin(ctx, *c.record)
+				if err := st.Finish(ctx, id, Outcome{Status: StatusSucceeded, ImageDigests: map[string]string{"app": "sha256:a", "db": "sha256:d"}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := &fakeEngine{observed: map[string]reconcile.Observed{"web": obs}}
+			b := New(func(context.Context) (Engine, error) { return e, nil }, fakeDefs{"web": web()}, WithStore(st))
+			l, err := b.List(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Environments) != 1 || l.Environments[0].State != c.want {
+				t.Fatalf("listing %+v: want state %s", l.Environments, c.want)
+			}
+			if c.want == StatePartial {
+				var names []string
+				for _, s := range l.Environments[0].Services {
+					names = append(names, s.Name+":"+s.State)
+				}
+				if got := strings.Join(names, ","); got != "app:running,db:absent" {
+					t.Errorf("services %s, want app:running,db:absent", got)
+				}
+			}
+		})
+	}
+}
