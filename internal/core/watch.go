@@ -61,9 +61,10 @@ type WatchOptions struct {
 	// before its state is observed once (default 150 ms).
 	Settle time.Duration
 	// MinBackoff and MaxBackoff bound the wait between reconnection
-	// attempts (default 100 ms and 5 s): the first attempt comes soon
-	// after the engine went away, later ones less often while it stays
-	// away.
+	// attempts (default 100 ms and 2 s): the first attempt comes soon
+	// after the engine went away, then the wait doubles up to the
+	// maximum while it stays away, which bounds how long a restarted
+	// engine goes unnoticed.
 	MinBackoff, MaxBackoff time.Duration
 }
 
@@ -103,7 +104,7 @@ func (b *Berth) watch(ctx context.Context, opts WatchOptions, out func(Change), 
 		opts.MinBackoff = 100 * time.Millisecond
 	}
 	if opts.MaxBackoff < opts.MinBackoff {
-		opts.MaxBackoff = max(5*time.Second, opts.MinBackoff)
+		opts.MaxBackoff = max(2*time.Second, opts.MinBackoff)
 	}
 	var outMu sync.Mutex
 	send := func(c Change) {
@@ -171,7 +172,7 @@ func (b *Berth) watch(ctx context.Context, opts WatchOptions, out func(Change), 
 				// The engine answers: only the stream dropped. Reopen it,
 				// and reload in case a change was missed meanwhile.
 				last = nil
-				if !sleep(ctx, backoff) {
+				if !b.sleep(ctx, backoff) {
 					return nil
 				}
 				backoff = min(2*backoff, opts.MaxBackoff)
@@ -179,7 +180,7 @@ func (b *Berth) watch(ctx context.Context, opts WatchOptions, out func(Change), 
 			}
 		}
 		report(false, EngineState{Up: false, Error: err.Error()})
-		if !sleep(ctx, backoff) {
+		if !b.sleep(ctx, backoff) {
 			return nil
 		}
 		backoff = min(2*backoff, opts.MaxBackoff)
@@ -206,6 +207,16 @@ func (b *Berth) follow(ctx context.Context, e Engine, w *envWatcher, dw *driftWa
 			dw.event(ev)
 		}
 	})
+}
+
+// sleep waits d on b's clock.
+func (b *Berth) sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-b.after(d):
+		return true
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -67,6 +67,24 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.timers = kept
 }
 
+// waitTimer waits until a timer is pending (the loop under test sleeps).
+func (c *fakeClock) waitTimer(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		n := len(c.timers)
+		c.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing waits on the clock")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // blockingFetcher counts fetches; each one lasts until the watch ends,
 // so that every fetch loop fetches exactly once.
 type blockingFetcher struct {
