@@ -140,14 +140,9 @@ func (f *fakeCore) History(ctx context.Context, env string, fl core.HistoryFilte
 	return []core.Deployment{}, nil
 }
 
-// Watch reports no changes (the op events already make the page refresh).
-func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
-	<-ctx.Done()
-	return nil
-}
-
-// WatchDrift reports no drift until ctx ends.
-func (f *fakeCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
+// WatchAll reports no changes and no drift (the op events already make
+// the page refresh).
+func (f *fakeCore) WatchAll(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
 	<-ctx.Done()
 	return nil
 }

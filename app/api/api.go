@@ -38,7 +38,7 @@ type Core interface {
 	PlanRecreate(ctx context.Context, env, service string) (*core.Result, error)
 	Recreate(ctx context.Context, env, service string, emit core.Emit) (*core.Result, error)
 	Logs(ctx context.Context, req core.LogsRequest, out func(core.LogLine)) error
-	Watch(ctx context.Context, out func(core.Change)) error
+	WatchAll(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error
 	Revisions(ctx context.Context, env string, limit int) ([]core.RevisionEntry, error)
 	PlanDeploy(ctx context.Context, req core.DeployRequest) (*core.DeployPlan, error)
 	Deploy(ctx context.Context, req core.DeployRequest, confirm core.Confirm, emit core.Emit) (*core.DeployResult, error)
@@ -60,7 +60,6 @@ type Core interface {
 	Adopt(ctx context.Context, req core.AdoptRequest) (*core.AdoptResult, error)
 	PauseHealing(env string, d time.Duration) time.Time
 	HealingPausedUntil(env string) time.Time
-	WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error
 }
 
 // Settings reads and saves the user's settings; app/root implements it.
@@ -324,29 +323,26 @@ func (s *Service) SaveSettings(v settings.Settings) (settings.View, error) {
 }
 
 // Watch pushes live state changes as EventChange until ctx ends: the
-// engine's (core Watch) and each environment's drift reports (core
-// WatchDrift, which also heals environments whose policy says so).
+// engine's, the environments' and each environment's drift reports, from
+// one core watch (WatchAll: one engine event stream and one fetch loop
+// for both; it also heals environments whose policy says so).
 func (s *Service) Watch(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	drifted := make(chan error, 1)
-	go func() {
-		drifted <- s.core.WatchDrift(ctx, core.DriftWatchOptions{}, s.drift)
-	}()
-	err := s.core.Watch(ctx, func(c core.Change) {
-		if c.Kind == core.ChangeEnvironment || c.Kind == core.ChangeRemoved {
-			// A prefetched listing may predate this change: list afresh.
-			s.mu.Lock()
-			s.early = nil
-			s.mu.Unlock()
-		}
-		s.emit(EventChange, c)
-	})
-	cancel()
-	if derr := <-drifted; err == nil && derr != nil {
-		err = fmt.Errorf("drift watch: %w", derr)
+	return s.core.WatchAll(ctx, core.DriftWatchOptions{}, s.change)
+}
+
+// change passes one change of Watch on.
+func (s *Service) change(c core.Change) {
+	if c.Kind == core.ChangeEnvironment || c.Kind == core.ChangeRemoved {
+		// A prefetched listing may predate this change: list afresh.
+		s.mu.Lock()
+		s.early = nil
+		s.mu.Unlock()
 	}
-	return err
+	if c.Kind == core.ChangeDrift || c.Kind == core.ChangeRemoved {
+		s.drift(c)
+		return
+	}
+	s.emit(EventChange, c)
 }
 
 // SubscribeLogs starts following an environment's logs under ctx and

@@ -9,27 +9,22 @@ import (
 	"github.com/berthdev/berth/internal/core"
 )
 
-// watchCore's Watch sends one environment change and its WatchDrift two
-// drift reports and the removal of one environment, then both wait for
-// the end; DBSnapshot holds until release is closed.
+// watchCore's WatchAll sends one environment change, two drift reports
+// and the removal of one environment, then waits for the end;
+// DBSnapshot holds until release is closed.
 type watchCore struct {
 	Core
 	release chan struct{}
 }
 
-func (f *watchCore) Watch(ctx context.Context, out func(core.Change)) error {
+func (f *watchCore) WatchAll(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
 	out(core.Change{Kind: core.ChangeEnvironment, Env: "shop"})
-	<-ctx.Done()
-	return nil
-}
-
-func (f *watchCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
 	out(core.Change{Kind: core.ChangeDrift, Env: "shop", Drift: &core.DriftReport{Env: "shop", Files: []core.FileChange{{Path: "a.conf", Kind: "modified"}}}})
 	out(core.Change{Kind: core.ChangeDrift, Env: "old", Drift: &core.DriftReport{Env: "old", InSync: true}})
 	out(core.Change{Kind: core.ChangeDrift, Env: "api", Drift: &core.DriftReport{Env: "api", InSync: true}})
 	out(core.Change{Kind: core.ChangeRemoved, Env: "old"})
 	<-ctx.Done()
-	return errors.New("drift watch ended")
+	return errors.New("watch ended")
 }
 
 func (f *watchCore) DBSnapshot(ctx context.Context, req core.DBSnapshotRequest, emit core.Emit) (*core.DBResult, error) {
@@ -38,8 +33,8 @@ func (f *watchCore) DBSnapshot(ctx context.Context, req core.DBSnapshotRequest, 
 	return &core.DBResult{Env: req.Env, Op: "snapshot"}, nil
 }
 
-// TestWatchCarriesDrift: Service.Watch runs the engine watcher and the
-// drift watcher together; drift reports reach the frontend as
+// TestWatchCarriesDrift: Service.Watch runs core's combined watch; state
+// changes and drift reports reach the frontend as
 // EventChange and the last one of each environment is kept (a removed
 // environment's dropped) for a page opened later.
 func TestWatchCarriesDrift(t *testing.T) {
@@ -60,8 +55,8 @@ func TestWatchCarriesDrift(t *testing.T) {
 		t.Fatalf("reports %+v, want api and shop in order", rs)
 	}
 	cancel()
-	if err := <-done; err == nil || err.Error() != "drift watch: drift watch ended" {
-		t.Fatalf("Watch = %v, want the drift watcher's error", err)
+	if err := <-done; err == nil || err.Error() != "watch ended" {
+		t.Fatalf("Watch = %v, want the core watch's error", err)
 	}
 }
 

@@ -30,13 +30,8 @@ func (c *listingCore) List(ctx context.Context) (*core.Listing, error) {
 	return &core.Listing{Environments: make([]core.Environment, n)}, nil
 }
 
-func (c *listingCore) Watch(ctx context.Context, out func(core.Change)) error {
+func (c *listingCore) WatchAll(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
 	c.watch(out)
-	return nil
-}
-
-func (c *listingCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
-	<-ctx.Done()
 	return nil
 }
 

@@ -59,13 +59,8 @@ func (f *fakeCore) Down(ctx context.Context, req core.DownRequest, emit core.Emi
 	return &core.Result{Env: req.Env}, nil
 }
 
-func (f *fakeCore) Watch(ctx context.Context, out func(core.Change)) error {
-	<-ctx.Done()
-	return nil
-}
-
-// WatchDrift reports no drift until ctx ends.
-func (f *fakeCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
+// WatchAll reports no change until ctx ends.
+func (f *fakeCore) WatchAll(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
 	<-ctx.Done()
 	return nil
 }

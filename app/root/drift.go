@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/drift"
+	"github.com/berthdev/berth/internal/engine"
 	"github.com/berthdev/berth/internal/gitsrc"
 	"github.com/berthdev/berth/internal/spec"
 	"github.com/berthdev/berth/internal/watch"
@@ -191,8 +192,8 @@ func (s *repoSource) Commit(ctx context.Context, rev core.Revision, definition, 
 
 // DriftEvents passes the engine's finer events to core
 // (core.DriftEventStream).
-func (a *engineAdapter) DriftEvents(ctx context.Context, out func(env, network, container, action string)) error {
-	return a.e.DriftEvents(ctx, out)
+func (a *engineAdapter) DriftEvents(ctx context.Context, out func(core.ContainerEvent)) error {
+	return a.e.DriftEvents(ctx, func(ev engine.Event) { out(containerEvent(ev)) })
 }
 
 // fileWatcher adapts the file event adapter to core.FileWatcher.

@@ -53,9 +53,11 @@ func (a *engineAdapter) Logs(ctx context.Context, req core.LogsRequest, out func
 }
 
 func (a *engineAdapter) Events(ctx context.Context, out func(core.ContainerEvent)) error {
-	return a.e.AllEvents(ctx, func(ev engine.Event) {
-		out(core.ContainerEvent{Time: ev.Time, Env: ev.Project, Service: ev.Service, Container: ev.Container, Action: ev.Action})
-	})
+	return a.e.AllEvents(ctx, func(ev engine.Event) { out(containerEvent(ev)) })
+}
+
+func containerEvent(ev engine.Event) core.ContainerEvent {
+	return core.ContainerEvent{Time: ev.Time, Env: ev.Project, Network: ev.Network, Service: ev.Service, Container: ev.Container, Action: ev.Action}
 }
 
 func (a *engineAdapter) Target(ctx context.Context) core.Target {

@@ -15,13 +15,14 @@ import (
 	"github.com/berthdev/berth/internal/reconcile"
 )
 
-// watchingCore pushes one change from Watch and answers recreate and logs.
+// watchingCore pushes one change from WatchAll and answers recreate and
+// logs.
 type watchingCore struct {
 	fakeCore
 	recreated chan [2]string
 }
 
-func (f *watchingCore) Watch(ctx context.Context, out func(core.Change)) error {
+func (f *watchingCore) WatchAll(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
 	out(core.Change{Kind: core.ChangeEngine, Engine: &core.EngineState{Up: false, Error: "engine down"}})
 	<-ctx.Done()
 	return nil

@@ -33,7 +33,7 @@ func driftedShop() *core.DriftReport {
 		Runtime: []drift.Item{{Service: "web", Path: "/hostConfig/memory", Desired: str("0"), Live: str("67108864"), Kind: drift.KindChanged}}}
 }
 
-func (f *dataCore) WatchDrift(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
+func (f *dataCore) WatchAll(ctx context.Context, opts core.DriftWatchOptions, out func(core.Change)) error {
 	out(core.Change{Kind: core.ChangeDrift, Env: "shop", Drift: driftedShop()})
 	<-ctx.Done()
 	return nil

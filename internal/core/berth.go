@@ -36,6 +36,8 @@ type Berth struct {
 	store  Store          // nil: nothing is recorded
 	lock   Locker         // nil: no locking
 	now    func() time.Time
+	// after is the clock's timer (time.After; tests use a fake clock).
+	after func(time.Duration) <-chan time.Time
 	// fetcher and fetchEvery: Watch fetches the definitions repo on an
 	// interval (nil: never).
 	fetcher    Fetcher
@@ -58,7 +60,7 @@ type Berth struct {
 
 // New returns the core API over the given adapters.
 func New(engine EngineSource, defs Definitions, opts ...Option) *Berth {
-	b := &Berth{engine: engine, defs: defs, now: time.Now}
+	b := &Berth{engine: engine, defs: defs, now: time.Now, after: time.After}
 	for _, o := range opts {
 		o(b)
 	}

@@ -173,6 +173,19 @@ func (s *driftState) store(key string, p *spec.Project) {
 	s.desired[key] = p
 }
 
+// envGoneError is the ErrNotFound of an environment that has nothing left
+// on the engine, as opposed to one whose definition or revision is
+// missing: the drift loop forgets the first and keeps reporting the
+// second.
+type envGoneError struct{ err error }
+
+func (e envGoneError) Error() string { return e.err.Error() }
+func (e envGoneError) Unwrap() error { return e.err }
+
+func envGone(ctx context.Context, e Engine, env string) error {
+	return envGoneError{fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, e.Target(ctx).Host)}
+}
+
 // deployedEnv is an environment with its desired state as deployed.
 type deployedEnv struct {
 	e     Engine
@@ -222,7 +235,7 @@ func (b *Berth) deployedOn(ctx context.Context, e Engine, env string) (*deployed
 			return nil, err
 		}
 		if len(o.Containers)+len(o.Networks)+len(o.Volumes) == 0 {
-			return nil, fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, e.Target(ctx).Host)
+			return nil, envGone(ctx, e, env)
 		}
 		d.o = o
 	}
@@ -481,7 +494,7 @@ func (b *Berth) checkWith(ctx context.Context, env string, d *deployedEnv, live 
 		r.Files = append(r.Files, d.files...)
 	}
 	if len(live.Containers) == 0 && len(live.Networks) == 0 && len(d.o.Containers)+len(d.o.Networks)+len(d.o.Volumes) == 0 {
-		return nil, fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, d.e.Target(ctx).Host)
+		return nil, envGone(ctx, d.e, env)
 	}
 	res := drift.Runtime(d.p, live)
 	r.Runtime, r.Ignored = res.Items, res.Ignored

@@ -19,26 +19,36 @@ type FileWatcher interface {
 	WatchTree(ctx context.Context, dir string, out func(paths []string, rescan bool, notes []string)) error
 }
 
-// DriftEventStream reports engine events that may change drift beyond
-// the container lifecycle Watch follows: any action on a managed
-// container (docker update, rename) and network connects and disconnects.
+// DriftEventStream reports every engine event that may change an
+// environment's state or drift: any action on a managed container (the
+// lifecycle Events reports, and docker update, rename...) and network
+// connects and disconnects (ContainerEvent.Network). The drift loop
+// follows it instead of Events when the engine has it: one stream for
+// both.
 type DriftEventStream interface {
-	DriftEvents(ctx context.Context, out func(env, network, container, action string)) error
+	DriftEvents(ctx context.Context, out func(ContainerEvent)) error
 }
 
 // WithFileWatcher gives core the file event adapter for WatchDrift.
 func WithFileWatcher(fw FileWatcher) Option { return func(b *Berth) { b.drift.files = fw } }
 
-// DriftWatchOptions tune WatchDrift; the zero value is what the apps use.
+// DriftWatchOptions tune WatchDrift and WatchAll; the zero value is what
+// the apps use.
 type DriftWatchOptions struct {
 	// Resync is how often every environment is checked whatever the
 	// events say (default 60 s).
 	Resync time.Duration
-	// Settle gathers engine events before a check (default 100 ms).
-	Settle time.Duration
 	// HealMinBackoff and HealMaxBackoff bound the wait between two heals
 	// of one environment that stays drifted (default 5 s and 5 min).
 	HealMinBackoff, HealMaxBackoff time.Duration
+	// FailedRecheck is the least time between two event-driven checks of
+	// an environment whose last check failed (its definition does not
+	// load, its revision is unknown to the repo...; default 5 s). Events
+	// within it lead to one check when it ends. Resyncs are not held.
+	FailedRecheck time.Duration
+	// Watch tunes the engine watch under the loop (WatchAll's state
+	// changes, reconnection back-off).
+	Watch WatchOptions
 }
 
 // PauseHealing stops automatic healing of env for d (d <= 0 resumes it),
@@ -78,11 +88,23 @@ func (b *Berth) HealingPausedUntil(env string) time.Time {
 // stale "in sync"), and everything is checked again once it answers. out
 // is never called concurrently.
 func (b *Berth) WatchDrift(ctx context.Context, opts DriftWatchOptions, out func(Change)) error {
+	return b.watchAll(ctx, opts, false, out)
+}
+
+// WatchAll is Watch and WatchDrift in one loop, for the apps: out gets
+// the live state changes Watch reports (engine, environment, repo) and
+// the drift reports WatchDrift sends. Both run on one connection to the
+// engine, one event stream and one fetch loop of the definitions repo.
+// out is never called concurrently.
+func (b *Berth) WatchAll(ctx context.Context, opts DriftWatchOptions, out func(Change)) error {
+	return b.watchAll(ctx, opts, true, out)
+}
+
+// watchAll runs the drift loop, with the engine watch under it reporting
+// state changes to out too when states is set.
+func (b *Berth) watchAll(ctx context.Context, opts DriftWatchOptions, states bool, out func(Change)) error {
 	if opts.Resync <= 0 {
 		opts.Resync = 60 * time.Second
-	}
-	if opts.Settle <= 0 {
-		opts.Settle = 100 * time.Millisecond
 	}
 	if opts.HealMinBackoff <= 0 {
 		opts.HealMinBackoff = 5 * time.Second
@@ -90,27 +112,39 @@ func (b *Berth) WatchDrift(ctx context.Context, opts DriftWatchOptions, out func
 	if opts.HealMaxBackoff < opts.HealMinBackoff {
 		opts.HealMaxBackoff = max(5*time.Minute, opts.HealMinBackoff)
 	}
+	if opts.FailedRecheck <= 0 {
+		opts.FailedRecheck = 5 * time.Second
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := &driftWatcher{b: b, opts: opts, out: out, ctx: ctx, wake: make(chan struct{}, 1), pending: map[string]bool{},
+	var outMu sync.Mutex
+	serial := func(c Change) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		out(c)
+	}
+	w := &driftWatcher{b: b, opts: opts, out: serial, ctx: ctx, wake: make(chan struct{}, 1), pending: map[string]bool{},
+		failing: map[string]time.Time{}, deferred: map[string]bool{},
 		last: map[string]*DriftReport{}, sent: map[string]string{}, files: map[string]*fileWatch{}, heal: map[string]*healState{}}
+	var stateOut func(Change)
+	if states {
+		stateOut = serial
+	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		// Only the engine's ups and downs and the repo's moves matter
-		// here: container events reach the loop through driftEvents.
-		b.WatchWith(ctx, WatchOptions{Settle: opts.Settle, noStatus: true}, w.change)
-	}()
-	go func() {
-		defer wg.Done()
-		w.driftEvents()
+		b.watch(ctx, opts.Watch, stateOut, w)
 	}()
 	w.requestAll(true)
-	// The resync is the loop's only timer: an idle loop wakes once per
-	// Resync, and otherwise only when an event arrives.
+	// The resync is the loop's only timer while nothing fails: an idle
+	// loop wakes once per Resync, and otherwise only when an event
+	// arrives. retry is armed while an event-driven check is held back
+	// (FailedRecheck).
 	t := time.NewTicker(opts.Resync)
 	defer t.Stop()
+	var retry <-chan time.Time
+	var retryAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -122,6 +156,12 @@ func (b *Berth) WatchDrift(ctx context.Context, opts DriftWatchOptions, out func
 			w.requestAll(true)
 		case <-w.wake:
 			w.run()
+		case <-retry:
+			retry = nil
+			w.release()
+		}
+		if at, ok := w.nextHeld(); ok && (retry == nil || at.Before(retryAt)) {
+			retry, retryAt = b.after(at.Sub(b.now())), at
 		}
 	}
 }
@@ -136,10 +176,12 @@ type driftWatcher struct {
 	wake    chan struct{}
 	pending map[string]bool // "" means every environment
 	fresh   bool            // the pending round reads everything anew from the engine
-	// finer is set while driftEvents follows the engine's finer events,
-	// which include every container event Watch reports.
-	finer bool
-	down  bool // the engine does not answer
+	down    bool            // the engine does not answer
+	// failing holds environments whose last check failed, with the time
+	// their next event-driven check may run; deferred holds those asked
+	// for before then.
+	failing  map[string]time.Time
+	deferred map[string]bool
 
 	outMu sync.Mutex
 	last  map[string]*DriftReport
@@ -189,17 +231,11 @@ func (w *driftWatcher) requestAll(fresh bool) {
 	w.request("")
 }
 
-// change follows Watch: environment changes lead to a check; the engine
-// going down marks every report unknown, coming back up checks all.
+// change follows the engine watch: the engine going down marks every
+// report unknown, coming back up checks all (afresh); the repo moving
+// checks all (upstream drift).
 func (w *driftWatcher) change(c Change) {
 	switch c.Kind {
-	case ChangeEnvironment, ChangeRemoved:
-		w.mu.Lock()
-		finer := w.finer
-		w.mu.Unlock()
-		if !finer { // else driftEvents already asked, for the same engine events
-			w.request(c.Env)
-		}
 	case ChangeRepo:
 		w.requestAll(false) // the branch may have moved: upstream drift
 	case ChangeEngine:
@@ -217,47 +253,54 @@ func (w *driftWatcher) change(c Change) {
 	}
 }
 
-// driftEvents follows the engine's finer events (docker update, network
-// connects) while the engine answers; Watch handles reconnecting.
-func (w *driftWatcher) driftEvents() {
-	backoff := 500 * time.Millisecond
-	for w.ctx.Err() == nil {
-		e, err := w.b.eng(w.ctx)
-		if err == nil {
-			if ds, ok := e.(DriftEventStream); ok {
-				w.setFiner(true)
-				err = ds.DriftEvents(w.ctx, func(env, network, container, action string) {
-					if env == "" && network != "" {
-						env = w.envOfNetwork(network)
-					}
-					if env != "" {
-						w.request(env)
-					}
-				})
-				if err == nil && w.ctx.Err() == nil {
-					err = errors.New("the engine's event stream ended")
-				}
-			} else {
-				return
-			}
-		}
-		w.setFiner(false)
-		if w.ctx.Err() != nil {
-			return
-		}
-		// The stream dropped: events may have been missed.
-		w.requestAll(true)
-		if !sleep(w.ctx, backoff) {
-			return
-		}
-		backoff = min(2*backoff, 10*time.Second)
+// event asks for a check of the environment an engine event is about
+// (a network's, for a connect or disconnect). A health change is state,
+// not drift.
+func (w *driftWatcher) event(ev ContainerEvent) {
+	if ev.Action == "health_status" {
+		return
+	}
+	env := ev.Env
+	if env == "" && ev.Network != "" {
+		env = w.envOfNetwork(ev.Network)
+	}
+	if env != "" {
+		w.request(env)
 	}
 }
 
-func (w *driftWatcher) setFiner(on bool) {
+// release asks again for the held checks whose time has come.
+func (w *driftWatcher) release() {
+	now := w.b.now()
 	w.mu.Lock()
-	w.finer = on
+	n := 0
+	for env := range w.deferred {
+		if !now.Before(w.failing[env]) {
+			delete(w.deferred, env)
+			w.pending[env] = true
+			n++
+		}
+	}
 	w.mu.Unlock()
+	if n > 0 {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// nextHeld says when the first held check may run.
+func (w *driftWatcher) nextHeld() (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var first time.Time
+	for env := range w.deferred {
+		if at := w.failing[env]; first.IsZero() || at.Before(first) {
+			first = at
+		}
+	}
+	return first, !first.IsZero()
 }
 
 // envOfNetwork maps a network's engine name to the environment that
@@ -284,11 +327,28 @@ func (w *driftWatcher) run() {
 	pending, fresh := w.pending, w.fresh
 	w.pending, w.fresh = map[string]bool{}, false
 	down := w.down
+	var envs []string
+	switch {
+	case down:
+	case pending[""]:
+		clear(w.deferred) // the round checks every environment
+	default:
+		// An environment whose last check failed is checked at most once
+		// per FailedRecheck: later requests wait for its turn.
+		now := w.b.now()
+		for env := range pending {
+			if at, ok := w.failing[env]; ok && now.Before(at) {
+				w.deferred[env] = true
+				continue
+			}
+			delete(w.deferred, env)
+			envs = append(envs, env)
+		}
+	}
 	w.mu.Unlock()
 	if down {
 		return // checked again when the engine is back
 	}
-	var envs []string
 	if pending[""] {
 		e, err := w.b.eng(w.ctx)
 		if err != nil {
@@ -312,10 +372,6 @@ func (w *driftWatcher) run() {
 			}
 		}
 		w.outMu.Unlock()
-	} else {
-		for env := range pending {
-			envs = append(envs, env)
-		}
 	}
 	if len(envs) == 0 {
 		return
@@ -335,14 +391,20 @@ func (w *driftWatcher) run() {
 
 // handle sends the outcome of env's check.
 func (w *driftWatcher) handle(env string, r *DriftReport, err error) {
+	var gone envGoneError
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.As(err, &gone):
+		w.setFailing(env, false)
 		w.forget(env)
 		return
 	case err != nil:
 		if w.ctx.Err() != nil {
 			return
 		}
+		// The engine going away is the engine watch's to report; any
+		// other failure (a definition that does not load, a revision the
+		// repo does not have) holds back this environment's next checks.
+		w.setFailing(env, !errors.Is(err, ErrEngine))
 		w.outMu.Lock()
 		prev := w.last[env]
 		w.outMu.Unlock()
@@ -354,6 +416,7 @@ func (w *driftWatcher) handle(env string, r *DriftReport, err error) {
 	case r == nil:
 		return
 	}
+	w.setFailing(env, false)
 	w.watchFiles(env, r.Workspace)
 	w.outMu.Lock()
 	if f := w.files[env]; f != nil {
@@ -361,6 +424,19 @@ func (w *driftWatcher) handle(env string, r *DriftReport, err error) {
 	}
 	w.outMu.Unlock()
 	w.send(env, r)
+}
+
+// setFailing holds back env's next event-driven check for FailedRecheck
+// (failed), or lets it run at once again.
+func (w *driftWatcher) setFailing(env string, failed bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if failed {
+		w.failing[env] = w.b.now().Add(w.opts.FailedRecheck)
+		return
+	}
+	delete(w.failing, env)
+	delete(w.deferred, env)
 }
 
 // maybeHeal heals env when its policy says so, it drifts in a way Sync

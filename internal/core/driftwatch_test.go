@@ -14,7 +14,8 @@ import (
 
 // driftFake is an engine for the drift loop's unit tests: one environment
 // "web" with one container whose state the test sets, an event stream the
-// test feeds and can cut, and an engine that can stop answering.
+// test feeds and can cut, and an engine that can stop answering. It
+// counts the event streams opened.
 type driftFake struct {
 	fakeEngine
 
@@ -29,11 +30,27 @@ type driftFake struct {
 	hold    chan struct{}
 	holding chan struct{}
 	applied int
-	events  chan string // DriftEvents: environment names
+	// events feeds whichever stream is open (Events passes on only the
+	// lifecycle actions, as the engine adapter does).
+	events chan ContainerEvent
+	// streams counts the Events and DriftEvents streams opened.
+	streams, driftStreams int
 }
 
 func newDriftFake() *driftFake {
-	return &driftFake{state: reconcile.StateRunning, drop: make(chan struct{}), liveMany: make(chan bool, 100), events: make(chan string, 10)}
+	return &driftFake{state: reconcile.StateRunning, drop: make(chan struct{}), liveMany: make(chan bool, 100), events: make(chan ContainerEvent, 10)}
+}
+
+// die is the event of web's container dying.
+func die(env string) ContainerEvent {
+	return ContainerEvent{Env: env, Service: "app", Container: env + "-app-1", Action: "die"}
+}
+
+// opened says how many Events and DriftEvents streams were opened.
+func (f *driftFake) opened() (events, drift int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.streams, f.driftStreams
 }
 
 func driftProject(policy string) *spec.Project {
@@ -135,17 +152,27 @@ func (f *driftFake) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool
 	return map[string]drift.Live{"web": l}, nil
 }
 
-// Events follows the engine until it is cut.
+// Events follows the engine's lifecycle events until it is cut.
 func (f *driftFake) Events(ctx context.Context, out func(ContainerEvent)) error {
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-f.dropped():
-		return errors.New("the fake engine went away")
-	}
+	f.mu.Lock()
+	f.streams++
+	f.mu.Unlock()
+	return f.follow(ctx, func(ev ContainerEvent) {
+		if ev.Network == "" && stateActions[ev.Action] {
+			out(ev)
+		}
+	})
 }
 
-func (f *driftFake) DriftEvents(ctx context.Context, out func(env, network, container, action string)) error {
+// DriftEvents follows every event until the engine is cut.
+func (f *driftFake) DriftEvents(ctx context.Context, out func(ContainerEvent)) error {
+	f.mu.Lock()
+	f.driftStreams++
+	f.mu.Unlock()
+	return f.follow(ctx, out)
+}
+
+func (f *driftFake) follow(ctx context.Context, out func(ContainerEvent)) error {
 	drop := f.dropped()
 	for {
 		select {
@@ -153,8 +180,8 @@ func (f *driftFake) DriftEvents(ctx context.Context, out func(env, network, cont
 			return nil
 		case <-drop:
 			return errors.New("the fake engine went away")
-		case env := <-f.events:
-			out(env, "", env+"-app-1", "die")
+		case ev := <-f.events:
+			out(ev)
 		}
 	}
 }
@@ -254,14 +281,14 @@ func TestWatchDriftEventDuringCheck(t *testing.T) {
 	f.mu.Lock()
 	f.hold, f.holding = hold, holding
 	f.mu.Unlock()
-	f.events <- "web" // a first event: a check starts and reads "running"
+	f.events <- die("web") // a first event: a check starts and reads "running"
 	select {
 	case <-holding:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no check started")
 	}
 	f.setState(reconcile.StateExited) // the container dies during the check
-	f.events <- "web"
+	f.events <- die("web")
 	time.Sleep(50 * time.Millisecond) // the event reaches the loop
 	close(hold)                       // the check ends with what it read: running
 	awaitLiveMany(t, f)
@@ -276,10 +303,8 @@ func TestWatchDriftHealBackoff(t *testing.T) {
 	f := newDriftFake()
 	f.setState(reconcile.StateExited)
 	b := New(f.source, fakeDefs{"web": driftProject(spec.DriftHeal)})
-	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	var clockMu sync.Mutex
-	b.now = func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	advance := func(d time.Duration) { clockMu.Lock(); now = now.Add(d); clockMu.Unlock() }
+	clock := newFakeClock(b)
+	advance := clock.advance
 	watchDrift(t, b, DriftWatchOptions{Resync: time.Hour, HealMinBackoff: 5 * time.Second, HealMaxBackoff: 20 * time.Second})
 
 	// check asks for one event-driven check and waits until it began
@@ -287,7 +312,7 @@ func TestWatchDriftHealBackoff(t *testing.T) {
 	// round before it, heal included, is then over.
 	check := func() {
 		t.Helper()
-		f.events <- "web"
+		f.events <- die("web")
 		for awaitLiveMany(t, f) {
 		}
 	}
@@ -315,7 +340,7 @@ func TestWatchDriftHealBackoff(t *testing.T) {
 	}
 
 	until := b.PauseHealing("web", 10*time.Minute)
-	if !until.Equal(now.Add(10*time.Minute)) || !b.HealingPausedUntil("web").Equal(until) {
+	if !until.Equal(clock.now().Add(10*time.Minute)) || !b.HealingPausedUntil("web").Equal(until) {
 		t.Fatalf("paused until %v, HealingPausedUntil %v", until, b.HealingPausedUntil("web"))
 	}
 	advance(time.Minute) // past the back-off, within the pause

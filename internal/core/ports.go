@@ -51,7 +51,13 @@ type ContainerEvent struct {
 	Env       string // the environment (Compose project)
 	Service   string
 	Container string
-	Action    string // create, start, die, stop, health_status, destroy
+	// Action is create, start, die, stop, health_status or destroy from
+	// Events; DriftEvents also reports other actions (update, rename,
+	// kill...) and network connect and disconnect.
+	Action string
+	// Network names the network a container was connected to or
+	// disconnected from (DriftEvents); Env is then empty.
+	Network string
 }
 
 // Engine is everything core asks of a container engine. The composition

@@ -22,7 +22,7 @@ const (
 	// reload revisions: an update may be available.
 	ChangeRepo = "repo"
 	// ChangeDrift: an environment's drift report changed (Change.Drift);
-	// see WatchDrift.
+	// see WatchDrift and WatchAll.
 	ChangeDrift = "drift"
 )
 
@@ -61,34 +61,50 @@ type WatchOptions struct {
 	// before its state is observed once (default 150 ms).
 	Settle time.Duration
 	// MinBackoff and MaxBackoff bound the wait between reconnection
-	// attempts (default 500 ms and 10 s).
+	// attempts (default 100 ms and 2 s): the first attempt comes soon
+	// after the engine went away, then the wait doubles up to the
+	// maximum while it stays away, which bounds how long a restarted
+	// engine goes unnoticed.
 	MinBackoff, MaxBackoff time.Duration
-	// noStatus sends environment changes without observing the
-	// environment's state (Change.Environment is nil): for WatchDrift,
-	// which checks the environment itself.
-	noStatus bool
 }
 
 // Watch reports live state changes of every Berth environment until ctx
 // ends, then returns nil. With a fetcher (WithFetch) it also fetches the
-// definitions repo on its interval and reports each move (ChangeRepo). It follows the engine's event stream and, when
-// the engine cannot be reached or the stream drops, reports the engine
-// down and reconnects with back-off, reporting it up again when it
-// answers. out is never called concurrently.
+// definitions repo on its interval and reports each move (ChangeRepo). It
+// follows the engine's event stream and, when the engine cannot be
+// reached or the stream drops, reports the engine down and reconnects
+// with back-off, reporting it up again when it answers. out is never
+// called concurrently. WatchAll is Watch and WatchDrift in one loop.
 func (b *Berth) Watch(ctx context.Context, out func(Change)) error {
 	return b.WatchWith(ctx, WatchOptions{}, out)
 }
 
 // WatchWith is Watch with options.
 func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Change)) error {
+	return b.watch(ctx, opts, out, nil)
+}
+
+// stateActions are the container actions that may change an
+// environment's state (those Events reports).
+var stateActions = map[string]bool{"create": true, "start": true, "die": true, "stop": true, "health_status": true, "destroy": true}
+
+// watch is the one loop over the engine and the definitions repo behind
+// Watch, WatchDrift and WatchAll: it connects to the engine (again, with
+// back-off), opens one event stream per connection and runs one fetch
+// loop. With out it observes and reports environment state changes, and
+// passes on the engine's ups and downs and the repo's moves. With dw it
+// hands the drift loop every engine event, up, down and repo move;
+// the stream is then the engine's finer one (DriftEventStream) when it
+// has it, which carries the container events Events would.
+func (b *Berth) watch(ctx context.Context, opts WatchOptions, out func(Change), dw *driftWatcher) error {
 	if opts.Settle <= 0 {
 		opts.Settle = 150 * time.Millisecond
 	}
 	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = 500 * time.Millisecond
+		opts.MinBackoff = 100 * time.Millisecond
 	}
 	if opts.MaxBackoff < opts.MinBackoff {
-		opts.MaxBackoff = max(10*time.Second, opts.MinBackoff)
+		opts.MaxBackoff = max(2*time.Second, opts.MinBackoff)
 	}
 	var outMu sync.Mutex
 	send := func(c Change) {
@@ -97,8 +113,14 @@ func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Chang
 		}
 		outMu.Lock()
 		defer outMu.Unlock()
-		if ctx.Err() == nil {
+		if ctx.Err() != nil {
+			return
+		}
+		if out != nil {
 			out(c)
+		}
+		if dw != nil {
+			dw.change(c)
 		}
 	}
 	var last *bool // engine up, as last reported
@@ -124,10 +146,15 @@ func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Chang
 		}
 		if err == nil {
 			report(true, EngineState{Up: true, Target: e.Target(ctx)})
-			w := &envWatcher{b: b, e: e, settle: opts.Settle, send: send, pending: map[string]*time.Timer{}, noStatus: opts.noStatus}
+			var w *envWatcher
+			if out != nil {
+				w = &envWatcher{b: b, e: e, settle: opts.Settle, send: send, pending: map[string]*time.Timer{}}
+			}
 			opened := b.now()
-			err = e.Events(ctx, w.event)
-			w.stop()
+			err = b.follow(ctx, e, w, dw)
+			if w != nil {
+				w.stop()
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -145,7 +172,7 @@ func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Chang
 				// The engine answers: only the stream dropped. Reopen it,
 				// and reload in case a change was missed meanwhile.
 				last = nil
-				if !sleep(ctx, backoff) {
+				if !b.sleep(ctx, backoff) {
 					return nil
 				}
 				backoff = min(2*backoff, opts.MaxBackoff)
@@ -153,10 +180,42 @@ func (b *Berth) WatchWith(ctx context.Context, opts WatchOptions, out func(Chang
 			}
 		}
 		report(false, EngineState{Up: false, Error: err.Error()})
-		if !sleep(ctx, backoff) {
+		if !b.sleep(ctx, backoff) {
 			return nil
 		}
 		backoff = min(2*backoff, opts.MaxBackoff)
+	}
+}
+
+// follow opens one event stream on e and hands its events to w (state
+// changes) and dw (drift checks), either of which may be nil, until the
+// stream ends.
+func (b *Berth) follow(ctx context.Context, e Engine, w *envWatcher, dw *driftWatcher) error {
+	if ds, ok := e.(DriftEventStream); ok && dw != nil {
+		return ds.DriftEvents(ctx, func(ev ContainerEvent) {
+			if w != nil && ev.Network == "" && stateActions[ev.Action] {
+				w.event(ev)
+			}
+			dw.event(ev)
+		})
+	}
+	return e.Events(ctx, func(ev ContainerEvent) {
+		if w != nil {
+			w.event(ev)
+		}
+		if dw != nil {
+			dw.event(ev)
+		}
+	})
+}
+
+// sleep waits d on b's clock.
+func (b *Berth) sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-b.after(d):
+		return true
 	}
 }
 
@@ -178,8 +237,6 @@ type envWatcher struct {
 	e      Engine
 	settle time.Duration
 	send   func(Change)
-	// noStatus: see WatchOptions.
-	noStatus bool
 
 	mu      sync.Mutex
 	pending map[string]*time.Timer
@@ -223,11 +280,6 @@ func (w *envWatcher) observe(env string, ev ContainerEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c := Change{Env: env, Service: ev.Service, Container: ev.Container, Action: ev.Action}
-	if w.noStatus {
-		c.Kind = ChangeEnvironment
-		w.send(c)
-		return
-	}
 	s, err := w.b.status(ctx, w.e, env)
 	switch {
 	case errors.Is(err, ErrNotFound):

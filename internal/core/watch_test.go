@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,6 +88,68 @@ func TestWatch(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Watch returned %v", err)
 	}
+}
+
+// TestWatchReconnectBackoff: while the engine stays away the watch tries
+// again after 100 ms, then doubles the wait up to 2 s and stays there (no
+// busy loop); after a stream that ran a while it starts at 100 ms again.
+// The waits are on a fake clock.
+func TestWatchReconnectBackoff(t *testing.T) {
+	var mu sync.Mutex
+	calls, up := 0, false
+	e := &fakeEngine{events: make(chan ContainerEvent)}
+	b := New(func(context.Context) (Engine, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if !up {
+			return nil, errors.New("dial unix /nope.sock: connect: no such file")
+		}
+		return e, nil
+	}, fakeDefs{})
+	attempts := func() int { mu.Lock(); defer mu.Unlock(); return calls }
+	setUp := func(v bool) { mu.Lock(); up = v; mu.Unlock() }
+	clock := newFakeClock(b)
+	log := newChangeLog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Watch(ctx, log.out) }()
+	defer func() { cancel(); <-done }()
+
+	// next checks that the attempt after n comes after exactly d.
+	next := func(n int, d time.Duration) {
+		t.Helper()
+		clock.waitTimer(t)
+		clock.advance(d - time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+		if got := attempts(); got != n {
+			t.Fatalf("attempt %d came before %s", got, d)
+		}
+		clock.advance(time.Millisecond)
+		deadline := time.Now().Add(5 * time.Second)
+		for attempts() == n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no attempt %d after %s", n+1, d)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	log.await("the engine down", engineUp(false))
+	for _, d := range []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond,
+		800 * time.Millisecond, 1600 * time.Millisecond, 2 * time.Second, 2 * time.Second, 2 * time.Second} {
+		next(attempts(), d)
+	}
+	setUp(true)
+	log.mark()
+	next(attempts(), 2*time.Second)
+	log.await("the engine up", engineUp(true))
+	clock.advance(3 * time.Second) // the stream runs a while
+	log.mark()
+	setUp(false)
+	close(e.events)
+	log.await("the engine down again", engineUp(false))
+	next(attempts(), 100*time.Millisecond)
+	next(attempts(), 200*time.Millisecond)
 }
 
 func TestRecreate(t *testing.T) {

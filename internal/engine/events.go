@@ -23,6 +23,9 @@ type Event struct {
 	Number      int       `json:"number"`
 	ExitCode    *int      `json:"exitCode,omitempty"` // die
 	Health      string    `json:"health,omitempty"`   // health_status
+	// Network names the network of a connect or disconnect (DriftEvents
+	// only); Project is then empty and ContainerID names the container.
+	Network string `json:"network,omitempty"`
 }
 
 var eventActions = map[string]bool{"create": true, "start": true, "die": true, "stop": true, "health_status": true, "destroy": true}
@@ -62,11 +65,19 @@ func (e *Engine) events(ctx context.Context, label string, out func(Event)) erro
 	}
 }
 
+// toEvent converts a container lifecycle message (eventActions); it
+// says false for any other.
 func toEvent(m events.Message) (Event, bool) {
-	action, detail, _ := strings.Cut(string(m.Action), ":")
+	action, _, _ := strings.Cut(string(m.Action), ":")
 	if !eventActions[action] {
 		return Event{}, false
 	}
+	return containerEvent(m), true
+}
+
+// containerEvent converts any container message.
+func containerEvent(m events.Message) Event {
+	action, detail, _ := strings.Cut(string(m.Action), ":")
 	a := m.Actor.Attributes
 	ev := Event{
 		Project:     a[reconcile.LabelProject],
@@ -77,15 +88,18 @@ func toEvent(m events.Message) (Event, bool) {
 		Health:      strings.TrimSpace(detail),
 	}
 	ev.Number, _ = strconv.Atoi(a[reconcile.LabelNumber])
-	if m.TimeNano != 0 {
-		ev.Time = time.Unix(0, m.TimeNano).UTC()
-	} else {
-		ev.Time = time.Unix(m.Time, 0).UTC()
-	}
+	ev.Time = eventTime(m)
 	if action == "die" {
 		if code, err := strconv.Atoi(a["exitCode"]); err == nil {
 			ev.ExitCode = &code
 		}
 	}
-	return ev, true
+	return ev
+}
+
+func eventTime(m events.Message) time.Time {
+	if m.TimeNano != 0 {
+		return time.Unix(0, m.TimeNano).UTC()
+	}
+	return time.Unix(m.Time, 0).UTC()
 }

@@ -448,24 +448,26 @@ func restartText(rp container.RestartPolicy) string {
 	return string(rp.Name)
 }
 
-// DriftEvents streams what may change an environment's drift, until ctx
-// ends (then nil) or a stream fails (then its error): every action on a
-// container Berth manages (update and rename included), and every
-// container connected to or disconnected from a network (network is its
-// name; env is empty, the caller maps it). out is called from one
-// goroutine at a time.
+// DriftEvents streams what may change an environment's state or drift,
+// until ctx ends (then nil) or a stream fails (then its error): every
+// action on a container Berth manages (its lifecycle, as AllEvents
+// reports it, and update, rename, kill, pause...; exec actions excepted),
+// and every container connected to or disconnected from a network
+// (Event.Network names it; Project is empty, the caller maps it). It is
+// the one stream a watcher needs: AllEvents' events are among its own.
+// out is called from one goroutine at a time.
 //
 // While the streams are open they keep LiveMany's inspect cache: each
 // event invalidates the cached inspect of the object it names before out
 // hears of it; when a stream ends the whole cache is dropped.
-func (e *Engine) DriftEvents(ctx context.Context, out func(env, network, container, action string)) error {
+func (e *Engine) DriftEvents(ctx context.Context, out func(Event)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
-	send := func(env, nw, c, a string) {
+	send := func(ev Event) {
 		mu.Lock()
 		defer mu.Unlock()
-		out(env, nw, c, a)
+		out(ev)
 	}
 	// The client returns from Events once the engine has answered the
 	// request, that is once the subscription is in place: inspects made
@@ -494,7 +496,6 @@ func (e *Engine) DriftEvents(ctx context.Context, out func(env, network, contain
 		}
 	}
 	go stream(cmsgs, cerrs, func(m events.Message) {
-		a := m.Actor.Attributes
 		action, _, _ := strings.Cut(string(m.Action), ":")
 		if action == "exec_create" || action == "exec_start" || action == "exec_die" {
 			return
@@ -503,15 +504,12 @@ func (e *Engine) DriftEvents(ctx context.Context, out func(env, network, contain
 		if action == "rename" {
 			e.live.invalidateNetworks()
 		}
-		if action == "health_status" {
-			return
-		}
-		send(a[reconcile.LabelProject], "", a["name"], action)
+		send(containerEvent(m))
 	})
 	go stream(nmsgs, nerrs, func(m events.Message) {
 		e.live.invalidate(m.Actor.ID)
 		e.live.invalidate(m.Actor.Attributes["container"])
-		send("", m.Actor.Attributes["name"], m.Actor.Attributes["container"], string(m.Action))
+		send(Event{Time: eventTime(m), Network: m.Actor.Attributes["name"], ContainerID: m.Actor.Attributes["container"], Action: string(m.Action)})
 	})
 	err := <-errc
 	cancel()

@@ -73,9 +73,9 @@ func TestIntegrationLiveCacheEvents(t *testing.T) {
 		sctx, cancel := context.WithCancel(ctx)
 		t.Cleanup(cancel)
 		go func() {
-			err := e.DriftEvents(sctx, func(env, network, ctr, action string) {
-				if env == name {
-					evs <- ctr + " " + action
+			err := e.DriftEvents(sctx, func(ev Event) {
+				if ev.Project == name {
+					evs <- ev.Container + " " + ev.Action
 				}
 			})
 			done <- result{err}

@@ -1,11 +1,13 @@
 package testenv
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -23,7 +25,13 @@ type SocketProxy struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]bool
+	// events counts event stream requests (GET /events) sent upstream.
+	events atomic.Int64
 }
+
+// EventStreams says how many engine event streams (the Engine API's
+// GET /events) clients opened through the proxy since it started.
+func (p *SocketProxy) EventStreams() int { return int(p.events.Load()) }
 
 // NewSocketProxy starts a proxy to the unix socket upstream; it is cut
 // when the test ends.
@@ -64,7 +72,7 @@ func (p *SocketProxy) Open() {
 			p.mu.Lock()
 			p.conns[c], p.conns[up] = true, true
 			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
+			go func() { io.Copy(&requestCounter{w: up, n: &p.events}, c); up.Close() }()
 			go func() { io.Copy(c, up); c.Close() }()
 		}
 	}()
@@ -82,4 +90,24 @@ func (p *SocketProxy) Cut() {
 		c.Close()
 	}
 	clear(p.conns)
+}
+
+// eventsRequest is how an event stream request starts (the client always
+// sends its filters); a match may span two writes.
+var eventsRequest = []byte("/events?")
+
+// requestCounter forwards what a client sends and counts the event
+// stream requests in it.
+type requestCounter struct {
+	w    io.Writer
+	n    *atomic.Int64
+	tail []byte // the last bytes of the previous write
+}
+
+func (r *requestCounter) Write(b []byte) (int, error) {
+	buf := append(r.tail, b...)
+	r.n.Add(int64(bytes.Count(buf, eventsRequest)))
+	keep := min(len(eventsRequest)-1, len(buf))
+	r.tail = append(r.tail[:0], buf[len(buf)-keep:]...)
+	return r.w.Write(b)
 }
