@@ -178,24 +178,24 @@ func (b *dbBench) pgbench(scale int) (string, int64, time.Duration) {
 // cloneToReady times what `berth db clone` does to an environment whose
 // database container exists: src is copied with c into the container's
 // volume, the container is started, and the clock stops when the server
-// accepts a connection (a PostgreSQL start-up packet over TCP answered
-// with anything but "starting up", as pg_isready does; polled every 5 ms,
-// from this process, so that no docker exec's own cost is counted). The
-// container is created before the clock starts, as `berth up` had made it.
+// accepts a connection (a PostgreSQL start-up packet over TCP, through the
+// container's published port, answered with anything but "starting up",
+// as pg_isready does; polled every 5 ms from this process, so that no
+// docker exec's own cost is counted). The container is created before the
+// clock starts, as `berth up` had made it.
 // The median of runs.
 func (b *dbBench) cloneToReady(c *dbclone.Cloner, src string, runs int) time.Duration {
 	var ds []time.Duration
 	for range runs {
 		vol := b.volume("clone")
-		srv := b.create(vol)
+		srv, addr := b.create(vol)
 		t := b.target(vol)
 		t.Container = srv
 		start := time.Now()
 		_, err := c.Clone(b.ctx, dbclone.Source{Kind: "golden", Volume: src, Name: "the pgbench database"}, t, nil)
 		check(err)
 		check(b.port.StartContainer(b.ctx, srv))
-		ip := docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", srv)
-		waitAccepting(net.JoinHostPort(ip, "5432"), time.Minute)
+		waitAccepting(addr, time.Minute)
 		ds = append(ds, time.Since(start))
 		b.drop(srv)
 		b.dropVolume(vol)
@@ -204,14 +204,19 @@ func (b *dbBench) cloneToReady(c *dbclone.Cloner, src string, runs int) time.Dur
 }
 
 // create makes (without starting it) a PostgreSQL container on vol,
-// labelled as Berth's.
-func (b *dbBench) create(vol string) string {
+// labelled as Berth's, its port published on a free loopback port; it
+// returns the container and that address.
+func (b *dbBench) create(vol string) (string, string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	addr := ln.Addr().String()
+	check(ln.Close())
 	c := b.name("pg")
 	docker("create", "--name", c, "--label", "dev.berth.managed=true", "--label", "dev.berth.bench="+b.id,
 		"-e", "POSTGRES_USER=bench", "-e", "POSTGRES_PASSWORD=bench", "-e", "POSTGRES_DB=bench",
-		"-v", vol+":/var/lib/postgresql/data", b.image)
+		"-p", addr+":5432", "-v", vol+":/var/lib/postgresql/data", b.image)
 	b.containers = append(b.containers, c)
-	return c
+	return c, addr
 }
 
 // waitAccepting polls addr until a PostgreSQL server there accepts

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,11 @@ func removeLabelled(env string) {
 		if out, _ := exec.Command("docker", kind, "ls", "-q", "--filter", f).Output(); len(out) > 0 {
 			exec.Command("docker", append([]string{kind, "rm"}, strings.Fields(string(out))...)...).Run()
 		}
+	}
+	// The images built for the environment are tagged <env>-<service>.
+	if out, _ := exec.Command("docker", "images", "-q", "--filter", "reference="+env+"-*").Output(); len(out) > 0 {
+		ids := slices.Compact(slices.Sorted(slices.Values(strings.Fields(string(out)))))
+		exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
 	}
 }
 

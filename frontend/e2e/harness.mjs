@@ -28,7 +28,10 @@ export function freePort() {
   })
 }
 
-/** cleanup removes every container, network and volume of an environment. */
+/**
+ * cleanup removes every container, network and volume of an environment,
+ * and the images built for it (tagged <name>-<service>).
+ */
 export function cleanup(name) {
   const filter = `label=com.docker.compose.project=${name}`
   const ids = docker('ps', '-aq', '--filter', filter).split('\n').filter(Boolean)
@@ -37,6 +40,8 @@ export function cleanup(name) {
     const objs = docker(kind, 'ls', '-q', '--filter', filter).split('\n').filter(Boolean)
     if (objs.length) docker(kind, 'rm', ...objs)
   }
+  const images = docker('images', '-q', '--filter', `reference=${name}-*`).split('\n').filter(Boolean)
+  if (images.length) docker('rmi', '-f', ...new Set(images))
 }
 
 /** startServer starts `berth ui --web` with args and resolves url with its dashboard URL. */
