@@ -113,6 +113,7 @@ func missingTools(names ...string) string {
 // windowRun is one start of the desktop binary.
 type windowRun struct {
 	listed  time.Duration // exec to "ListEnvironments:" logged
+	shown   time.Duration // exec to "Shown:" logged (the page, two frames after setting the listing)
 	painted time.Duration // exec to the end of the first non-blank screenshot taken after it
 	line    string        // the log line
 	mem     treeMemory
@@ -149,12 +150,15 @@ func benchWindow(repo, bin string) error {
 		return med(ds)
 	}
 	listed := pick(func(r windowRun) time.Duration { return r.listed })
+	shown := pick(func(r windowRun) time.Duration { return r.shown })
 	painted := pick(func(r windowRun) time.Duration { return r.painted })
-	fmt.Printf("  cold start of the window, median of %d (page cache warm; the first run, not counted: listed %.2f s, on screen %.2f s)\n",
-		len(runs), first.listed.Seconds(), first.painted.Seconds())
+	fmt.Printf("  cold start of the window, median of %d (page cache warm; the first run, not counted: listed %.2f s, shown %.2f s, screenshot %.2f s)\n",
+		len(runs), first.listed.Seconds(), first.shown.Seconds(), first.painted.Seconds())
 	fmt.Printf("    exec to first listing answered  %5.2f s   (BERTH_DEBUG log: %s)\n", listed.Seconds(), first.line)
-	fmt.Printf("    exec to data on screen          %5.2f s   target <= 1.5 s   %s   (first non-blank screenshot after the listing; an upper bound, a screenshot takes ~0.2 s)\n",
-		painted.Seconds(), verdict(painted <= 1500*time.Millisecond))
+	fmt.Printf("    exec to data on screen          %5.2f s   target <= 1.5 s   %s   (the page reports it two animation frames after setting the listing: the frame that draws it was produced)\n",
+		shown.Seconds(), verdict(shown <= 1500*time.Millisecond))
+	fmt.Printf("    exec to a screenshot showing it %5.2f s   (first non-blank screenshot after the report; an upper bound: a screenshot takes ~0.2 s)\n",
+		painted.Seconds())
 
 	var pss, rss []time.Duration // medians via med(): bytes stored as Durations
 	for _, r := range runs {
@@ -228,6 +232,7 @@ func startWindow(bin, display, defs string, idle time.Duration) (windowRun, erro
 		line string
 	}
 	listed := make(chan logged, 1)
+	shownC := make(chan time.Time, 1)
 	var output bytes.Buffer
 	outDone := make(chan struct{})
 	start := time.Now()
@@ -238,12 +243,16 @@ func startWindow(bin, display, defs string, idle time.Duration) (windowRun, erro
 	go func() {
 		defer close(outDone)
 		sc := bufio.NewScanner(pr)
-		sent := false
+		sent, shown := false, false
 		for sc.Scan() {
 			line := sc.Text()
 			if !sent && strings.Contains(line, "ListEnvironments:") {
 				listed <- logged{time.Now(), line}
 				sent = true
+			}
+			if !shown && strings.Contains(line, "Shown:") {
+				shownC <- time.Now()
+				shown = true
 			}
 			if output.Len() < 64<<10 {
 				output.WriteString(line + "\n")
@@ -280,6 +289,12 @@ func startWindow(bin, display, defs string, idle time.Duration) (windowRun, erro
 		return fail("berth logged no listing within 60 s")
 	}
 	run.listed, run.line = at.at.Sub(start), strings.TrimSpace(at.line[strings.Index(at.line, "ListEnvironments:"):])
+	select {
+	case t := <-shownC:
+		run.shown = t.Sub(start)
+	case <-time.After(30 * time.Second):
+		return fail("the page did not report its first listing shown within 30 s of answering it")
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		colours, err := screenColours(display, 65)

@@ -215,6 +215,12 @@ func (a *API) OpenURL(link string) error {
 	return nil
 }
 
+// Shown is called by the page once its first listing is on screen; with
+// BERTH_DEBUG it is logged (a start-up diagnostic; make bench reads it).
+func (a *API) Shown() {
+	a.log("Shown: the first listing is on screen")
+}
+
 func (a *API) log(format string, args ...any) {
 	if a.logf != nil {
 		a.logf(format, args...)

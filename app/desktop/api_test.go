@@ -3,6 +3,8 @@ package desktop
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -254,5 +256,18 @@ func TestRunWithoutWindowTags(t *testing.T) {
 	}
 	if err := Run(nil, Options{Core: &fakeCore{}}); !errors.Is(err, ErrNoWindow) {
 		t.Errorf("Run = %v, want ErrNoWindow", err)
+	}
+}
+
+// Shown (called by the page once its first listing is drawn) is logged
+// for the start-up benchmark, and only when logging is on.
+func TestShownIsLogged(t *testing.T) {
+	a, _ := newTestAPI(t, &fakeCore{})
+	a.Shown() // no logger: nothing happens
+	var lines []string
+	a.logf = func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	a.Shown()
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "Shown:") {
+		t.Fatalf("logged %q, want one line starting Shown:", lines)
 	}
 }

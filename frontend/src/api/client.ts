@@ -10,6 +10,11 @@ export interface BerthAPI {
   /** Which transport this is, for display and diagnostics. */
   readonly transport: 'wails' | 'http'
   listEnvironments(): Promise<Listing>
+  /**
+   * shown tells the app that the first listing is on screen (the desktop
+   * logs it with BERTH_DEBUG: a start-up diagnostic the benchmark reads).
+   */
+  shown?(): void
   status(env: string): Promise<Environment>
   /** What up would do for a new environment `as` from `definition`. */
   plan(definition: string, as?: string): Promise<Result>

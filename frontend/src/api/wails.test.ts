@@ -43,6 +43,15 @@ describe('wails transport', () => {
     expect(bound.Down).toHaveBeenNthCalledWith(2, 'shop', false)
   })
 
+  it('reports the first listing shown, and does without Shown on an older app', async () => {
+    const Shown = vi.fn(async () => {})
+    wailsTransport(fakeWindow({ Shown }).win).shown?.()
+    expect(Shown).toHaveBeenCalledTimes(1)
+    expect(() => wailsTransport(fakeWindow().win).shown?.()).not.toThrow()
+    const failing = vi.fn(async () => Promise.reject(new Error('gone')))
+    expect(() => wailsTransport(fakeWindow({ Shown: failing }).win).shown?.()).not.toThrow()
+  })
+
   it('calls the bound revision methods', async () => {
     const plan = { env: 'web', kind: 'deploy', revision: { hash: 'abc', short: 'abc', author: '', when: '', message: '' }, result: { env: 'web', plan: { project: 'web', ops: [] }, duration: 0 } }
     const done = { ...plan.result, kind: 'deploy', id: 1, revision: plan.revision }

@@ -36,6 +36,7 @@ export interface WailsBoundAPI {
   GetSettings?(): Promise<SettingsView>
   SaveSettings?(s: Settings): Promise<SettingsView>
   OpenURL?(url: string): Promise<void>
+  Shown?(): Promise<void>
 }
 
 /** The parts of the window object that Wails' runtime provides. */
@@ -81,6 +82,9 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
   return {
     transport: 'wails',
     listEnvironments: () => call(() => bound().ListEnvironments()),
+    shown: () => {
+      void win.go?.desktop?.API?.Shown?.().catch(() => {})
+    },
     status: (env) => call(() => need('Status')(env)),
     plan: (definition, as = '') => call(() => need('Plan')(definition, as)),
     up: (env, definition = '') => call(() => bound().Up(env, definition)),

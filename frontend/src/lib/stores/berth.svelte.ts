@@ -121,6 +121,7 @@ export class BerthStore {
   paused = $state<Record<string, HealingPause>>({})
 
   private nextId = 1
+  private shown = false
   private readonly api: BerthAPI
 
   constructor(api: BerthAPI) {
@@ -145,11 +146,23 @@ export class BerthStore {
       if (this.selected && !l.environments.some((e) => e.name === this.selected)) this.selected = null
       if (!this.selected && l.environments.length > 0) this.selected = l.environments[0].name
       if (this.selected) void this.loadDetail(this.selected)
+      this.reportShown()
     } catch (e) {
       this.error = toError(e).message
     } finally {
       this.loading = false
     }
+  }
+
+  /**
+   * reportShown tells the app, once, when the first listing is on screen:
+   * two animation frames after it was set, the frame that draws it has been
+   * produced.
+   */
+  private reportShown(): void {
+    if (this.shown || !this.api.shown || typeof requestAnimationFrame !== 'function') return
+    this.shown = true
+    requestAnimationFrame(() => requestAnimationFrame(() => this.api.shown?.()))
   }
 
   select(env: string): void {

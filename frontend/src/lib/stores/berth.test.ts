@@ -13,6 +13,27 @@ describe('BerthStore', () => {
     expect(store.engine).toEqual({ up: true })
   })
 
+  it('tells the app once, after the first listing is drawn, that it is on screen', async () => {
+    const shown = vi.fn()
+    const { api } = fakeAPI({ shown })
+    const store = new BerthStore(api)
+    await store.refresh()
+    expect(shown).not.toHaveBeenCalled() // not before the frames that draw it
+    await vi.waitFor(() => expect(shown).toHaveBeenCalledTimes(1))
+    await store.refresh()
+    await new Promise((r) => setTimeout(r, 100))
+    expect(shown).toHaveBeenCalledTimes(1)
+  })
+
+  it('does not report a listing that failed to load as shown', async () => {
+    const shown = vi.fn()
+    const { api } = fakeAPI({ shown, listEnvironments: () => Promise.reject('engine down') })
+    const store = new BerthStore(api)
+    await store.refresh()
+    await new Promise((r) => setTimeout(r, 100))
+    expect(shown).not.toHaveBeenCalled()
+  })
+
   it('keeps the error when the listing cannot be loaded', async () => {
     const { api } = fakeAPI({ listEnvironments: () => Promise.reject('definitions folder missing') })
     const store = new BerthStore(api)
