@@ -176,20 +176,13 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	}
 	cfg := &container.Config{Image: h.Image, Entrypoint: h.Cmd, Cmd: []string{}, Env: h.Env, User: h.User, Labels: labels,
 		AttachStdout: true, AttachStderr: true}
-	// AutoRemove: once it exits the engine removes it (and the anonymous
-	// volumes an image's VOLUME lines made for it), so that the caller does
-	// not wait for the removal; any other end removes it here.
-	hc := &container.HostConfig{Mounts: mounts, NetworkMode: container.NetworkMode(h.Network), AutoRemove: true}
+	hc := &container.HostConfig{Mounts: mounts, NetworkMode: container.NetworkMode(h.Network)}
 	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nil, nil, "")
 	if err != nil {
 		return HelperResult{}, fmt.Errorf("creating a helper container from %s: %w", h.Image, err)
 	}
 	id := created.ID
-	exited := false
 	defer func() {
-		if exited {
-			return
-		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		// RemoveVolumes: the anonymous volumes an image's VOLUME lines
@@ -219,7 +212,6 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	var code int
 	select {
 	case w := <-waitC:
-		exited = true
 		code = int(w.StatusCode)
 		if w.Error != nil && w.Error.Message != "" {
 			return HelperResult{}, fmt.Errorf("waiting for the helper container: %s", w.Error.Message)
