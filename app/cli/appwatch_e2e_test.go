@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -23,16 +22,7 @@ import (
 // both; while the engine is away drift is unknown, and once it answers a
 // fresh resync reports what happened meanwhile, never "in sync".
 func TestAppWatchEndToEnd(t *testing.T) {
-	testenv.Image(t, probe)
-	env := uniqueName("appwatch")
-	t.Cleanup(func() { removeLabelled(env) })
-	t.Setenv("BERTH_STATE_DIR", t.TempDir())
-	repo := newDefRepo(t)
-	compose := fmt.Sprintf("services:\n  side:\n    image: %s\n    command: [\"sleep\"]\n", probe)
-	c1 := repo.commit("v1", map[string]string{"berth.yaml": "name: probe\ncompose: [compose.yaml]\n", "compose.yaml": compose})
-	if code, _, _ := berth(t, "--repo", repo.dir, "deploy", "probe", c1, "--as", env, "--yes"); code != ExitOK {
-		t.Fatal("deploy")
-	}
+	env, repo := deployProbe(t, "appwatch", map[string]string{"compose.yaml": sleepingProbe})
 	proxy := testenv.NewSocketProxy(t, "/var/run/docker.sock")
 	r := root.New(root.Config{Repo: repo.dir, DockerHost: "unix://" + proxy.Path})
 	defer r.Close()

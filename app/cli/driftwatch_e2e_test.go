@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -15,20 +16,35 @@ import (
 	"github.com/berthdev/berth/internal/testenv"
 )
 
+// sleepingProbe is a Compose file of one service, side, that sleeps.
+var sleepingProbe = fmt.Sprintf("services:\n  side:\n    image: %s\n    command: [\"sleep\"]\n", probe)
+
+// deployProbe commits a probe definition (its berth.yaml names
+// compose.yaml; files adds the rest) to a new definitions repo and deploys
+// it as a new environment named after prefix, with a state folder of the
+// test's own; everything labelled for it is removed when the test ends.
+func deployProbe(t *testing.T, prefix string, files map[string]string) (env string, repo *defRepo) {
+	t.Helper()
+	testenv.Image(t, probe)
+	env = uniqueName(prefix)
+	t.Cleanup(func() { removeLabelled(env) })
+	t.Setenv("BERTH_STATE_DIR", t.TempDir())
+	repo = newDefRepo(t)
+	all := map[string]string{"berth.yaml": "name: probe\ncompose: [compose.yaml]\n"}
+	maps.Copy(all, files)
+	rev := repo.commit("v1", all)
+	if code, _, stderr := berth(t, "--repo", repo.dir, "deploy", "probe", rev, "--as", env, "--yes"); code != ExitOK {
+		t.Fatalf("deploy %s: exit %d\n%s", env, code, stderr)
+	}
+	return env, repo
+}
+
 // TestWatchDriftEndToEnd: the continuous loop reports a workspace edit and
 // a container stopped from outside (the timings are logged; bench measures
 // them), and reports them gone once fixed.
 func TestWatchDriftEndToEnd(t *testing.T) {
-	testenv.Image(t, probe)
-	env := uniqueName("watchdrift")
-	t.Cleanup(func() { removeLabelled(env) })
-	t.Setenv("BERTH_STATE_DIR", t.TempDir())
-	repo := newDefRepo(t)
 	compose := fmt.Sprintf("services:\n  side:\n    image: %s\n    command: [\"sleep\"]\n    volumes:\n      - ./conf/app.conf:/conf/app.conf:ro\n", probe)
-	c1 := repo.commit("v1", map[string]string{"berth.yaml": "name: probe\ncompose: [compose.yaml]\n", "compose.yaml": compose, "conf/app.conf": "a=1\n"})
-	if code, _, _ := berth(t, "--repo", repo.dir, "deploy", "probe", c1, "--as", env, "--yes"); code != ExitOK {
-		t.Fatal("deploy")
-	}
+	env, repo := deployProbe(t, "watchdrift", map[string]string{"compose.yaml": compose, "conf/app.conf": "a=1\n"})
 	r := root.New(root.Config{Repo: repo.dir})
 	defer r.Close()
 	b := r.Core()
@@ -104,16 +120,7 @@ func TestWatchDriftEndToEnd(t *testing.T) {
 // hear, is reported once the engine answers again, by the resync that
 // follows the reconnection (the periodic one is an hour away).
 func TestWatchDriftEngineDropEndToEnd(t *testing.T) {
-	testenv.Image(t, probe)
-	env := uniqueName("driftdrop")
-	t.Cleanup(func() { removeLabelled(env) })
-	t.Setenv("BERTH_STATE_DIR", t.TempDir())
-	repo := newDefRepo(t)
-	compose := fmt.Sprintf("services:\n  side:\n    image: %s\n    command: [\"sleep\"]\n", probe)
-	c1 := repo.commit("v1", map[string]string{"berth.yaml": "name: probe\ncompose: [compose.yaml]\n", "compose.yaml": compose})
-	if code, _, _ := berth(t, "--repo", repo.dir, "deploy", "probe", c1, "--as", env, "--yes"); code != ExitOK {
-		t.Fatal("deploy")
-	}
+	env, repo := deployProbe(t, "driftdrop", map[string]string{"compose.yaml": sleepingProbe})
 	proxy := testenv.NewSocketProxy(t, "/var/run/docker.sock")
 	r := root.New(root.Config{Repo: repo.dir, DockerHost: "unix://" + proxy.Path})
 	defer r.Close()
