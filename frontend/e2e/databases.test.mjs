@@ -11,10 +11,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cleanup, docker, launch, shots, startServer } from './harness.mjs'
+import { docker, finish, launch, newEnvironment, reportFailure, shots, startServer } from './harness.mjs'
 
 function gitIn(dir) {
   const env = {
@@ -99,13 +99,7 @@ test('web mode: snapshot and restore a database from the UI', { timeout: 10 * 60
     await page.goto(url)
 
     // The environment: its database is cloned from the seed as it comes up.
-    await page.getByTestId('new-env').click()
-    await page.getByTestId('new-env-definition').selectOption('pgdb')
-    await page.getByTestId('new-env-name').fill(name)
-    await page.getByTestId('new-env-plan').click()
-    await page.getByTestId('plan-confirm').click()
-    await page.getByTestId(`env-state-${name}`).locator('[data-state="running"]').waitFor({ timeout: 180000 })
-    await page.getByTestId(`env-${name}`).click()
+    await newEnvironment(page, 'pgdb', name, 180000)
 
     const panel = page.getByTestId(`databases-${name}`)
     await panel.getByTestId(`db-${name}-db`).waitFor({ timeout: 30000 })
@@ -151,21 +145,16 @@ test('web mode: snapshot and restore a database from the UI', { timeout: 10 * 60
     await snapRow.waitFor({ state: 'detached', timeout: 60000 })
     await shot(page, '05-removed')
   } catch (e) {
-    const page = browser?.pages()[0]
-    if (page) await shot(page, 'failed').catch(() => {})
-    console.error(server.output())
+    await reportFailure(browser, server, shot)
     throw e
   } finally {
-    await browser?.close().catch(() => {})
-    server.proc.kill('SIGTERM')
-    try {
-      cleanup(name)
-      const vols = docker('volume', 'ls', '-q', '--filter', `label=dev.berth.db-env=${name}`).split('\n').filter(Boolean)
-      if (golden) vols.push(golden, `${golden}-ready`)
-      for (const v of vols) execFileSync('docker', ['volume', 'rm', '-f', v], { stdio: 'ignore' })
-    } catch (e) {
-      console.error('cleanup:', e.message)
-    }
-    rmSync(tmp, { recursive: true, force: true })
+    await finish({
+      browser, server, name, tmp,
+      extra: () => {
+        const vols = docker('volume', 'ls', '-q', '--filter', `label=dev.berth.db-env=${name}`).split('\n').filter(Boolean)
+        if (golden) vols.push(golden, `${golden}-ready`)
+        for (const v of vols) execFileSync('docker', ['volume', 'rm', '-f', v], { stdio: 'ignore' })
+      },
+    })
   }
 })

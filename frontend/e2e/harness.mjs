@@ -2,6 +2,7 @@
 // the real binary in web mode, launching chromium, free ports, and removing
 // an environment's objects by label with the docker CLI.
 import { spawn, execFileSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -73,4 +74,43 @@ export function launch(dir, viewport) {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   })
+}
+
+/**
+ * newEnvironment makes environment `name` from `definition` through the New
+ * environment dialog (its plan shown, then confirmed), waits until the list
+ * says it runs and selects it.
+ */
+export async function newEnvironment(page, definition, name, timeout = 120000) {
+  await page.getByTestId('new-env').click()
+  await page.getByTestId('new-env-definition').selectOption(definition)
+  await page.getByTestId('new-env-name').fill(name)
+  await page.getByTestId('new-env-plan').click()
+  await page.getByTestId('plan-confirm').click()
+  await page.getByTestId(`env-state-${name}`).locator('[data-state="running"]').waitFor({ timeout })
+  await page.getByTestId(`env-${name}`).click()
+}
+
+/** reportFailure keeps a screenshot of the failing page and prints what the server said. */
+export async function reportFailure(browser, server, shot) {
+  const page = browser?.pages()[0]
+  if (page) await shot(page, 'failed').catch(() => {})
+  console.error(server.output())
+}
+
+/**
+ * finish ends a browser test: closes the browser, stops the server, removes
+ * the environment's objects on the engine (cleanup, then extra when given)
+ * and the test's temporary folder. A failed clean-up is printed, not thrown.
+ */
+export async function finish({ browser, server, name, tmp, extra }) {
+  await browser?.close().catch(() => {})
+  server.proc.kill('SIGTERM')
+  try {
+    cleanup(name)
+    extra?.()
+  } catch (e) {
+    console.error('cleanup:', e.message)
+  }
+  rmSync(tmp, { recursive: true, force: true })
 }

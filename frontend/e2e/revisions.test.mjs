@@ -10,10 +10,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cleanup, docker, launch, shots, startServer } from './harness.mjs'
+import { docker, finish, launch, newEnvironment, reportFailure, shots, startServer } from './harness.mjs'
 
 const probe = 'berth-test/probe:latest'
 
@@ -82,13 +82,7 @@ test('web mode: deploy revisions, roll back and read the history from the UI', {
     await page.goto(url)
 
     // The environment, from the definition in the working tree (V=2).
-    await page.getByTestId('new-env').click()
-    await page.getByTestId('new-env-definition').selectOption('probe')
-    await page.getByTestId('new-env-name').fill(name)
-    await page.getByTestId('new-env-plan').click()
-    await page.getByTestId('plan-confirm').click()
-    await page.getByTestId(`env-state-${name}`).locator('[data-state="running"]').waitFor({ timeout: 120000 })
-    await page.getByTestId(`env-${name}`).click()
+    await newEnvironment(page, 'probe', name)
 
     // The timeline: both commits, newest first.
     const revs = page.getByTestId(`revisions-${name}`)
@@ -142,18 +136,9 @@ test('web mode: deploy revisions, roll back and read the history from the UI', {
     await hist.getByText('Nothing recorded that matches').waitFor()
     await shot(page, '07-history-filtered')
   } catch (e) {
-    const page = browser?.pages()[0]
-    if (page) await shot(page, 'failed').catch(() => {})
-    console.error(server.output())
+    await reportFailure(browser, server, shot)
     throw e
   } finally {
-    await browser?.close().catch(() => {})
-    server.proc.kill('SIGTERM')
-    try {
-      cleanup(name)
-    } catch (e) {
-      console.error('cleanup:', e.message)
-    }
-    rmSync(tmp, { recursive: true, force: true })
+    await finish({ browser, server, name, tmp })
   }
 })

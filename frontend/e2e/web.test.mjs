@@ -9,10 +9,10 @@
 //   node --test e2e/          (scripts/test-browser.sh runs it)
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { cleanup, docker, freePort, launch, repoRoot, shots, startServer } from './harness.mjs'
+import { docker, finish, freePort, launch, repoRoot, reportFailure, shots, startServer } from './harness.mjs'
 
 test('web mode: up, live state, logs and down of the shop from the UI', { timeout: 15 * 60 * 1000 }, async () => {
   mkdirSync(shots, { recursive: true })
@@ -80,18 +80,9 @@ test('web mode: up, live state, logs and down of the shop from the UI', { timeou
     await shot(page, '07-down')
     assert.equal(docker('ps', '-a', '-q', '--filter', `label=com.docker.compose.project=${name}`), '')
   } catch (e) {
-    const page = browser?.pages()[0]
-    if (page) await shot(page, 'failed').catch(() => {})
-    console.error(server.output())
+    await reportFailure(browser, server, shot)
     throw e
   } finally {
-    await browser?.close().catch(() => {})
-    server.proc.kill('SIGTERM')
-    try {
-      cleanup(name)
-    } catch (e) {
-      console.error('cleanup:', e.message)
-    }
-    rmSync(tmp, { recursive: true, force: true })
+    await finish({ browser, server, name, tmp })
   }
 })
