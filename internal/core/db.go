@@ -186,6 +186,21 @@ type dbEnv struct {
 	o   reconcile.Observed
 }
 
+// lockedDBEnvironment takes env's lock for the operation what and loads
+// env for a database operation; release gives the lock back (call it when
+// err is nil).
+func (b *Berth) lockedDBEnvironment(ctx context.Context, env, what string, emit Emit) (d *dbEnv, release func(), err error) {
+	release, _, err = b.acquire(ctx, env, what, emit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d, err = b.dbEnvironment(ctx, env); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return d, release, nil
+}
+
 func (b *Berth) dbEnvironment(ctx context.Context, env string) (*dbEnv, error) {
 	if b.dbs == nil {
 		return nil, fmt.Errorf("%w: this build has no database cloner", ErrNoDatabases)
@@ -469,15 +484,11 @@ func goldenInfo(v dbclone.Volume) *DBGolden {
 // the copy and started again; its data is replaced only once the copy is
 // complete.
 func (b *Berth) DBClone(ctx context.Context, req DBCloneRequest, emit Emit) (*DBResult, error) {
-	release, _, err := b.acquire(ctx, req.Env, "db clone", emit)
+	d, release, err := b.lockedDBEnvironment(ctx, req.Env, "db clone", emit)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	d, err := b.dbEnvironment(ctx, req.Env)
-	if err != nil {
-		return nil, err
-	}
 	db, err := d.database(req.Service)
 	if err != nil {
 		return nil, err
@@ -514,15 +525,11 @@ func (d *dbEnv) ensureVolume(ctx context.Context, db *spec.Database) error {
 
 // DBSnapshot copies env's database into a new snapshot and catalogues it.
 func (b *Berth) DBSnapshot(ctx context.Context, req DBSnapshotRequest, emit Emit) (*DBResult, error) {
-	release, _, err := b.acquire(ctx, req.Env, "db snapshot", emit)
+	d, release, err := b.lockedDBEnvironment(ctx, req.Env, "db snapshot", emit)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	d, err := b.dbEnvironment(ctx, req.Env)
-	if err != nil {
-		return nil, err
-	}
 	db, err := d.database(req.Service)
 	if err != nil {
 		return nil, err
@@ -568,15 +575,11 @@ func (b *Berth) snapshot(ctx context.Context, d *dbEnv, db *spec.Database, name 
 
 // DBRestore puts a snapshot of env back into its database.
 func (b *Berth) DBRestore(ctx context.Context, req DBRestoreRequest, emit Emit) (*DBResult, error) {
-	release, _, err := b.acquire(ctx, req.Env, "db restore", emit)
+	d, release, err := b.lockedDBEnvironment(ctx, req.Env, "db restore", emit)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	d, err := b.dbEnvironment(ctx, req.Env)
-	if err != nil {
-		return nil, err
-	}
 	sn, err := b.findSnapshot(ctx, req.Env, req.Snapshot)
 	if err != nil {
 		return nil, err
