@@ -264,16 +264,7 @@ func (b *Berth) Rollback(ctx context.Context, req RollbackRequest, confirm Confi
 	if err != nil {
 		return nil, err
 	}
-	def := b.definitionFor(ctx, req.Env, "")
-	to := req.To
-	if to == "" {
-		t, err := b.rollbackTarget(ctx, req.Env)
-		if err != nil {
-			return nil, err
-		}
-		to, def = t.Revision, cmpOr(t.Definition, def)
-	}
-	rev, err := b.revs.Resolve(ctx, to)
+	def, rev, err := b.rollbackTo(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -576,20 +567,31 @@ func (b *Berth) PlanRollback(ctx context.Context, req RollbackRequest) (*DeployP
 	if err := b.needRepo(); err != nil {
 		return nil, err
 	}
-	def := b.definitionFor(ctx, req.Env, "")
-	to := req.To
-	if to == "" {
-		t, err := b.rollbackTarget(ctx, req.Env)
-		if err != nil {
-			return nil, err
-		}
-		to, def = t.Revision, cmpOr(t.Definition, def)
-	}
-	rev, err := b.revs.Resolve(ctx, to)
+	def, rev, err := b.rollbackTo(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	return b.planAt(ctx, KindRollback, req.Env, def, rev)
+}
+
+// rollbackTo resolves where a rollback goes: req.To with the environment's
+// definition, or else the last good revision before the current one with
+// the definition it ran.
+func (b *Berth) rollbackTo(ctx context.Context, req RollbackRequest) (def string, rev Revision, err error) {
+	def = b.definitionFor(ctx, req.Env, "")
+	to := req.To
+	if to == "" {
+		t, err := b.rollbackTarget(ctx, req.Env)
+		if err != nil {
+			return "", Revision{}, err
+		}
+		to, def = t.Revision, cmpOr(t.Definition, def)
+	}
+	rev, err = b.revs.Resolve(ctx, to)
+	if err != nil {
+		return "", Revision{}, err
+	}
+	return def, rev, nil
 }
 
 func (b *Berth) planAt(ctx context.Context, kind, env, def string, rev Revision) (*DeployPlan, error) {
