@@ -53,7 +53,7 @@ func benchDB() {
 	auto := dbclone.New(port)
 	strategy, err := auto.Strategy(ctx, image)
 	check(err)
-	ready := b.cloneToReady(auto, src, 3)
+	ready := b.cloneToReady(auto, src, 5)
 	fmt.Printf("  clone-to-ready (%s) %6.2f s   target <= 2 s   %s\n", strategy, ready.Seconds(), verdict(strategy == dbclone.StrategyReflink && ready <= 2*time.Second))
 
 	// Plain copy against raw cp -a, alternating.
@@ -78,7 +78,7 @@ func benchDB() {
 	if os.Getenv("BERTH_BENCH_PG_BIG") == "1" {
 		big, bigSize, took := b.pgbench(4 * scale)
 		fmt.Printf("  source database x4     %8.2f GB   (pgbench -i -s %d in %.0f s)\n", float64(bigSize)/1e9, 4*scale, took.Seconds())
-		bigReady := b.cloneToReady(auto, big, 3)
+		bigReady := b.cloneToReady(auto, big, 5)
 		r := bigReady.Seconds() / ready.Seconds()
 		fmt.Printf("  clone-to-ready x4 (%s) %6.2f s vs %6.2f s   ratio %.2f   target within 20%%   %s\n", strategy, bigReady.Seconds(), ready.Seconds(), r, verdict(r <= 1.2))
 	}
