@@ -408,10 +408,9 @@ func (w *driftWatcher) handle(env string, r *DriftReport, err error) {
 		w.outMu.Lock()
 		prev := w.last[env]
 		w.outMu.Unlock()
-		if errors.Is(err, ErrEngine) || prev != nil {
-			u := unknownReport(env, prev, err.Error(), w.b.now())
-			w.send(env, u)
-		}
+		// Unknown, with the reason, even on an environment's first check:
+		// the app shows why its drift cannot be told.
+		w.send(env, unknownReport(env, prev, err.Error(), w.b.now()))
 		return
 	case r == nil:
 		return

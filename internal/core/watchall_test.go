@@ -405,3 +405,25 @@ func TestWatchDriftHoldsFailingEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// An environment whose very first check fails is reported unknown, saying
+// why, rather than not at all (the app would show nothing for it).
+func TestWatchDriftReportsAFirstCheckThatFails(t *testing.T) {
+	f := newDriftFake()
+	defs := &flakyDefs{fakeDefs: fakeDefs{"web": driftProject(spec.DriftWarn)}, loads: make(chan string, 100)}
+	bad := errors.New("environments/web/compose.yaml:3: services.app.image: must be a string")
+	defs.fail(bad)
+	b := New(f.source, defs)
+	log := newChangeLog(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.WatchDrift(ctx, DriftWatchOptions{Resync: time.Hour}, log.out)
+	}()
+	defer func() { cancel(); <-done }()
+	u := log.await("web unknown", driftOf(func(r *DriftReport) bool { return r.Unknown }))
+	if u.Drift.InSync || len(u.Drift.Notes) == 0 || !strings.Contains(u.Drift.Notes[0], bad.Error()) {
+		t.Errorf("first report %+v, want unknown saying why", u.Drift)
+	}
+}
