@@ -6,6 +6,7 @@
 #
 #   debian:bookworm-slim   debootstrap --variant=minbase, imported (also tagged debian:bookworm)
 #   postgres:15            images/postgres: Debian's PostgreSQL 15, official entrypoint contract
+#   mariadb:10.11          images/mariadb:  Debian's MariaDB 10.11, official entrypoint contract
 #   redis:7                images/redis:    Debian's redis-server
 #   nginx:1.27             images/nginx:    Debian's nginx, laid out like the official image
 #   golang:1.26-bookworm   images/golang:   the host's Go toolchain (go env GOROOT)
@@ -45,7 +46,7 @@ tmp=${TMPDIR:-/tmp}
 host_cas=/usr/local/share/ca-certificates
 path_env=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-all=(debian:bookworm-slim postgres:15 redis:7 nginx:1.27 golang:1.26-bookworm berth-test/probe:latest)
+all=(debian:bookworm-slim postgres:15 mariadb:10.11 redis:7 nginx:1.27 golang:1.26-bookworm berth-test/probe:latest)
 
 say() { echo "images: $*"; }
 die() {
@@ -61,7 +62,7 @@ usage() {
 canonical() {
 	case $1 in
 	debian:bookworm-slim | debian:bookworm) echo debian:bookworm-slim ;;
-	postgres:15 | redis:7 | nginx:1.27 | golang:1.26-bookworm) echo "$1" ;;
+	postgres:15 | mariadb:10.11 | redis:7 | nginx:1.27 | golang:1.26-bookworm) echo "$1" ;;
 	berth-test/probe | berth-test/probe:latest) echo berth-test/probe:latest ;;
 	esac
 }
