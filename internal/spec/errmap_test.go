@@ -42,6 +42,9 @@ func TestDefinitionErrors(t *testing.T) {
 		{"manifest-seed-missing", []want{{"berth.yaml", 6, "databases[0].source.seed", `seed "db/seed.sql.gz" not found`}}},
 		{"manifest-seed-outside", []want{{"berth.yaml", 6, "databases[0].source.seed", "is outside the definition folder"}}},
 		{"manifest-db-volume", []want{{"berth.yaml", 5, "databases[0].volume", `service "db" mounts no named volume "dbdata" (did you mean "db-data"?)`}}},
+		{"manifest-mariadb-seed-custom", []want{{"berth.yaml", 6, "databases[0].source.seed", `seed "seed.dump.gz" is a pg_dump custom-format archive: a mariadb database loads plain SQL`}}},
+		{"manifest-mariadb-seed-dir", []want{{"berth.yaml", 6, "databases[0].source.seed", `seed "seed" is a pg_dump directory-format archive`}}},
+		{"manifest-mariadb-no-volume", []want{{"berth.yaml", 5, "databases[0].source", `service "db" mounts no named volume at /var/lib/mysql`}}},
 		{"manifest-db-no-volume", []want{{"berth.yaml", 5, "databases[0].source", `service "db" mounts no named volume at /var/lib/postgresql/data`}}},
 		{"manifest-bad-timeout", []want{{"berth.yaml", 3, "health.timeout", `invalid duration "2 minutes"`}}},
 		{"manifest-drift", []want{

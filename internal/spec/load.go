@@ -254,9 +254,9 @@ func checkManifestRefs(m *Manifest, cp *types.Project) Errors {
 		switch {
 		case db.Volume != "" && !slices.Contains(named, db.Volume):
 			errs = append(errs, m.errorAt(f, "service %q mounts no named volume %q%s", db.Service, db.Volume, didYouMean(db.Volume, named)))
-		case db.Volume == "" && db.Source != nil && dataVolume(s) == "":
+		case db.Volume == "" && db.Source != nil && dataVolume(s, db.Engine) == "":
 			errs = append(errs, m.errorAt(fmt.Sprintf("databases[%d].source", i),
-				"service %q mounts no named volume at %s, so there is nowhere to put the clone: mount one there, or name it with volume:", db.Service, pgData(s)))
+				"service %q mounts no named volume at %s, so there is nowhere to put the clone: mount one there, or name it with volume:", db.Service, dataDir(s, db.Engine)))
 		}
 	}
 	if m.Drift != nil {
@@ -277,8 +277,11 @@ func checkManifestRefs(m *Manifest, cp *types.Project) Errors {
 }
 
 // pgData is where a PostgreSQL service keeps its data: its PGDATA, else
-// the images' default.
-func pgData(s types.ServiceConfig) string {
+// the images' default; for MariaDB the image's fixed data folder.
+func dataDir(s types.ServiceConfig, engine string) string {
+	if engine == EngineMariaDB {
+		return DefaultMariaDBData
+	}
 	if v, ok := s.Environment["PGDATA"]; ok && v != nil && *v != "" {
 		return path.Clean(*v)
 	}
@@ -287,8 +290,8 @@ func pgData(s types.ServiceConfig) string {
 
 // dataVolume is the key of the named volume s mounts at its data folder
 // (or at a parent of it), "" when none.
-func dataVolume(s types.ServiceConfig) string {
-	dir := pgData(s)
+func dataVolume(s types.ServiceConfig, engine string) string {
+	dir := dataDir(s, engine)
 	best, bestLen := "", -1
 	for _, v := range s.Volumes {
 		if v.Type != types.VolumeTypeVolume || v.Source == "" {
@@ -324,7 +327,9 @@ func projectDatabase(m *Manifest, p *Project, db ManifestDatabase) Database {
 		return out
 	}
 	dir := DefaultPGData
-	if v := svc.Environment["PGDATA"]; v != "" {
+	if db.Engine == EngineMariaDB {
+		dir = DefaultMariaDBData
+	} else if v := svc.Environment["PGDATA"]; v != "" {
 		dir = path.Clean(v)
 	}
 	bestLen := -1

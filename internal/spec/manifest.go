@@ -1,8 +1,10 @@
 package spec
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,7 +82,7 @@ type ManifestDatabase struct {
 	Source *DatabaseSource `yaml:"source,omitempty" json:"source,omitempty"`
 	// Volume is the key of the named Compose volume holding the data;
 	// empty: the named volume the service mounts at its PGDATA
-	// (/var/lib/postgresql/data by default).
+	// (/var/lib/postgresql/data by default; /var/lib/mysql for mariadb).
 	Volume string `yaml:"volume,omitempty" json:"volume,omitempty"`
 }
 
@@ -88,7 +90,8 @@ type ManifestDatabase struct {
 // Seed, URL, Env and Snapshot.
 type DatabaseSource struct {
 	// Seed is a dump in the definition folder (plain SQL, custom or
-	// directory format; .gz or .zst compressed), relative to it.
+	// directory format; .gz or .zst compressed), relative to it. MariaDB
+	// takes plain SQL only (mariadb-dump's output, maybe compressed).
 	Seed string `yaml:"seed,omitempty" json:"seed,omitempty"`
 	// SHA256 is the seed's checksum (hex), verified before it is used.
 	SHA256 string `yaml:"sha256,omitempty" json:"sha256,omitempty"`
@@ -295,13 +298,13 @@ func (m *Manifest) validate(d *decoder, root *yaml.Node) {
 			seen[db.Service] = f
 		}
 		switch db.Engine {
-		case EnginePostgres:
-		case EngineMySQL, EngineMariaDB:
-			d.errorf(d.lines[f+".engine"], f+".engine", "engine %q is not supported yet (only postgres for now)", db.Engine)
+		case EnginePostgres, EngineMariaDB:
+		case EngineMySQL:
+			d.errorf(d.lines[f+".engine"], f+".engine", "engine %q is not supported yet (postgres and mariadb are; a MySQL server's data folder is not MariaDB's)", db.Engine)
 		case "":
-			d.errorf(d.lineOr(f+".engine", f), f+".engine", "required: the database engine (postgres)")
+			d.errorf(d.lineOr(f+".engine", f), f+".engine", "required: the database engine (postgres or mariadb)")
 		default:
-			d.errorf(d.lines[f+".engine"], f+".engine", "unknown engine %q: use postgres%s", db.Engine,
+			d.errorf(d.lines[f+".engine"], f+".engine", "unknown engine %q: use postgres or mariadb%s", db.Engine,
 				didYouMean(db.Engine, []string{EnginePostgres, EngineMySQL, EngineMariaDB}))
 		}
 		if _, ok := d.lines[f+".volume"]; ok && strings.TrimSpace(db.Volume) == "" {
@@ -416,9 +419,53 @@ func (m *Manifest) checkSeeds() error {
 				msg = fmt.Sprintf("seed %q not found in %s", db.Source.Seed, displayPath(m.Dir))
 			}
 			errs = append(errs, &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field, Message: msg, Err: err})
+			continue
+		}
+		if db.Engine == EngineMariaDB {
+			if f := pgArchiveFormat(p); f != "" {
+				errs = append(errs, &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field,
+					Message: fmt.Sprintf("seed %q is a pg_dump %s-format archive: a mariadb database loads plain SQL (mariadb-dump's output, maybe gzip or zstd compressed)", db.Source.Seed, f)})
+			}
 		}
 	}
 	return errs.orNil()
+}
+
+// pgArchiveFormat says whether the seed at p is one of pg_dump's archive
+// formats, which only PostgreSQL reads: "directory", "custom" (plain or
+// gzip compressed; a zstd one is found when it is loaded), or "".
+func pgArchiveFormat(p string) string {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	if fi.IsDir() {
+		return "directory"
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var r io.Reader = f
+	head := make([]byte, 5)
+	if n, _ := io.ReadFull(f, head[:2]); n == 2 && head[0] == 0x1f && head[1] == 0x8b {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return ""
+		}
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			return ""
+		}
+		defer gz.Close()
+		r = gz
+	} else if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return ""
+	}
+	if n, _ := io.ReadFull(r, head); n == 5 && string(head) == "PGDMP" {
+		return "custom"
+	}
+	return ""
 }
 
 // resolveComposeFiles fills ComposeFiles, checking that each exists.

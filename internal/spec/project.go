@@ -188,7 +188,7 @@ type Volume struct {
 // Database is a service that holds a database, as declared in the manifest.
 type Database struct {
 	Service string `json:"service"`
-	Engine  string `json:"engine"` // postgres (mysql, mariadb later)
+	Engine  string `json:"engine"` // postgres or mariadb (mysql later)
 	// Source is where a new clone's data comes from, nil when none is
 	// declared. Its Seed is an absolute path here.
 	Source *DatabaseSource `json:"source,omitempty"`
@@ -203,6 +203,9 @@ type Database struct {
 // DefaultPGData is where PostgreSQL images keep their data unless PGDATA
 // says otherwise.
 const DefaultPGData = "/var/lib/postgresql/data"
+
+// DefaultMariaDBData is where MariaDB images keep their data.
+const DefaultMariaDBData = "/var/lib/mysql"
 
 // Database returns the database held by service, or nil.
 func (p *Project) Database(service string) *Database {

@@ -172,6 +172,7 @@ func TestSchemaValidates(t *testing.T) {
 		"name: a\ndatabases: [{service: db, engine: postgres, source: {url: SHOP_URL}}]\n",
 		"name: a\ndatabases: [{service: db, engine: postgres, source: {env: shop}}]\n",
 		"name: a\ndatabases: [{service: db, engine: postgres, source: {snapshot: before-migration}}]\n",
+		"name: a\ndatabases: [{service: db, engine: mariadb, source: {seed: db/seed.sql.zst}}]\n",
 	}
 	for _, dir := range []string{"testdata/shop", "../../environments/shop"} {
 		if data, err := os.ReadFile(filepath.Join(dir, ManifestFile)); err == nil {
