@@ -11,7 +11,8 @@ import (
 )
 
 // stopTimeout is how long a database server gets to shut down cleanly
-// (the image's stop signal: SIGINT, a fast shutdown) before it is killed.
+// (the image's stop signal: PostgreSQL's SIGINT, a fast shutdown;
+// MariaDB's SIGTERM) before it is killed.
 const stopTimeout = 60 * time.Second
 
 // Reflink reports whether the engine's volume store copies on write,
@@ -30,7 +31,7 @@ func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
-		_ = c.eng.RemoveVolume(rctx, name)
+		c.removeLeftover(rctx, name)
 	}()
 	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoNetwork, Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
 	if err != nil {
@@ -114,9 +115,16 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 	case StrategyCopy:
 		h.Cmd, h.Env = []string{"bash", "-c", copyScript}, []string{"STRATEGY=copy"}
 	case StrategyLogical:
+		fl, err := flavourOf(t)
+		if err != nil {
+			return Result{}, err
+		}
+		if fl.logical == "" {
+			return Result{}, fmt.Errorf("the %s strategy is not available for %s yet: use %s or %s", StrategyLogical, fl.engine, StrategyReflink, StrategyCopy)
+		}
 		h.Mounts[0].ReadOnly = false // the source's server runs on it
-		h.Cmd, h.Env = []string{"bash", "-c", logicalScript}, pgEnv(t)
-		h.Upload, _ = tarStream(map[string]fileSource{"password": {data: []byte(t.Password)}})
+		h.Cmd, h.Env = []string{"bash", "-c", fl.logical}, fl.env(t)
+		h.Upload, _ = tarStream(fl.files(t))
 		h.UploadDir = "/"
 	default:
 		return Result{}, fmt.Errorf("unknown copy strategy %q", strategy)
@@ -125,7 +133,7 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 	if err != nil {
 		return Result{}, err
 	}
-	out := scrub(res.Output, t.Password)
+	out := scrub(res.Output, t.Password, t.RootPassword)
 	if res.ExitCode != 0 {
 		if strings.Contains(out, "No space left on device") {
 			return Result{}, fmt.Errorf("%w: copying into volume %s (strategy %s); the partial copy was removed and the volume holds what it held before", ErrNoSpace, to, strategy)
@@ -248,7 +256,7 @@ func (c *Cloner) Snapshot(ctx context.Context, t Target, name string, progress f
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	_ = c.eng.RemoveVolume(rctx, vol)
+	c.removeLeftover(rctx, vol)
 	return Volume{}, Result{}, err
 }
 
@@ -287,4 +295,21 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// removeLeftover removes a volume that a failed step made. The helper
+// that used it is removed by the engine once it exits, in the engine's
+// time, and a volume still in use cannot go: so it tries again for a
+// while.
+func (c *Cloner) removeLeftover(ctx context.Context, name string) {
+	for wait := 50 * time.Millisecond; ; wait *= 2 {
+		if err := c.eng.RemoveVolume(ctx, name); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(wait, time.Second)):
+		}
+	}
 }

@@ -9,7 +9,8 @@
 // writes host paths, so it works the same on a remote engine. The package
 // does not import the Docker client: Engine is the port it needs.
 //
-// PostgreSQL only for now.
+// PostgreSQL and MariaDB (see flavour); MariaDB golden copies come from
+// plain SQL seeds only, and its clones from file copies (no logical copy).
 package dbclone
 
 import (
@@ -98,7 +99,7 @@ const (
 	LabelService   = "dev.berth.db-service"   // the database service
 	LabelSnapshot  = "dev.berth.snapshot"     // the snapshot's name
 	LabelSize      = "dev.berth.db-size"      // bytes, when known at creation
-	LabelPGMajor   = "dev.berth.pg-major"     // the PostgreSQL major version of the data
+	LabelPGMajor   = "dev.berth.pg-major"     // the server's major version of the data (PostgreSQL 15; MariaDB 10.11)
 	LabelImage     = "dev.berth.db-image"     // the image the data was made with
 	LabelLoadedAt  = "dev.berth.db-loaded-at" // RFC 3339
 	RoleGolden     = "golden"
@@ -113,7 +114,7 @@ const (
 const (
 	StrategyReflink = "copy-on-write" // cp --reflink=always
 	StrategyCopy    = "copy"          // a parallel file copy
-	StrategyLogical = "logical"       // pg_dump -Fd | pg_restore -j
+	StrategyLogical = "logical"       // pg_dump -Fd | pg_restore -j (PostgreSQL only)
 )
 
 // Errors callers tell apart (errors.Is).
@@ -133,6 +134,9 @@ type Target struct {
 	Env     string
 	Service string
 	Image   string
+	// Engine is the database engine: EnginePostgres ("" too) or
+	// EngineMariaDB.
+	Engine string
 	// Volume is the engine name of the data volume, mounted at MountDir;
 	// PGData is the data folder inside the container (MountDir or below).
 	Volume   string
@@ -143,8 +147,11 @@ type Target struct {
 	Container string
 	// User, Password and Database are the service's POSTGRES_USER,
 	// POSTGRES_PASSWORD and POSTGRES_DB; AuthMethod its
-	// POSTGRES_HOST_AUTH_METHOD.
+	// POSTGRES_HOST_AUTH_METHOD. For MariaDB they are MARIADB_USER,
+	// MARIADB_PASSWORD and MARIADB_DATABASE, and RootPassword is
+	// MARIADB_ROOT_PASSWORD (root@localhost and root@'%').
 	User, Password, Database, AuthMethod string
+	RootPassword                         string
 }
 
 // Source is a resolved database source.

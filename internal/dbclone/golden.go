@@ -187,11 +187,14 @@ func checkArchiveVersion(major, minor byte, name string) error {
 // goldenKey is what a golden copy is keyed by: the source's identity, the
 // image, and the service's user, database and password (hashed; never
 // stored in clear).
-func goldenKey(source, imageID string, t Target) string {
+func goldenKey(source, imageID string, t Target, fl *flavour) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "v1\x00%s\x00%s\x00%s\x00%s\x00%s\x00", source, imageID, t.User, t.Database, t.AuthMethod)
 	pw := sha256.Sum256([]byte(t.Password))
 	h.Write(pw[:])
+	if x := fl.keyExtra(t); x != "" {
+		fmt.Fprintf(h, "\x00%s", x)
+	}
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -226,7 +229,7 @@ func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func
 		if !done {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 			defer cancel()
-			_ = c.eng.RemoveVolume(rctx, name)
+			c.removeLeftover(rctx, name)
 		}
 	}()
 	size, major, err := c.load(ctx, name, src, seed, t, progress)
@@ -251,6 +254,10 @@ func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func
 // goldenKeyFor computes what a golden copy of src for t is keyed by (a
 // seed is read and verified for it).
 func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progress func(Progress)) (key, desc string, seed SeedInfo, err error) {
+	fl, err := flavourOf(t)
+	if err != nil {
+		return "", "", seed, err
+	}
 	imageID, err := c.eng.ImageID(ctx, t.Image)
 	if err != nil {
 		return "", "", seed, err
@@ -262,14 +269,20 @@ func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progres
 		if err != nil {
 			return "", "", seed, err
 		}
-		key = goldenKey("seed:"+seed.SHA256, imageID, t)
+		if err := fl.checkFormat(seed); err != nil {
+			return "", "", seed, err
+		}
+		key = goldenKey("seed:"+seed.SHA256, imageID, t, fl)
 		desc = "seed " + filepath.Base(src.Seed) + " (sha256 " + seed.SHA256[:12] + ")"
 	case "url":
+		if fl.engine != EnginePostgres {
+			return "", "", seed, fmt.Errorf("a live database URL is not supported as a %s source yet: use a seed, another environment or a snapshot", fl.engine)
+		}
 		if src.URL == "" {
 			return "", "", seed, fmt.Errorf("%w: the source URL variable %s is not set in your environment", ErrSource, src.URLName)
 		}
 		day := c.now().UTC().Format("2006-01-02")
-		key = goldenKey("url:"+src.URL+"\x00"+day, imageID, t)
+		key = goldenKey("url:"+src.URL+"\x00"+day, imageID, t, fl)
 		desc = "database at $" + src.URLName + " on " + day
 	default:
 		return "", "", seed, fmt.Errorf("a %s source has no golden copy", src.Kind)
@@ -320,8 +333,12 @@ func (c *Cloner) RemoveGolden(ctx context.Context, name string) error {
 
 // load fills the golden volume name from src.
 func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInfo, t Target, progress func(Progress)) (size int64, major string, err error) {
-	files := map[string]fileSource{"password": {data: []byte(t.Password)}}
-	env := pgEnv(t)
+	fl, err := flavourOf(t)
+	if err != nil {
+		return 0, "", err
+	}
+	files := fl.files(t)
+	env := fl.env(t)
 	env = append(env, "SRC_KIND="+src.Kind, "MOUNT=/data", "PGD="+path.Join("/data", relData(t)))
 	switch src.Kind {
 	case "seed":
@@ -338,7 +355,7 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	upload, errc := tarStream(files)
 	var step string
 	res, err := c.eng.RunHelper(ctx, Helper{
-		Image: t.Image, Network: network, Cmd: []string{"bash", "-c", loadScript}, Env: env,
+		Image: t.Image, Network: network, Cmd: []string{"bash", "-c", fl.load}, Env: env,
 		Mounts: []Mount{{Volume: name, Target: "/data"}},
 		Upload: upload, UploadDir: "/",
 		Labels: map[string]string{LabelEnv: t.Env},
@@ -355,9 +372,9 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	if err != nil {
 		return 0, "", fmt.Errorf("loading %s: %w", src.Name, err)
 	}
-	out := scrub(res.Output, src.URL, t.Password)
+	out := scrub(res.Output, append(fl.secrets(t), src.URL)...)
 	if res.ExitCode != 0 {
-		return 0, "", loadError(src, step, out)
+		return 0, "", fl.loadError(src, step, out)
 	}
 	size, _ = strconv.ParseInt(lastField(out, "berth-size "), 10, 64)
 	return size, lastField(out, "berth-major "), nil
@@ -412,7 +429,7 @@ func pgEnv(t Target) []string {
 // relData is the data folder below the volume's mount point ("" when the
 // volume is the data folder).
 func relData(t Target) string {
-	mount, data := cmpOr(t.MountDir, "/var/lib/postgresql/data"), cmpOr(t.PGData, t.MountDir)
+	mount, data := cmpOr(t.MountDir, defaultMountDir(t.Engine)), cmpOr(t.PGData, t.MountDir)
 	if data == "" || data == mount {
 		return ""
 	}

@@ -33,7 +33,13 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	testenv.Image(t, pgImage)
+	return newFixtureFor(t, pgImage)
+}
+
+// newFixtureFor is newFixture for tests of the database in image.
+func newFixtureFor(t *testing.T, image string) *fixture {
+	t.Helper()
+	testenv.Image(t, image)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	e, err := engine.Connect(ctx, engine.Options{})

@@ -162,3 +162,66 @@ rm -f /p/a /p/b
 
 // sizeScript prints the size of /v in bytes.
 const sizeScript = `du -sb /v | cut -f1`
+
+// mariadbLoadScript loads a seed into a fresh golden volume mounted at
+// /data for MariaDB: mariadb-install-db makes the data folder /data/$REL,
+// a private server (Unix socket only) runs the service's database
+// creation (/berth/in/pre.sql), the seed, then the service's accounts
+// (/berth/in/post.sql), and stops cleanly. It prints "berth-error KIND
+// ..." lines for problems it recognises and "berth-size N" at the end.
+const mariadbLoadScript = `set -Eeuo pipefail
+fail() { echo "berth-error $*"; exit 65; }
+S=/berth/work/mysqld.sock
+D=/data${REL:+/$REL}
+PID=
+cleanup() { rc=$?; if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; exit $rc; }
+trap cleanup EXIT
+my_version() { mariadbd --version | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | head -n1 | cut -d. -f1,2; }
+# newer A B: version A is newer than version B.
+newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n' "$1" "$2" | sort -V | tail -n1)" = "$1" ]; }
+my() { mariadb --protocol=socket --socket="$S" -uroot --binary-mode "$@"; }
+mkdir -p /berth/work
+chown mysql:mysql /berth/work
+f=/berth/in/seed
+if [ "$COMPRESSION" = gzip ]; then
+	echo "berth-step unpacking the seed"
+	gunzip -c "$f" >/berth/work/seed
+	f=/berth/work/seed
+fi
+if head -c 300 "$f" | grep -q -e '^-- MariaDB dump' -e '^-- MySQL dump' && ! tail -c 300 "$f" | grep -q '^-- Dump completed'; then
+	fail truncated
+fi
+v=$(head -n 20 "$f" | sed -n 's/^-- Server version[[:space:]]*\([0-9]*\.[0-9]*\).*MariaDB.*/\1/p' | head -n1)
+if [ -n "$v" ] && newer "$v" "$(my_version)"; then
+	fail newer-major "$v $(my_version)"
+fi
+echo "berth-step initialising the database"
+mkdir -p "$D"
+chown mysql:mysql /data "$D"
+chmod 755 "$D"
+if ! mariadb-install-db --user=mysql --datadir="$D" --skip-test-db --auth-root-authentication-method=normal \
+	--skip-name-resolve >/berth/work/install.log 2>&1; then
+	cat /berth/work/install.log >&2
+	exit 1
+fi
+mariadbd --user=mysql --datadir="$D" --skip-networking --socket="$S" --pid-file=/berth/work/mysqld.pid \
+	--loose-wsrep_on=OFF --skip-log-bin --log-error=/berth/work/mysqld.err &
+PID=$!
+for i in $(seq 600); do
+	if my -e 'SELECT 1' >/dev/null 2>&1; then break; fi
+	if ! kill -0 "$PID" 2>/dev/null; then PID=; cat /berth/work/mysqld.err >&2; exit 1; fi
+	sleep 0.1
+done
+my -e 'SELECT 1' >/dev/null || { cat /berth/work/mysqld.err >&2; exit 1; }
+echo "berth-step restoring"
+my </berth/in/pre.sql
+my ${MY_DB:+--database="$MY_DB"} <"$f" >/dev/null
+my --database=mysql </berth/in/post.sql
+install -o mysql -g mysql -m 600 /berth/in/healthcheck.cnf "$D/.my-healthcheck.cnf"
+echo "berth-step stopping the server cleanly"
+kill "$PID"
+if ! wait "$PID"; then PID=; cat /berth/work/mysqld.err >&2; exit 1; fi
+PID=
+echo "berth-major $(my_version)"
+echo "berth-size $(du -sb /data | cut -f1)"
+`

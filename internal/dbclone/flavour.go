@@ -1,0 +1,162 @@
+package dbclone
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Database engines a Target may name.
+const (
+	EnginePostgres = "postgres"
+	EngineMariaDB  = "mariadb"
+)
+
+// flavour is what dbclone does differently for one database engine: how a
+// golden copy is loaded, how a logical copy is made, which seeds it takes.
+// Copies of a cleanly stopped server's data folder (copy-on-write or a
+// plain file copy) are the same for every engine.
+type flavour struct {
+	engine string
+	// formats are the seed formats it loads.
+	formats []string
+	// load is the load script (see loadScript); logical the logical copy
+	// script ("" when there is none yet).
+	load, logical string
+	// env is the scripts' non-secret environment; files the files (secrets
+	// among them) uploaded to /berth/in; secrets what output is scrubbed of.
+	env     func(t Target) []string
+	files   func(t Target) map[string]fileSource
+	secrets func(t Target) []string
+	// keyExtra is what, besides the service's user, database and password,
+	// a golden copy is keyed by ("" for PostgreSQL, whose keys predate it).
+	keyExtra func(t Target) string
+	// loadError explains a failed load.
+	loadError func(src Source, step, out string) error
+}
+
+var flavours = map[string]*flavour{
+	EnginePostgres: {
+		engine:  EnginePostgres,
+		formats: []string{FormatPlain, FormatCustom, FormatDirectory},
+		load:    loadScript, logical: logicalScript,
+		env: pgEnv,
+		files: func(t Target) map[string]fileSource {
+			return map[string]fileSource{"password": {data: []byte(t.Password)}}
+		},
+		secrets:   func(t Target) []string { return []string{t.Password} },
+		keyExtra:  func(Target) string { return "" },
+		loadError: loadError,
+	},
+	EngineMariaDB: {
+		engine:  EngineMariaDB,
+		formats: []string{FormatPlain},
+		load:    mariadbLoadScript,
+		env: func(t Target) []string {
+			return []string{"MY_DB=" + t.Database, "REL=" + relData(t)}
+		},
+		files:   mariadbFiles,
+		secrets: func(t Target) []string { return []string{t.Password, t.RootPassword} },
+		keyExtra: func(t Target) string {
+			return fmt.Sprintf("%s\x00%x", EngineMariaDB, sha256.Sum256([]byte(t.RootPassword)))
+		},
+		loadError: mariadbLoadError,
+	},
+}
+
+// defaultMountDir is the image's data folder, where Target.MountDir
+// defaults.
+func defaultMountDir(engine string) string {
+	if engine == EngineMariaDB {
+		return "/var/lib/mysql"
+	}
+	return "/var/lib/postgresql/data"
+}
+
+// flavourOf returns the flavour of t's engine ("" is PostgreSQL).
+func flavourOf(t Target) (*flavour, error) {
+	fl, ok := flavours[cmpOr(t.Engine, EnginePostgres)]
+	if !ok {
+		return nil, fmt.Errorf("database engine %q is not supported (postgres and mariadb are)", t.Engine)
+	}
+	return fl, nil
+}
+
+// checkFormat refuses a seed the flavour cannot load.
+func (fl *flavour) checkFormat(seed SeedInfo) error {
+	if slices.Contains(fl.formats, seed.Format) {
+		return nil
+	}
+	return fmt.Errorf("%w: seed %s is a pg_dump %s-format archive, which only PostgreSQL reads: a %s database loads plain SQL (mariadb-dump's output, maybe gzip or zstd compressed)",
+		ErrSource, filepath.Base(seed.Path), seed.Format, fl.engine)
+}
+
+// mariadbFiles are the SQL run before the seed (the service's database)
+// and after it (the service's accounts, as the image's entrypoint would
+// make them), and the health check's client settings.
+func mariadbFiles(t Target) map[string]fileSource {
+	var pre, post strings.Builder
+	if t.Database != "" {
+		fmt.Fprintf(&pre, "CREATE DATABASE IF NOT EXISTS %s;\n", sqlIdent(t.Database))
+	}
+	hc := randomHex(16)
+	fmt.Fprintf(&post, "SET @@SESSION.SQL_LOG_BIN=0;\n")
+	// mariadb-install-db also makes password-less root accounts for the
+	// helper's host name and loopback addresses: removed, as the image's
+	// entrypoint does.
+	fmt.Fprintf(&post, "DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');\nFLUSH PRIVILEGES;\n")
+	fmt.Fprintf(&post, "ALTER USER 'root'@'localhost' IDENTIFIED BY %s;\n", sqlString(t.RootPassword))
+	fmt.Fprintf(&post, "CREATE OR REPLACE USER 'root'@'%%' IDENTIFIED BY %s;\n", sqlString(t.RootPassword))
+	fmt.Fprintf(&post, "GRANT ALL ON *.* TO 'root'@'%%' WITH GRANT OPTION;\nGRANT PROXY ON ''@'%%' TO 'root'@'%%' WITH GRANT OPTION;\n")
+	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
+		fmt.Fprintf(&post, "CREATE OR REPLACE USER 'healthcheck'@%s IDENTIFIED BY %s;\n", sqlString(h), sqlString(hc))
+	}
+	if t.User != "" && t.User != "root" {
+		fmt.Fprintf(&post, "CREATE USER IF NOT EXISTS %s@'%%';\n", sqlString(t.User))
+		fmt.Fprintf(&post, "ALTER USER %s@'%%' IDENTIFIED BY %s;\n", sqlString(t.User), sqlString(t.Password))
+		if t.Database != "" {
+			fmt.Fprintf(&post, "GRANT ALL ON %s.* TO %s@'%%';\n", sqlIdent(t.Database), sqlString(t.User))
+		}
+	}
+	cnf := fmt.Sprintf("[mariadb-client]\nport=3306\nsocket=/run/mysqld/mysqld.sock\nuser=healthcheck\npassword=%s\nprotocol=socket\n", hc)
+	return map[string]fileSource{
+		"pre.sql":         {data: []byte(pre.String())},
+		"post.sql":        {data: []byte(post.String())},
+		"healthcheck.cnf": {data: []byte(cnf)},
+	}
+}
+
+// sqlString quotes s as a MariaDB string literal.
+func sqlString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
+	return "'" + r.Replace(s) + "'"
+}
+
+// sqlIdent quotes s as a MariaDB identifier.
+func sqlIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// mariadbLoadError turns a failed MariaDB load's output into an error that
+// says what is wrong with the source.
+func mariadbLoadError(src Source, step, out string) error {
+	what := src.Name
+	tail := lastLines(out, 6)
+	switch {
+	case strings.Contains(out, "berth-error truncated"):
+		return fmt.Errorf("%w: %s is truncated: the dump does not end with mariadb-dump's closing line", ErrSource, what)
+	case strings.Contains(out, "berth-error newer-major"):
+		if f := strings.Fields(lastField(out, "berth-error newer-major ")); len(f) == 2 {
+			return fmt.Errorf("%w: %s was dumped from MariaDB %s, newer than the image's MariaDB %s: use a mariadb:%s image (or newer) for this database",
+				ErrSource, what, f[0], f[1], f[0])
+		}
+	case strings.Contains(out, "No space left on device"), strings.Contains(out, "Disk full"), strings.Contains(out, "errno: 28"):
+		return fmt.Errorf("%w: loading %s\n%s", ErrNoSpace, what, tail)
+	case strings.Contains(out, "unexpected end of file"), strings.Contains(out, "not in gzip format"), strings.Contains(out, "crc error"):
+		return fmt.Errorf("%w: %s is corrupt or truncated (gzip)\n%s", ErrSource, what, tail)
+	}
+	if step == "restoring" || step == "unpacking the seed" {
+		return fmt.Errorf("%w: %s could not be loaded (corrupt, truncated or not a MariaDB/MySQL SQL dump?)\n%s", ErrSource, what, tail)
+	}
+	return fmt.Errorf("loading %s failed while %s\n%s", what, cmpOr(step, "starting"), tail)
+}
