@@ -142,7 +142,9 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 	}
 
 	top := f
-	var golden string
+	// golden is the plain seed's golden copy; running the server on
+	// runningVol, a verified clone the snapshot subtest goes on with.
+	var golden, running, runningVol string
 	t.Run("seed-clone", func(t *testing.T) {
 		f := f.sub(t)
 		vol := f.volume("clone", nil)
@@ -179,7 +181,7 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 		// a second clone (a plain file copy) reuses the golden copy
 		f.c.Force = dbclone.StrategyCopy
 		defer func() { f.c.Force = "" }()
-		vol2 := f.volume("again", nil)
+		vol2 := top.volume("again", nil)
 		res2, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "seed", Seed: plain, Name: "seed plain"}, f.myTarget(vol2, ""), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -187,7 +189,9 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 		if res2.GoldenLoaded || res2.From != golden || res2.Strategy != dbclone.StrategyCopy {
 			t.Errorf("second clone %+v: want the golden copy %s reused, by a plain copy", res2, golden)
 		}
-		sameSums(t, "copied clone", f.myChecksums(f.mariadb("again", vol2)), want)
+		c2 := top.mariadb("again", vol2)
+		sameSums(t, "copied clone", f.myChecksums(c2), want)
+		running, runningVol = c2, vol2
 	})
 
 	t.Run("gzip", func(t *testing.T) {
@@ -208,16 +212,11 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 
 	t.Run("snapshot-restore-reset", func(t *testing.T) {
 		f := f.sub(t)
-		if golden == "" {
-			t.Skip("no golden copy")
+		if running == "" {
+			t.Skip("no verified clone")
 		}
-		vol := f.volume("snap", nil)
-		tg := f.myTarget(vol, "")
-		if _, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "golden", Volume: golden, Name: "golden"}, tg, nil); err != nil {
-			t.Fatal(err)
-		}
-		c := f.mariadb("snap", vol)
-		tg.Container = c
+		c := running
+		tg := f.myTarget(runningVol, c)
 		snap, res, err := f.c.Snapshot(f.ctx, tg, "before", nil)
 		if err != nil {
 			t.Fatal(err)
