@@ -275,10 +275,19 @@ func target(p *spec.Project, db *spec.Database, o reconcile.Observed) (dbclone.T
 		return dbclone.Target{}, fmt.Errorf("environment %q has no service %q: %w", p.Name, db.Service, ErrNotFound)
 	}
 	env := s.Environment
-	user := cmpOr(env["POSTGRES_USER"], "postgres")
-	t := dbclone.Target{Env: p.Name, Service: db.Service, Image: s.Image, Volume: db.Volume, MountDir: db.DataDir,
-		PGData: cmpOr(env["PGDATA"], db.DataDir), User: user, Password: env["POSTGRES_PASSWORD"],
-		Database: cmpOr(env["POSTGRES_DB"], user), AuthMethod: env["POSTGRES_HOST_AUTH_METHOD"]}
+	var t dbclone.Target
+	switch db.Engine {
+	case spec.EngineMariaDB:
+		var err error
+		if t, err = mariadbTarget(p.Name, db, env); err != nil {
+			return dbclone.Target{}, err
+		}
+	default:
+		user := cmpOr(env["POSTGRES_USER"], "postgres")
+		t = dbclone.Target{PGData: cmpOr(env["PGDATA"], db.DataDir), User: user, Password: env["POSTGRES_PASSWORD"],
+			Database: cmpOr(env["POSTGRES_DB"], user), AuthMethod: env["POSTGRES_HOST_AUTH_METHOD"]}
+	}
+	t.Env, t.Service, t.Image, t.Volume, t.MountDir = p.Name, db.Service, s.Image, db.Volume, db.DataDir
 	for _, c := range o.Containers {
 		if c.Service == db.Service && c.Managed && !c.OneOff {
 			t.Container = c.Name
@@ -286,6 +295,28 @@ func target(p *spec.Project, db *spec.Database, o reconcile.Observed) (dbclone.T
 		}
 	}
 	return t, nil
+}
+
+// mariadbTarget reads a MariaDB service's accounts from its environment
+// as the image's entrypoint does (MARIADB_*, else MYSQL_*). A clone is
+// made with them, so they must be known here: a random root password or
+// one read from a file (the *_FILE forms) is refused.
+func mariadbTarget(env string, db *spec.Database, vars map[string]string) (dbclone.Target, error) {
+	get := func(name string) string { return cmpOr(vars["MARIADB_"+name], vars["MYSQL_"+name]) }
+	for _, name := range []string{"ROOT_PASSWORD", "USER", "PASSWORD", "DATABASE"} {
+		for _, prefix := range []string{"MARIADB_", "MYSQL_"} {
+			if vars[prefix+name+"_FILE"] != "" && vars[prefix+name] == "" {
+				return dbclone.Target{}, fmt.Errorf("database %s of %s: %s%s_FILE is not supported for clones yet (Berth makes the clone's accounts and needs the value): set %s%s",
+					db.Service, env, prefix, name, prefix, name)
+			}
+		}
+	}
+	root := get("ROOT_PASSWORD")
+	if root == "" && get("ALLOW_EMPTY_ROOT_PASSWORD") == "" {
+		return dbclone.Target{}, fmt.Errorf("database %s of %s: set MARIADB_ROOT_PASSWORD (or MARIADB_ALLOW_EMPTY_ROOT_PASSWORD) in the service's environment: a clone's root account is made with it (a random root password cannot be)",
+			db.Service, env)
+	}
+	return dbclone.Target{Engine: dbclone.EngineMariaDB, RootPassword: root, User: get("USER"), Password: get("PASSWORD"), Database: get("DATABASE")}, nil
 }
 
 // source resolves a source: from ("" for the manifest's) for db of p.
