@@ -10,7 +10,7 @@
 // does not import the Docker client: Engine is the port it needs.
 //
 // PostgreSQL and MariaDB (see flavour); MariaDB golden copies come from
-// plain SQL seeds only, and its clones from file copies (no logical copy).
+// plain SQL seeds only (no live URL source).
 package dbclone
 
 import (
@@ -114,7 +114,7 @@ const (
 const (
 	StrategyReflink = "copy-on-write" // cp --reflink=always
 	StrategyCopy    = "copy"          // a parallel file copy
-	StrategyLogical = "logical"       // pg_dump -Fd | pg_restore -j (PostgreSQL only)
+	StrategyLogical = "logical"       // pg_dump -Fd | pg_restore -j; mariadb-dump | mariadb
 )
 
 // Errors callers tell apart (errors.Is).

@@ -53,7 +53,7 @@ var flavours = map[string]*flavour{
 	EngineMariaDB: {
 		engine:  EngineMariaDB,
 		formats: []string{FormatPlain},
-		load:    mariadbLoadScript,
+		load:    mariadbLoadScript, logical: mariadbLogicalScript,
 		env: func(t Target) []string {
 			return []string{"MY_DB=" + t.Database, "REL=" + relData(t)}
 		},

@@ -225,3 +225,66 @@ PID=
 echo "berth-major $(my_version)"
 echo "berth-size $(du -sb /data | cut -f1)"
 `
+
+// mariadbLogicalScript copies the MariaDB data folder under /from into a
+// new one staged under /to with mariadb-dump --all-databases | mariadb
+// (the accounts go with the mysql database), then swaps it in like
+// copyScript. The source's server runs without its grant tables and
+// without networking, so no password is needed; $REL is the data folder
+// below the mount.
+const mariadbLogicalScript = `set -Eeuo pipefail
+N=/to/` + stageDir + ` O=/to/` + oldDir + `
+SD=/from${REL:+/$REL} ND=$N${REL:+/$REL}
+A=/berth/work/a.sock B=/berth/work/b.sock
+PA= PB=
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+cleanup() { rc=$?; [ -z "$PA" ] || stop_pid "$PA"; [ -z "$PB" ] || stop_pid "$PB"; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
+trap cleanup EXIT
+# start DATADIR SOCKET [ARGS...]: a private server; its process id in P.
+start() {
+	local d=$1 s=$2 i
+	shift 2
+	mariadbd --user=mysql --datadir="$d" --skip-networking --socket="$s" --pid-file="$s.pid" \
+		--loose-wsrep_on=OFF --skip-log-bin --log-error="$s.err" "$@" &
+	P=$!
+	for i in $(seq 600); do
+		if mariadb --protocol=socket --socket="$s" -uroot -e 'SELECT 1' >/dev/null 2>&1; then return 0; fi
+		if ! kill -0 "$P" 2>/dev/null; then cat "$s.err" >&2; return 1; fi
+		sleep 0.1
+	done
+	cat "$s.err" >&2
+	return 1
+}
+# stop PID SOCKET: a clean shutdown.
+stop() { kill "$1"; if ! wait "$1"; then cat "$2.err" >&2; return 1; fi; }
+mkdir -p /berth/work
+chown mysql:mysql /berth/work
+rm -rf "$N" "$O"
+mkdir -p "$ND"
+chown mysql:mysql "$N" "$ND"
+echo "berth-step starting the source server"
+start "$SD" "$A" --skip-grant-tables
+PA=$P
+echo "berth-step initialising the new database"
+mariadb-install-db --user=mysql --datadir="$ND" --skip-test-db --auth-root-authentication-method=normal \
+	--skip-name-resolve >/berth/work/install.log 2>&1 || { cat /berth/work/install.log >&2; exit 1; }
+start "$ND" "$B"
+PB=$P
+echo "berth-step copying every database"
+mariadb-dump --protocol=socket --socket="$A" -uroot --all-databases --routines --events --triggers --hex-blob --flush-privileges |
+	mariadb --protocol=socket --socket="$B" -uroot --binary-mode
+if [ -e "$SD/.my-healthcheck.cnf" ]; then cp -a "$SD/.my-healthcheck.cnf" "$ND/"; fi
+echo "berth-step stopping the servers cleanly"
+stop "$PA" "$A"
+PA=
+stop "$PB" "$B"
+PB=
+mkdir "$O"
+find /to -mindepth 1 -maxdepth 1 ! -name ` + stageDir + ` ! -name ` + oldDir + ` -exec mv -t "$O" {} +
+find "$N" -mindepth 1 -maxdepth 1 -exec mv -t /to {} +
+rmdir "$N"
+chown --reference=/from /to
+chmod --reference=/from /to
+rm -rf "$O"
+echo "berth-size $(du -sb /to | cut -f1)"
+`
