@@ -297,10 +297,10 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// removeLeftover removes a volume that a failed step made. The helper
-// that used it is removed by the engine once it exits, in the engine's
-// time, and a volume still in use cannot go: so it tries again for a
-// while.
+// removeLeftover removes a volume that a failed step made. A volume still
+// in use cannot go, and the engine may count the helper that used it a
+// moment after the helper ended (when it removes helpers in its own
+// time): so it tries again, until ctx ends.
 func (c *Cloner) removeLeftover(ctx context.Context, name string) {
 	for wait := 50 * time.Millisecond; ; wait *= 2 {
 		if err := c.eng.RemoveVolume(ctx, name); err == nil {
