@@ -284,12 +284,16 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 		writeFile(t, badgz, gzdata[:len(gzdata)/2])
 		custom := filepath.Join(dir, "seed.dump")
 		writeFile(t, custom, []byte("PGDMP\x01\x0e\x00 a custom-format archive"))
+		newer := filepath.Join(dir, "newer.sql")
+		writeFile(t, newer, []byte("-- MariaDB dump 10.19  Distrib 11.4.2-MariaDB, for debian-linux-gnu (x86_64)\n--\n-- Host: localhost    Database: shop\n"+
+			"-- ------------------------------------------------------\n-- Server version\t11.4.2-MariaDB-ubu2404\n\nCREATE TABLE a (id int);\n-- Dump completed on 2026-11-27 10:00:00\n"))
 		var vols []string
 		for _, c := range []struct{ name, seed, msg string }{
 			{"truncated", truncated, "is truncated: the dump does not end with mariadb-dump's closing line"},
 			{"broken", broken, "could not be loaded"},
 			{"gzip-truncated", badgz, "corrupt or truncated (gzip)"},
 			{"custom-format", custom, "a mariadb database loads plain SQL"},
+			{"newer-version", newer, "was dumped from MariaDB 11.4, newer than the image's MariaDB 10.11"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				vol := f.volume("bad-"+c.name, nil)
