@@ -7,7 +7,11 @@ package desktop
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -215,10 +219,16 @@ func (a *API) OpenURL(link string) error {
 	return nil
 }
 
-// Shown is called by the page once its first listing is on screen; with
+// Shown is called by the page once its first listing is on screen, with
+// its start-up marks (milliseconds since its navigation started); with
 // BERTH_DEBUG it is logged (a start-up diagnostic; make bench reads it).
-func (a *API) Shown() {
-	a.log("Shown: the first listing is on screen")
+func (a *API) Shown(marks map[string]float64) {
+	keys := slices.Sorted(maps.Keys(marks))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%.0fms", k, marks[k]))
+	}
+	a.log("Shown: the first listing is on screen (page marks: %s)", strings.Join(parts, " "))
 }
 
 func (a *API) log(format string, args ...any) {

@@ -263,11 +263,11 @@ func TestRunWithoutWindowTags(t *testing.T) {
 // for the start-up benchmark, and only when logging is on.
 func TestShownIsLogged(t *testing.T) {
 	a, _ := newTestAPI(t, &fakeCore{})
-	a.Shown() // no logger: nothing happens
+	a.Shown(nil) // no logger: nothing happens
 	var lines []string
 	a.logf = func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
-	a.Shown()
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "Shown:") {
-		t.Fatalf("logged %q, want one line starting Shown:", lines)
+	a.Shown(map[string]float64{"shown": 1540, "listingAsked": 1290})
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "Shown:") || !strings.Contains(lines[0], "listingAsked=1290ms shown=1540ms") {
+		t.Fatalf("logged %q, want one line starting Shown: with the marks in order", lines)
 	}
 }

@@ -14,7 +14,7 @@ export interface BerthAPI {
    * shown tells the app that the first listing is on screen (the desktop
    * logs it with BERTH_DEBUG: a start-up diagnostic the benchmark reads).
    */
-  shown?(): void
+  shown?(marks: Record<string, number>): void
   status(env: string): Promise<Environment>
   /** What up would do for a new environment `as` from `definition`. */
   plan(definition: string, as?: string): Promise<Result>

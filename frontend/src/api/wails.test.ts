@@ -45,11 +45,11 @@ describe('wails transport', () => {
 
   it('reports the first listing shown, and does without Shown on an older app', async () => {
     const Shown = vi.fn(async () => {})
-    wailsTransport(fakeWindow({ Shown }).win).shown?.()
-    expect(Shown).toHaveBeenCalledTimes(1)
-    expect(() => wailsTransport(fakeWindow().win).shown?.()).not.toThrow()
+    wailsTransport(fakeWindow({ Shown }).win).shown?.({ shown: 12 })
+    expect(Shown).toHaveBeenCalledWith({ shown: 12 })
+    expect(() => wailsTransport(fakeWindow().win).shown?.({})).not.toThrow()
     const failing = vi.fn(async () => Promise.reject(new Error('gone')))
-    expect(() => wailsTransport(fakeWindow({ Shown: failing }).win).shown?.()).not.toThrow()
+    expect(() => wailsTransport(fakeWindow({ Shown: failing }).win).shown?.({})).not.toThrow()
   })
 
   it('calls the bound revision methods', async () => {

@@ -36,7 +36,7 @@ export interface WailsBoundAPI {
   GetSettings?(): Promise<SettingsView>
   SaveSettings?(s: Settings): Promise<SettingsView>
   OpenURL?(url: string): Promise<void>
-  Shown?(): Promise<void>
+  Shown?(marks: Record<string, number>): Promise<void>
 }
 
 /** The parts of the window object that Wails' runtime provides. */
@@ -82,8 +82,8 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
   return {
     transport: 'wails',
     listEnvironments: () => call(() => bound().ListEnvironments()),
-    shown: () => {
-      void win.go?.desktop?.API?.Shown?.().catch(() => {})
+    shown: (marks) => {
+      void win.go?.desktop?.API?.Shown?.(marks).catch(() => {})
     },
     status: (env) => call(() => need('Status')(env)),
     plan: (definition, as = '') => call(() => need('Plan')(definition, as)),

@@ -139,14 +139,16 @@ export class BerthStore {
   async refresh(): Promise<void> {
     this.loading = true
     try {
+      const asked = now()
       const l = await this.api.listEnvironments()
+      const answered = now()
       this.listing = l
       this.error = null
       this.engine = l.target.error ? { up: false, error: l.target.error } : { up: true }
       if (this.selected && !l.environments.some((e) => e.name === this.selected)) this.selected = null
       if (!this.selected && l.environments.length > 0) this.selected = l.environments[0].name
       if (this.selected) void this.loadDetail(this.selected)
-      this.reportShown()
+      this.reportShown(asked, answered)
     } catch (e) {
       this.error = toError(e).message
     } finally {
@@ -159,10 +161,10 @@ export class BerthStore {
    * two animation frames after it was set, the frame that draws it has been
    * produced.
    */
-  private reportShown(): void {
+  private reportShown(asked: number, answered: number): void {
     if (this.shown || !this.api.shown || typeof requestAnimationFrame !== 'function') return
     this.shown = true
-    requestAnimationFrame(() => requestAnimationFrame(() => this.api.shown?.()))
+    requestAnimationFrame(() => requestAnimationFrame(() => this.api.shown?.(startupMarks(asked, answered, now()))))
   }
 
   select(env: string): void {
@@ -595,4 +597,24 @@ export class BerthStore {
     this.log.push({ id: this.nextId++, time, env, level, text })
     if (this.log.length > MAX_LOG) this.log.splice(0, this.log.length - MAX_LOG)
   }
+}
+
+/** now is milliseconds since the page's navigation started. */
+function now(): number {
+  return typeof performance === 'undefined' ? 0 : Math.round(performance.now())
+}
+
+/**
+ * startupMarks are the page's start-up times in milliseconds since its
+ * navigation started: the document loaded and parsed, the first listing
+ * asked for and answered, and the frame that shows it produced.
+ */
+export function startupMarks(asked: number, answered: number, shown: number): Record<string, number> {
+  const marks: Record<string, number> = { listingAsked: asked, listingAnswered: answered, shown }
+  const nav = typeof performance === 'undefined' ? undefined : (performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined)
+  if (nav) {
+    marks.responseEnd = Math.round(nav.responseEnd)
+    marks.domInteractive = Math.round(nav.domInteractive)
+  }
+  return marks
 }

@@ -20,6 +20,9 @@ describe('BerthStore', () => {
     await store.refresh()
     expect(shown).not.toHaveBeenCalled() // not before the frames that draw it
     await vi.waitFor(() => expect(shown).toHaveBeenCalledTimes(1))
+    const marks = shown.mock.calls[0][0] as Record<string, number>
+    expect(marks.listingAsked).toBeLessThanOrEqual(marks.listingAnswered)
+    expect(marks.listingAnswered).toBeLessThanOrEqual(marks.shown)
     await store.refresh()
     await new Promise((r) => setTimeout(r, 100))
     expect(shown).toHaveBeenCalledTimes(1)
