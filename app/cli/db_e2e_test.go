@@ -139,25 +139,8 @@ func TestDatabaseClones(t *testing.T) {
 	if code, _, _ := cli("db", "snapshot", env, "--name", "s1"); code == ExitOK {
 		t.Fatal("a second snapshot of the same name was taken")
 	}
-	pgq(t, env, "DELETE FROM items WHERE id % 3 = 0; UPDATE notes SET body = 'changed'")
-	if tableSums(t, env) == snapped {
-		t.Fatal("the change did not change the content")
-	}
-	if code, _, _ := cli("db", "restore", env, "s1"); code != ExitOK {
-		t.Fatalf("db restore: exit %d", code)
-	}
-	if got := tableSums(t, env); got != snapped {
-		t.Fatalf("after restore: %s\nwant %s", got, snapped)
-	}
-
-	// Reset: back to the golden copy.
-	code, out, _ = cli("db", "reset", env, "-o", "json")
-	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.Op != "reset" || res.GoldenLoaded {
-		t.Fatalf("db reset: exit %d\n%s", code, out)
-	}
-	if got := tableSums(t, env); got != seeded {
-		t.Fatalf("after reset: %s\nwant %s", got, seeded)
-	}
+	restoreAndReset(t, cli, env, func() { pgq(t, env, "DELETE FROM items WHERE id % 3 = 0; UPDATE notes SET body = 'changed'") },
+		func() string { return tableSums(t, env) }, snapped, seeded)
 
 	// A deploy takes a snapshot first (the store here copies on write);
 	// rollback --with-data puts it back along with the code.
@@ -242,5 +225,30 @@ func TestDatabaseClones(t *testing.T) {
 	}
 	if left := labelled(t, other); len(left) > 0 {
 		t.Fatalf("a failed deploy left %v", left)
+	}
+}
+
+// restoreAndReset changes env's database, restores its snapshot s1 and
+// then resets it to the golden copy, checking the content after each
+// (sums) against snapped and seeded.
+func restoreAndReset(t *testing.T, cli func(...string) (int, string, string), env string, change func(), sums func() string, snapped, seeded string) {
+	t.Helper()
+	change()
+	if sums() == snapped {
+		t.Fatal("the change did not change the content")
+	}
+	if code, _, _ := cli("db", "restore", env, "s1"); code != ExitOK {
+		t.Fatalf("db restore: exit %d", code)
+	}
+	if got := sums(); got != snapped {
+		t.Fatalf("after restore: %s\nwant %s", got, snapped)
+	}
+	code, out, _ := cli("db", "reset", env, "-o", "json")
+	var res core.DBResult
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.Op != "reset" || res.GoldenLoaded {
+		t.Fatalf("db reset: exit %d\n%s", code, out)
+	}
+	if got := sums(); got != seeded {
+		t.Fatalf("after reset: %s\nwant %s", got, seeded)
 	}
 }

@@ -120,23 +120,8 @@ func TestMariaDBClones(t *testing.T) {
 	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.Snapshot == nil || res.Snapshot.Size == 0 {
 		t.Fatalf("db snapshot: exit %d\n%s", code, out)
 	}
-	myq(t, env, "app", "app-pw", "DELETE FROM items WHERE id % 3 = 0; UPDATE notes SET body = 'changed'")
-	if mySums(t, env) == snapped {
-		t.Fatal("the change did not change the content")
-	}
-	if code, _, _ := cli("db", "restore", env, "s1"); code != ExitOK {
-		t.Fatalf("db restore: exit %d", code)
-	}
-	if got := mySums(t, env); got != snapped {
-		t.Fatalf("after restore: %s\nwant %s", got, snapped)
-	}
-
-	// Reset: back to the golden copy.
-	code, out, _ = cli("db", "reset", env, "-o", "json")
-	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.Op != "reset" || res.GoldenLoaded {
-		t.Fatalf("db reset: exit %d\n%s", code, out)
-	}
-	if got := mySums(t, env); got != seeded {
-		t.Fatalf("after reset: %s\nwant %s", got, seeded)
-	}
+	restoreAndReset(t, cli, env, func() {
+		myq(t, env, "app", "app-pw", "DELETE FROM items WHERE id % 3 = 0; UPDATE notes SET body = 'changed'")
+	},
+		func() string { return mySums(t, env) }, snapped, seeded)
 }
