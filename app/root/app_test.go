@@ -2,10 +2,13 @@ package root
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/settings"
 )
 
@@ -73,5 +76,40 @@ func TestSaveSettingsRepoints(t *testing.T) {
 	}
 	if got := names(); len(got) != 1 || got[0] != "two" {
 		t.Fatalf("after: %v", got)
+	}
+}
+
+// Reading the records (berth ls, berth history) never creates the store
+// file: with none there is nothing recorded. The first record creates it.
+func TestReadingRecordsDoesNotCreateTheStore(t *testing.T) {
+	dir := t.TempDir()
+	a := &storeAdapter{dataDir: dir}
+	defer a.close()
+	file := filepath.Join(dir, "berth.db")
+	ctx := context.Background()
+	if ds, err := a.History(ctx, "shop", core.HistoryFilter{}); err != nil || len(ds) != 0 {
+		t.Fatalf("history with no store: %v, %v", ds, err)
+	}
+	if ds, err := a.Unfinished(ctx, "shop"); err != nil || len(ds) != 0 {
+		t.Fatalf("unfinished with no store: %v, %v", ds, err)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("reading created the store (%v)", err)
+	}
+	id, err := a.Begin(ctx, core.Deployment{Kind: core.KindUp, Env: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Finish(ctx, id, core.Outcome{Status: core.StatusSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := a.History(ctx, "shop", core.HistoryFilter{}); err != nil || len(ds) != 1 {
+		t.Fatalf("history after a record: %v, %v", ds, err)
+	}
+	// Another process's adapter finds the file it did not make.
+	b := &storeAdapter{dataDir: dir}
+	defer b.close()
+	if ds, err := b.History(ctx, "shop", core.HistoryFilter{}); err != nil || len(ds) != 1 {
+		t.Fatalf("history through a second adapter: %v, %v", ds, err)
 	}
 }

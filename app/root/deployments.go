@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -340,6 +341,21 @@ func (a *storeAdapter) get() (*store.Store, error) {
 	return s, nil
 }
 
+// existing is the store when it exists; reads go through it, so that
+// reading (berth ls, history) never creates the file: with none there is
+// nothing recorded.
+func (a *storeAdapter) existing() (*store.Store, error) {
+	a.mu.Lock()
+	none := a.s == nil && a.err == nil
+	a.mu.Unlock()
+	if none {
+		if _, err := os.Stat(filepath.Join(a.dataDir, "berth.db")); errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+	}
+	return a.get()
+}
+
 func (a *storeAdapter) close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -368,8 +384,8 @@ func (a *storeAdapter) Finish(ctx context.Context, id int64, o core.Outcome) err
 }
 
 func (a *storeAdapter) History(ctx context.Context, env string, f core.HistoryFilter) ([]core.Deployment, error) {
-	s, err := a.get()
-	if err != nil {
+	s, err := a.existing()
+	if err != nil || s == nil {
 		return nil, err
 	}
 	ds, err := s.History(ctx, env, store.Filter{Kinds: f.Kinds, Status: f.Status, Limit: f.Limit})
@@ -377,8 +393,8 @@ func (a *storeAdapter) History(ctx context.Context, env string, f core.HistoryFi
 }
 
 func (a *storeAdapter) Unfinished(ctx context.Context, env string) ([]core.Deployment, error) {
-	s, err := a.get()
-	if err != nil {
+	s, err := a.existing()
+	if err != nil || s == nil {
 		return nil, err
 	}
 	ds, err := s.Unfinished(ctx, env)
