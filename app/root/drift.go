@@ -45,13 +45,19 @@ func (s *repoSource) defPath(definition string) (string, error) {
 	return path.Join(s.prefix, definition), nil
 }
 
-// Changes compares a workspace with its commit (core.FileDrifter).
-func (s *repoSource) Changes(ctx context.Context, rev core.Revision, definition, dir string) ([]core.FileChange, error) {
+// openFor opens the repo and gives definition's path in it.
+func (s *repoSource) openFor(ctx context.Context, definition string) (*gitsrc.Repo, string, error) {
 	p, err := s.defPath(definition)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	r, err := s.open(ctx)
+	return r, p, err
+}
+
+// Changes compares a workspace with its commit (core.FileDrifter).
+func (s *repoSource) Changes(ctx context.Context, rev core.Revision, definition, dir string) ([]core.FileChange, error) {
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
 		return nil, err
 	}
@@ -61,11 +67,7 @@ func (s *repoSource) Changes(ctx context.Context, rev core.Revision, definition,
 
 // Restore puts a workspace back to its commit, in place.
 func (s *repoSource) Restore(ctx context.Context, rev core.Revision, definition, dir string) ([]core.FileChange, error) {
-	p, err := s.defPath(definition)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.open(ctx)
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
 		return nil, err
 	}
@@ -76,11 +78,7 @@ func (s *repoSource) Restore(ctx context.Context, rev core.Revision, definition,
 // Pristine materialises a definition into a folder of its own under the
 // data folder, removed by release.
 func (s *repoSource) Pristine(ctx context.Context, rev core.Revision, definition string) (string, func(), error) {
-	p, err := s.defPath(definition)
-	if err != nil {
-		return "", nil, err
-	}
-	r, err := s.open(ctx)
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
 		return "", nil, err
 	}
@@ -103,11 +101,7 @@ func (s *repoSource) Pristine(ctx context.Context, rev core.Revision, definition
 // Upstream counts the tracked branch's commits touching the definition
 // that rev lacks (core.UpstreamSource).
 func (s *repoSource) Upstream(ctx context.Context, rev core.Revision, definition string) (core.Upstream, error) {
-	p, err := s.defPath(definition)
-	if err != nil {
-		return core.Upstream{}, err
-	}
-	r, err := s.open(ctx)
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
 		return core.Upstream{}, err
 	}
@@ -126,11 +120,7 @@ func (s *repoSource) Upstream(ctx context.Context, rev core.Revision, definition
 // checkout: the files under it compared with HEAD by blob hashes. A
 // cloned repo has no checkout of the user's.
 func (s *repoSource) LocalChanges(ctx context.Context, definition string) ([]core.FileChange, error) {
-	p, err := s.defPath(definition)
-	if err != nil {
-		return nil, err
-	}
-	r, err := s.open(ctx)
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
 		return nil, err
 	}
@@ -164,11 +154,7 @@ func (s *repoSource) LocalChanges(ctx context.Context, definition string) ([]cor
 // branch from rev, with the user's Git identity (core.Committer). A clone
 // is refused: its branches mirror the remote's and a fetch would prune it.
 func (s *repoSource) Commit(ctx context.Context, rev core.Revision, definition, branch string, files map[string][]byte, message string) (core.Revision, error) {
-	p, err := s.defPath(definition)
-	if err != nil {
-		return core.Revision{}, err
-	}
-	r, err := s.open(ctx)
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
 		return core.Revision{}, err
 	}

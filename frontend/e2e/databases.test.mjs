@@ -14,20 +14,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { docker, finish, launch, newEnvironment, reportFailure, shots, startServer } from './harness.mjs'
-
-function gitIn(dir) {
-  const env = {
-    ...process.env,
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_AUTHOR_NAME: 'Ada',
-    GIT_AUTHOR_EMAIL: 'ada@example.com',
-    GIT_COMMITTER_NAME: 'Ada',
-    GIT_COMMITTER_EMAIL: 'ada@example.com',
-  }
-  return (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' }).trim()
-}
+import { docker, finish, gitIn, launch, newEnvironment, reportFailure, shots, startServer } from './harness.mjs'
 
 const compose = `services:
   db:

@@ -114,3 +114,23 @@ export async function finish({ browser, server, name, tmp, extra }) {
   }
   rmSync(tmp, { recursive: true, force: true })
 }
+
+/** probe is the small test image the tests' definitions run (scripts/images.sh builds it). */
+export const probe = 'berth-test/probe:latest'
+
+/**
+ * gitIn returns a function that runs git in dir with a fixed identity and
+ * no user or system configuration, returning its trimmed output.
+ */
+export function gitIn(dir) {
+  const env = {
+    ...process.env,
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Ada',
+    GIT_AUTHOR_EMAIL: 'ada@example.com',
+    GIT_COMMITTER_NAME: 'Ada',
+    GIT_COMMITTER_EMAIL: 'ada@example.com',
+  }
+  return (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' }).trim()
+}

@@ -9,26 +9,10 @@
 //   node --test e2e/          (scripts/test-browser.sh runs it)
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { docker, finish, launch, newEnvironment, reportFailure, shots, startServer } from './harness.mjs'
-
-const probe = 'berth-test/probe:latest'
-
-function gitIn(dir) {
-  const env = {
-    ...process.env,
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_AUTHOR_NAME: 'Ada',
-    GIT_AUTHOR_EMAIL: 'ada@example.com',
-    GIT_COMMITTER_NAME: 'Ada',
-    GIT_COMMITTER_EMAIL: 'ada@example.com',
-  }
-  return (...args) => execFileSync('git', args, { cwd: dir, env, encoding: 'utf8' }).trim()
-}
+import { docker, finish, gitIn, launch, newEnvironment, probe, reportFailure, shots, startServer } from './harness.mjs'
 
 const compose = (v) => `services:
   web:
