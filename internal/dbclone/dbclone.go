@@ -74,15 +74,26 @@ type Helper struct {
 	Upload    io.Reader
 	UploadDir string
 	// Network is the network to join: "" the engine's default bridge,
-	// NoNetwork none at all (what helpers that only touch volumes use: no
-	// network to set up makes them start sooner).
+	// NoNetwork a private namespace with only loopback (helpers that run a
+	// private server), NoSockets for helpers whose processes open no
+	// socket at all (see NoSockets).
 	Network string
 	Labels  map[string]string
 	Line    func(string)
 }
 
-// NoNetwork is Helper.Network for a helper with no network.
+// NoNetwork is Helper.Network for a helper with no network: a private
+// namespace with only loopback, so that a server it runs is reachable
+// from nowhere else.
 const NoNetwork = "none"
+
+// NoSockets is Helper.Network for a helper whose processes open no socket
+// (the copy, probe and size scripts: cp, du, stat). It needs no network
+// namespace of its own, and the engine adapter may run it in the engine
+// host's one: creating and tearing down a namespace is most of what a
+// container start costs (here 0.70 s with a private one against 0.41 s
+// without), and a clone starts one such helper on its way to ready.
+const NoSockets = "berth:no-sockets"
 
 // HelperResult is how a helper ended: its exit code and output (the tail).
 type HelperResult struct {

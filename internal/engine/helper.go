@@ -351,3 +351,28 @@ func (e *Engine) CreateProjectVolume(ctx context.Context, p *spec.Project, key s
 	}
 	return e.createVolume(ctx, p, reconcile.Op{Kind: reconcile.OpCreateVolume, Resource: v.Name, Key: key}, func(string) {})
 }
+
+// socketlessNetwork is the network mode for a helper whose processes open
+// no socket: the engine host's namespace ("host"), where there is nothing
+// to create or tear down, unless the engine remaps user namespaces (it
+// then refuses to share the host's network) or its answer is unknown; then
+// "none", a private namespace with only loopback.
+func (e *Engine) socketlessNetwork(ctx context.Context) string {
+	e.socketlessOnce.Do(func() {
+		e.socketless = "none"
+		info, err := e.cli.Info(ctx)
+		if err != nil {
+			return
+		}
+		if info.OSType != "" && info.OSType != "linux" {
+			return
+		}
+		for _, opt := range info.SecurityOptions {
+			if strings.Contains(opt, "name=userns") {
+				return
+			}
+		}
+		e.socketless = "host"
+	})
+	return e.socketless
+}

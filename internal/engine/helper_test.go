@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/internal/dbclone"
 	"github.com/berthdev/berth/internal/testenv"
 )
 
@@ -87,5 +88,41 @@ func TestHelperAndManagedVolumes(t *testing.T) {
 	}
 	if _, ok, _ := e.InspectVolume(ctx, mine); ok {
 		t.Error("the managed volume is still there")
+	}
+}
+
+// TestSocketlessHelpers: a helper that opens no socket runs in the engine
+// host's network namespace (nothing to set up: the start a clone waits
+// for), unless the engine remaps user namespaces; one that runs a private
+// server keeps a namespace of its own.
+func TestSocketlessHelpers(t *testing.T) {
+	e := testEngine(t)
+	testenv.Image(t, "postgres:15")
+	ctx := testCtx(t, 2*time.Minute)
+	netns := func(network string) string {
+		t.Helper()
+		res, err := e.DBClone().RunHelper(ctx, dbclone.Helper{Image: "postgres:15", Network: network,
+			Cmd: []string{"readlink", "/proc/self/ns/net"}})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("helper on %q: %+v %v", network, res, err)
+		}
+		return strings.TrimSpace(res.Output)
+	}
+	out, err := exec.Command("docker", "run", "--rm", "--network", "host", "--entrypoint", "readlink", "postgres:15", "/proc/self/ns/net").CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker run --network host: %v: %s", err, out)
+	}
+	host := strings.TrimSpace(string(out))
+	userns, _ := exec.Command("docker", "info", "--format", "{{json .SecurityOptions}}").Output()
+	socketless, private := netns(dbclone.NoSockets), netns(dbclone.NoNetwork)
+	if strings.Contains(string(userns), "name=userns") {
+		if socketless == host {
+			t.Errorf("on an engine that remaps user namespaces a socketless helper shares the host's network namespace %s", host)
+		}
+	} else if socketless != host {
+		t.Errorf("socketless helper in %s, the host's namespace is %s", socketless, host)
+	}
+	if private == host || private == "" {
+		t.Errorf("a NoNetwork helper runs in %q, the host's namespace is %s", private, host)
 	}
 }
