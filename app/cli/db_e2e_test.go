@@ -2,6 +2,7 @@ package cli
 
 import (
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/testenv"
@@ -214,6 +216,8 @@ func TestDatabaseClones(t *testing.T) {
 		t.Fatalf("the snapshot's volume is still there: %s", out)
 	}
 
+	gcGoldenCopies(t, cli, env, d.Golden.Volume)
+
 	// A seed changed without updating sha256: deploying a new environment
 	// from it fails naming the checksum, and leaves nothing behind.
 	os.WriteFile(filepath.Join(repo.dir, "environments", "probe", "seed", "app.sql"), []byte(seed+"-- edited\n"), 0o644)
@@ -251,4 +255,119 @@ func restoreAndReset(t *testing.T, cli func(...string) (int, string, string), en
 	if got := sums(); got != seeded {
 		t.Fatalf("after reset: %s\nwant %s", got, seeded)
 	}
+}
+
+// gcGoldenCopies: berth gc removes the golden copies this installation
+// used that nothing needs once they are unused for the keep period, keeps
+// the one env clones from (needed), and leaves alone those it has no
+// record of.
+func gcGoldenCopies(t *testing.T, cli func(...string) (int, string, string), env, needed string) {
+	t.Helper()
+	// A seed no definition names, cloned from by hand: its golden copy is
+	// recorded as used now.
+	seed := filepath.Join(t.TempDir(), "other.sql")
+	if err := os.WriteFile(seed, []byte(pgSeed+"-- other "+env+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := cli("db", "clone", env, "--from", "seed:"+seed, "-o", "json")
+	var res core.DBResult
+	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || !res.GoldenLoaded {
+		t.Fatalf("db clone --from seed: exit %d\n%s", code, out)
+	}
+	var adhoc string
+	vols, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "label=dev.berth.db-role=golden").Output()
+	for _, v := range strings.Fields(string(vols)) {
+		if src := inspectVolume(t, v, `{{index .Labels "dev.berth.db-source"}}`); strings.HasPrefix(src, "seed other.sql") {
+			if o := inspectVolume(t, v+"-ready", `{{index .Labels "dev.berth.golden-key"}}`); o != "" {
+				adhoc = v
+			}
+		}
+	}
+	if adhoc == "" {
+		t.Fatal("no golden copy of other.sql on the engine")
+	}
+	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", adhoc, adhoc+"-ready").Run() })
+	// Another installation's golden copy on the same engine.
+	foreign := env + "-foreign-golden"
+	if o, err := exec.Command("docker", "volume", "create", "--label", "dev.berth.managed=true", "--label", "dev.berth.db-role=golden", foreign).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, o)
+	}
+	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", foreign).Run() })
+
+	gc := func(args ...string) core.PruneResult {
+		t.Helper()
+		code, out, _ := cli(append([]string{"gc", "-o", "json"}, args...)...)
+		var r core.PruneResult
+		if code != ExitOK || json.Unmarshal([]byte(out), &r) != nil || r.Golden == nil || r.Golden.Skipped != "" {
+			t.Fatalf("gc %v: exit %d\n%s", args, code, out)
+		}
+		return r
+	}
+	kept := func(r core.PruneResult, v string) string {
+		for _, e := range r.Golden.Kept {
+			if e.Volume == v {
+				return e.Kept
+			}
+		}
+		return ""
+	}
+	removed := func(r core.PruneResult) []string {
+		var out []string
+		for _, e := range r.Golden.Removed {
+			out = append(out, e.Volume)
+		}
+		return out
+	}
+	// Used just now: both stay.
+	r := gc()
+	if len(removed(r)) != 0 || !strings.Contains(kept(r, adhoc), "within the keep period") || !strings.Contains(kept(r, needed), env+": db") || r.Golden.Others < 1 {
+		t.Fatalf("gc right after the clone: %+v", r.Golden)
+	}
+	// Thirty days on (the records aged by hand): the ad hoc copy goes, the
+	// one env needs stays, the other installation's is not touched.
+	db, err := sql.Open("sqlite", filepath.Join(os.Getenv("BERTH_STATE_DIR"), "berth.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec("UPDATE golden_copies SET last_used = last_used - ?", (30 * 24 * time.Hour).Milliseconds())
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := gc("--dry-run"); strings.Join(removed(r), " ") != adhoc || !r.DryRun {
+		t.Fatalf("gc --dry-run would remove %v, want %s", removed(r), adhoc)
+	}
+	if inspectVolume(t, adhoc, "{{.Name}}") != adhoc {
+		t.Fatal("gc --dry-run removed the golden copy")
+	}
+	r = gc()
+	if strings.Join(removed(r), " ") != adhoc || r.Golden.BytesFreed <= 0 || !strings.Contains(kept(r, needed), env+": db") {
+		t.Fatalf("gc thirty days on: %+v", r.Golden)
+	}
+	for _, v := range []string{adhoc, adhoc + "-ready"} {
+		if inspectVolume(t, v, "{{.Name}}") != "" {
+			t.Errorf("volume %s is still there", v)
+		}
+	}
+	for _, v := range []string{needed, needed + "-ready", foreign} {
+		if inspectVolume(t, v, "{{.Name}}") != v {
+			t.Errorf("volume %s is gone", v)
+		}
+	}
+	// The environment still resets from its golden copy (not loaded anew).
+	var reset core.DBResult
+	code, out, _ = cli("db", "reset", env, "-o", "json")
+	if code != ExitOK || json.Unmarshal([]byte(out), &reset) != nil || reset.GoldenLoaded {
+		t.Fatalf("db reset after gc: exit %d\n%s", code, out)
+	}
+}
+
+// inspectVolume formats a volume's inspect output ("" when there is none).
+func inspectVolume(t *testing.T, name, format string) string {
+	t.Helper()
+	out, err := exec.Command("docker", "volume", "inspect", "-f", format, name).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

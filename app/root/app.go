@@ -48,9 +48,10 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	r.defs = &definitions{dir: cfg.DefinitionsDir}
 	dataDir, err := StateDir(cfg.StateDir, getenv)
 	r.store = &storeAdapter{dataDir: dataDir, err: err}
+	r.src.goldenUsed = r.store.useGolden
 	opts := []core.Option{core.WithStore(r.store), core.WithLocker(locker{dataDir: dataDir, err: err})}
 	opts = append(opts, core.WithFileWatcher(fileWatcher{}))
-	opts = append(opts, core.WithDatabases(r.src.databases, r.store), core.WithDeploySnapshots(getenv("BERTH_DEPLOY_SNAPSHOTS"))) // dbclone.go
+	opts = append(opts, core.WithDatabases(r.src.databases, r.store), core.WithGoldenRecords(r.store), core.WithDeploySnapshots(getenv("BERTH_DEPLOY_SNAPSHOTS"))) // dbclone.go
 	if repo := getenv("BERTH_REPO"); cfg.Repo == "" && repo != "" {
 		cfg.Repo = repo
 	}

@@ -21,7 +21,11 @@ func (s *engineSource) databases(ctx context.Context) (core.DatabaseEngine, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.e
-	a.dbOnce.Do(func() { a.db = &databaseEngine{Cloner: dbclone.New(a.e.DBClone()), e: a.e} })
+	a.dbOnce.Do(func() {
+		cl := dbclone.New(a.e.DBClone())
+		cl.Used = s.goldenUsed
+		a.db = &databaseEngine{Cloner: cl, e: a.e}
+	})
 	return a.db, nil
 }
 
@@ -69,4 +73,33 @@ func (a *storeAdapter) RemoveSnapshot(ctx context.Context, id int64) error {
 		return err
 	}
 	return s.RemoveSnapshot(ctx, id)
+}
+
+// useGolden records that a golden copy is being used (for berth gc). A
+// record that cannot be written only means gc leaves that copy alone.
+func (a *storeAdapter) useGolden(ctx context.Context, v dbclone.Volume, t dbclone.Target) {
+	if s, err := a.get(); err == nil {
+		_ = s.UseGolden(ctx, v.Name, v.Labels[dbclone.LabelSource], t.Env, t.Service)
+	}
+}
+
+func (a *storeAdapter) GoldenUses(ctx context.Context) ([]core.GoldenUse, error) {
+	s, err := a.existing()
+	if err != nil || s == nil {
+		return nil, err
+	}
+	us, err := s.GoldenUses(ctx)
+	out := make([]core.GoldenUse, len(us))
+	for i, u := range us {
+		out[i] = core.GoldenUse{Volume: u.Volume, Source: u.Source, FirstUsed: u.FirstUsed, LastUsed: u.LastUsed, Clones: u.Clones}
+	}
+	return out, err
+}
+
+func (a *storeAdapter) ForgetGolden(ctx context.Context, volume string) error {
+	s, err := a.get()
+	if err != nil {
+		return err
+	}
+	return s.ForgetGolden(ctx, volume)
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/dbclone"
 	"github.com/berthdev/berth/internal/engine"
 )
 
@@ -74,6 +75,8 @@ type engineSource struct {
 	mu   sync.Mutex
 	opts engine.Options
 	e    *engineAdapter
+	// goldenUsed records each golden copy the cloner uses (the store's).
+	goldenUsed func(ctx context.Context, v dbclone.Volume, t dbclone.Target)
 }
 
 func (s *engineSource) get(ctx context.Context) (core.Engine, error) {

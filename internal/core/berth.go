@@ -48,6 +48,7 @@ type Berth struct {
 	// none); pruning and background: the one after a deploy.
 	workspaces Workspaces
 	revUsers   RevisionUsers
+	goldenRecs GoldenRecords
 	keepDays   func() int
 	logf       func(format string, args ...any)
 	pruning    atomic.Bool

@@ -47,6 +47,9 @@ type WorkspacePrune struct {
 type PruneRequest struct {
 	// DryRun reports what would be removed and removes nothing.
 	DryRun bool
+	// Golden cleans up the golden copies of database sources too (on the
+	// engine; see GoldenPrune).
+	Golden bool
 }
 
 // PruneResult is what a workspace clean-up removed (or would remove) and
@@ -62,6 +65,8 @@ type PruneResult struct {
 	// killed processes, removed too.
 	Leftovers  int   `json:"leftovers,omitempty"`
 	BytesFreed int64 `json:"bytesFreed"`
+	// Golden is the clean-up of golden copies, when asked for.
+	Golden *GoldenPrune `json:"golden,omitempty"`
 }
 
 // WorkspaceEntry is one workspace: the definition's tree hash names it.
@@ -95,7 +100,8 @@ func WithWorkspaces(ws Workspaces, users RevisionUsers, keepDays func() int, log
 	return func(b *Berth) { b.workspaces, b.revUsers, b.keepDays, b.logf = ws, users, keepDays, logf }
 }
 
-// PruneWorkspaces removes the workspaces no environment needs: it keeps
+// PruneWorkspaces removes the workspaces no environment needs (and with
+// req.Golden the golden copies nothing needs, see pruneGolden): it keeps
 // those of every environment's running operations, current deployment,
 // last good deployment and rollback target (read from the records), and
 // those used within the keep-days setting (at least the last hour). When
@@ -132,11 +138,12 @@ func (b *Berth) prune(ctx context.Context, req PruneRequest, wait time.Duration)
 			}
 			trees[key] = tree
 		}
-		why := u.Env + ": " + u.Why
-		if prev := keep[tree]; prev != "" && !strings.Contains(prev, why) {
-			why = prev + "; " + why
+		switch why, prev := u.Env+": "+u.Why, keep[tree]; {
+		case prev == "":
+			keep[tree] = why
+		case !strings.Contains(prev, why):
+			keep[tree] = prev + "; " + why
 		}
-		keep[tree] = why
 	}
 	days := DefaultWorkspaceKeepDays
 	if b.keepDays != nil {
@@ -151,6 +158,9 @@ func (b *Berth) prune(ctx context.Context, req PruneRequest, wait time.Duration)
 	if res != nil {
 		res.DryRun, res.KeepDays = req.DryRun, days
 		sort.SliceStable(res.Kept, func(i, j int) bool { return res.Kept[i].LastUsed.After(res.Kept[j].LastUsed) })
+	}
+	if err == nil && req.Golden {
+		res.Golden = b.pruneGolden(ctx, req.DryRun, since)
 	}
 	return res, err
 }

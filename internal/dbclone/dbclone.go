@@ -212,6 +212,11 @@ type Cloner struct {
 	// DriverOpts are the local driver options for volumes dbclone creates
 	// (tests use a size-limited tmpfs); nil for ordinary volumes.
 	DriverOpts map[string]string
+	// Used, when set, is told of each golden copy a clone, reset or load
+	// uses (found or just loaded) and for which target, before anything is
+	// copied from it: the installation's record of what it uses, for its
+	// clean-up.
+	Used func(ctx context.Context, v Volume, t Target)
 }
 
 // New returns a Cloner over eng.

@@ -210,6 +210,9 @@ func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func
 	}
 	name := GoldenName(key)
 	if v, ok, err := c.readyGolden(ctx, name, key); err != nil || ok {
+		if ok {
+			c.used(ctx, v, t)
+		}
 		return v, false, err
 	}
 	if _, ok, err := c.eng.InspectVolume(ctx, name); err != nil {
@@ -248,7 +251,16 @@ func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func
 	}
 	done = true
 	v, _, err = c.readyGolden(ctx, name, key)
+	if err == nil {
+		c.used(ctx, v, t)
+	}
 	return v, true, err
+}
+
+func (c *Cloner) used(ctx context.Context, v Volume, t Target) {
+	if c.Used != nil {
+		c.Used(ctx, v, t)
+	}
 }
 
 // goldenKeyFor computes what a golden copy of src for t is keyed by (a

@@ -95,6 +95,9 @@ trap cleanup EXIT
 # entries DIR: what DIR holds, the staging and old folders aside, in E
 # (globs rather than find: each process started costs here).
 entries() { local f; E=(); for f in "$1"/*; do case "${f##*/}" in ` + stageDir + `|` + oldDir + `) ;; *) E+=("$f") ;; esac; done; }
+# A source with nothing in it is not a database: the volume went between
+# the clone's look-up and this helper (which the engine then made anew).
+entries "$S"; if [ ${#E[@]} -eq 0 ]; then echo "berth-error empty-source"; exit 66; fi
 rm -rf "$N" "$O"
 mkdir "$N"
 case "$STRATEGY" in

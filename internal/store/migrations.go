@@ -44,4 +44,20 @@ var migrations = []string{
 		UNIQUE (env, name)
 	);
 	CREATE INDEX snapshots_deployment ON snapshots (deployment_id);`,
+	// 2: the golden copies this installation loaded or cloned from, when
+	// it last did, and which one each environment's database came from
+	// (what berth gc judges them by).
+	`CREATE TABLE golden_copies (
+		volume     TEXT    PRIMARY KEY,
+		source     TEXT    NOT NULL DEFAULT '',
+		first_used INTEGER NOT NULL,
+		last_used  INTEGER NOT NULL
+	);
+	CREATE TABLE golden_clones (
+		env     TEXT    NOT NULL,
+		service TEXT    NOT NULL,
+		volume  TEXT    NOT NULL,
+		used_at INTEGER NOT NULL,
+		PRIMARY KEY (env, service)
+	);`,
 }
