@@ -10,7 +10,7 @@
 // does not import the Docker client: Engine is the port it needs.
 //
 // PostgreSQL and MariaDB (see flavour); MariaDB golden copies come from
-// plain SQL seeds only (no live URL source).
+// plain SQL seeds or a live server (a mariadb:// or mysql:// URL).
 package dbclone
 
 import (

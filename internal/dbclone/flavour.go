@@ -33,6 +33,11 @@ type flavour struct {
 	// keyExtra is what, besides the service's user, database and password,
 	// a golden copy is keyed by ("" for PostgreSQL, whose keys predate it).
 	keyExtra func(t Target) string
+	// url checks a live database's URL (src.URL, from $src.URLName) and
+	// returns the files that hand it to the load script (under /berth/in;
+	// never in its environment or arguments) and what else the load's
+	// output is scrubbed of. Its errors never show the URL's password.
+	url func(src Source, t Target) (files map[string]fileSource, secrets []string, err error)
 	// loadError explains a failed load.
 	loadError func(src Source, step, out string) error
 }
@@ -46,8 +51,11 @@ var flavours = map[string]*flavour{
 		files: func(t Target) map[string]fileSource {
 			return map[string]fileSource{"password": {data: []byte(t.Password)}}
 		},
-		secrets:   func(t Target) []string { return []string{t.Password} },
-		keyExtra:  func(Target) string { return "" },
+		secrets:  func(t Target) []string { return []string{t.Password} },
+		keyExtra: func(Target) string { return "" },
+		url: func(src Source, _ Target) (map[string]fileSource, []string, error) {
+			return map[string]fileSource{"url": {data: []byte(src.URL)}}, nil, nil
+		},
 		loadError: loadError,
 	},
 	EngineMariaDB: {
@@ -62,6 +70,7 @@ var flavours = map[string]*flavour{
 		keyExtra: func(t Target) string {
 			return fmt.Sprintf("%s\x00%x", EngineMariaDB, sha256.Sum256([]byte(t.RootPassword)))
 		},
+		url:       mariadbURLFiles,
 		loadError: mariadbLoadError,
 	},
 }
@@ -142,6 +151,11 @@ func sqlIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") +
 func mariadbLoadError(src Source, step, out string) error {
 	what := src.Name
 	tail := lastLines(out, 6)
+	if src.Kind == "url" {
+		if err := mariadbURLError(src, step, out, tail); err != nil {
+			return err
+		}
+	}
 	switch {
 	case strings.Contains(out, "berth-error truncated"):
 		return fmt.Errorf("%w: %s is truncated: the dump does not end with mariadb-dump's closing line", ErrSource, what)
@@ -159,4 +173,54 @@ func mariadbLoadError(src Source, step, out string) error {
 		return fmt.Errorf("%w: %s could not be loaded (corrupt, truncated or not a MariaDB/MySQL SQL dump?)\n%s", ErrSource, what, tail)
 	}
 	return fmt.Errorf("loading %s failed while %s\n%s", what, cmpOr(step, "starting"), tail)
+}
+
+// mariadbURLError explains a failed load of a live server by the client
+// errors in out (nil when it is none of them): the server's error
+// numbers, as mariadb and mariadb-dump print them ("ERROR 1045 (28000):
+// ..." and "Got error: 1045: ...").
+func mariadbURLError(src Source, step, out, tail string) error {
+	what, v := src.Name, "$"+src.URLName
+	has := func(codes ...string) bool {
+		for _, c := range codes {
+			if strings.Contains(out, "ERROR "+c+" ") || strings.Contains(out, "error: "+c+":") {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case strings.Contains(out, "berth-error newer-major"):
+		if f := strings.Fields(lastField(out, "berth-error newer-major ")); len(f) == 2 {
+			return fmt.Errorf("%w: %s runs MariaDB %s, newer than the image's MariaDB %s: use a mariadb:%s image (or newer) for this database",
+				ErrSource, what, f[0], f[1], f[0])
+		}
+	case has("1045", "1698"):
+		// MariaDB refuses a connection without TLS that require_secure_transport
+		// forbids as it refuses a wrong password.
+		hint := ""
+		if m, err := parseMariaDBURL(src.URL, src.URLName); err == nil && m.ssl == "0" {
+			hint = " (or it accepts TLS connections only: then remove ssl=false from " + v + ")"
+		}
+		return fmt.Errorf("%w: %s refused the credentials in %s%s\n%s", ErrSource, what, v, hint, tail)
+	case has("1049"):
+		return fmt.Errorf("%w: %s: the server has no such database (check the database in %s)\n%s", ErrSource, what, v, tail)
+	case has("1044") && step == "reading the source database":
+		return fmt.Errorf("%w: %s refused the user in %s access to the database\n%s", ErrSource, what, v, tail)
+	case has("3159"), strings.Contains(out, "insecure transport are prohibited"): // a MySQL server's answer
+		return fmt.Errorf("%w: %s accepts TLS connections only: remove ssl=false from %s\n%s", ErrSource, what, v, tail)
+	case has("2026"), strings.Contains(out, "SSL connection error"), strings.Contains(out, "TLS/SSL error"):
+		return fmt.Errorf("%w: %s: the TLS connection failed (with ssl-verify-server-cert=true in %s, a certificate the image's CA store does not trust? with ssl=true, a server without TLS?)\n%s",
+			ErrSource, what, v, tail)
+	case has("2002", "2003", "2005", "2006", "2013"), strings.Contains(out, "Can't connect to"), strings.Contains(out, "Unknown server host"):
+		return fmt.Errorf("%w: %s is unreachable from the engine's containers (check the host and port in %s)\n%s", ErrSource, what, v, tail)
+	case has("1044", "1142", "1227", "1370") || strings.Contains(out, "Access denied"):
+		return fmt.Errorf("%w: %s: the user in %s may not read everything a copy needs (SELECT, SHOW VIEW, TRIGGER and EVENT on the databases copied, and the routines' definitions)\n%s",
+			ErrSource, what, v, tail)
+	case strings.Contains(out, "No space left on device"), strings.Contains(out, "Disk full"), strings.Contains(out, "errno: 28"):
+		return nil
+	case step == "reading the source database" || step == "copying the source database":
+		return fmt.Errorf("%w: %s could not be copied\n%s", ErrSource, what, tail)
+	}
+	return nil
 }

@@ -287,11 +287,11 @@ func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progres
 		key = goldenKey("seed:"+seed.SHA256, imageID, t, fl)
 		desc = "seed " + filepath.Base(src.Seed) + " (sha256 " + seed.SHA256[:12] + ")"
 	case "url":
-		if fl.engine != EnginePostgres {
-			return "", "", seed, fmt.Errorf("a live database URL is not supported as a %s source yet: use a seed, another environment or a snapshot", fl.engine)
-		}
 		if src.URL == "" {
 			return "", "", seed, fmt.Errorf("%w: the source URL variable %s is not set in your environment", ErrSource, src.URLName)
+		}
+		if _, _, err := fl.url(src, t); err != nil {
+			return "", "", seed, err
 		}
 		day := c.now().UTC().Format("2006-01-02")
 		key = goldenKey("url:"+src.URL+"\x00"+day, imageID, t, fl)
@@ -352,13 +352,19 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	files := fl.files(t)
 	env := fl.env(t)
 	env = append(env, "SRC_KIND="+src.Kind, "MOUNT=/data", "PGD="+path.Join("/data", relData(t)))
+	var secrets []string // the URL's, besides the URL itself
 	switch src.Kind {
 	case "seed":
 		env = append(env, "FORMAT="+seed.Format, "COMPRESSION="+seed.Compression)
 		files["seed"] = fileSource{path: seed.Path, zstd: seed.Compression == CompressZstd}
 		send(progress, Progress{Step: "uploading the seed", Total: seed.Size})
 	case "url":
-		files["url"] = fileSource{data: []byte(src.URL)}
+		uf, us, err := fl.url(src, t)
+		if err != nil {
+			return 0, "", err
+		}
+		maps.Copy(files, uf)
+		secrets = us
 	}
 	network := NoNetwork // a seed comes with the helper
 	if src.Kind == "url" {
@@ -384,7 +390,7 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	if err != nil {
 		return 0, "", fmt.Errorf("loading %s: %w", src.Name, err)
 	}
-	out := scrub(res.Output, append(fl.secrets(t), src.URL)...)
+	out := scrub(res.Output, append(append(fl.secrets(t), src.URL), secrets...)...)
 	if res.ExitCode != 0 {
 		return 0, "", fl.loadError(src, step, out)
 	}

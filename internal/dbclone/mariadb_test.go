@@ -70,12 +70,25 @@ func (f *fixture) my(container, user, password, sql string) string {
 	return f.docker("exec", "-e", "MYSQL_PWD="+password, container, "mariadb", "-h", "127.0.0.1", "-u", user, "-sN", "-D", myDB, "-e", sql)
 }
 
-// myChecksums returns each table's row count and CHECKSUM TABLE, read
-// with one client call (each docker exec costs).
+// myChecksums returns each table's row count and CHECKSUM TABLE in the
+// service's database, read as the service's user with one client call
+// (each docker exec costs).
 func (f *fixture) myChecksums(container string) map[string]string {
 	f.t.Helper()
-	tables := strings.Fields(f.my(container, myUser, myPass,
-		"SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1"))
+	return f.mySums(func(sql string) string { return f.my(container, myUser, myPass, sql) })
+}
+
+// myChecksumsIn is myChecksums of database db, read as root.
+func (f *fixture) myChecksumsIn(container, db string) map[string]string {
+	f.t.Helper()
+	return f.mySums(func(sql string) string { return f.myIn(container, db, sql) })
+}
+
+// mySums returns the row counts and checksums of the tables of the
+// current database of the client run runs.
+func (f *fixture) mySums(run func(sql string) string) map[string]string {
+	f.t.Helper()
+	tables := strings.Fields(run("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1"))
 	var q strings.Builder
 	for _, tbl := range tables {
 		fmt.Fprintf(&q, "SELECT '%[1]s', COUNT(*) FROM `%[1]s`; CHECKSUM TABLE `%[1]s` EXTENDED;\n", tbl)
@@ -84,7 +97,7 @@ func (f *fixture) myChecksums(container string) map[string]string {
 	if len(tables) == 0 {
 		return out
 	}
-	lines := strings.Split(f.my(container, myUser, myPass, q.String()), "\n")
+	lines := strings.Split(run(q.String()), "\n")
 	if len(lines) != 2*len(tables) {
 		f.t.Fatalf("checksums of %v: %q", tables, lines)
 	}

@@ -166,12 +166,22 @@ rm -f /p/a /p/b
 // sizeScript prints the size of /v in bytes.
 const sizeScript = `du -sb /v | cut -f1`
 
-// mariadbLoadScript loads a seed into a fresh golden volume mounted at
-// /data for MariaDB: mariadb-install-db makes the data folder /data/$REL,
-// a private server (Unix socket only) runs the service's database
-// creation (/berth/in/pre.sql), the seed, then the service's accounts
-// (/berth/in/post.sql), and stops cleanly. It prints "berth-error KIND
-// ..." lines for problems it recognises and "berth-size N" at the end.
+// mariadbLoadScript loads a seed or a live server into a fresh golden
+// volume mounted at /data for MariaDB: mariadb-install-db makes the data
+// folder /data/$REL, a private server (Unix socket only) runs the
+// service's database creation (/berth/in/pre.sql), the seed or a dump of
+// the live server, then the service's accounts (/berth/in/post.sql), and
+// stops cleanly. It prints "berth-error KIND ..." lines for problems it
+// recognises and "berth-size N" at the end.
+//
+// A live server (SRC_KIND=url) is reached with the client option file
+// /berth/in/source.cnf (host, port, user, password, TLS) and read with
+// mariadb-dump --single-transaction: one consistent snapshot, without
+// locks on InnoDB tables, and nothing written to it. It is checked before
+// anything else (reachable, credentials, database, version), and its
+// database /berth/in/source-db goes into the service's database (all its
+// databases but the system ones when that file is empty, each under its
+// own name).
 const mariadbLoadScript = `set -Eeuo pipefail
 fail() { echo "berth-error $*"; exit 65; }
 S=/berth/work/mysqld.sock
@@ -182,22 +192,45 @@ trap cleanup EXIT
 my_version() { mariadbd --version | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | head -n1 | cut -d. -f1,2; }
 # newer A B: version A is newer than version B.
 newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n' "$1" "$2" | sort -V | tail -n1)" = "$1" ]; }
-my() { mariadb --protocol=socket --socket="$S" -uroot --binary-mode "$@"; }
+my() { mariadb --protocol=socket --socket="$S" -uroot --binary-mode --max-allowed-packet=1G "$@"; }
+# src: the mariadb client on the live server (the option file comes first).
+src() { mariadb --defaults-extra-file=/berth/in/source.cnf "$@"; }
 mkdir -p /berth/work
 chown mysql:mysql /berth/work
-f=/berth/in/seed
-if [ "$COMPRESSION" = gzip ]; then
-	echo "berth-step unpacking the seed"
-	gunzip -c "$f" >/berth/work/seed
-	f=/berth/work/seed
-fi
-if head -c 300 "$f" | grep -q -e '^-- MariaDB dump' -e '^-- MySQL dump' && ! tail -c 300 "$f" | grep -q '^-- Dump completed'; then
-	fail truncated
-fi
-v=$(head -n 20 "$f" | sed -n 's/^-- Server version[[:space:]]*\([0-9]*\.[0-9]*\).*MariaDB.*/\1/p' | head -n1)
-if [ -n "$v" ] && newer "$v" "$(my_version)"; then
-	fail newer-major "$v $(my_version)"
-fi
+case "$SRC_KIND" in
+url)
+	echo "berth-step reading the source database"
+	sdb=$(cat /berth/in/source-db)
+	v=$(src -N -B -e 'SELECT VERSION()' ${sdb:+"$sdb"})
+	sv=$(printf '%s\n' "$v" | grep -o '^[0-9]\+\.[0-9]\+' | head -n1 || true)
+	case "$v" in *MariaDB*)
+		if [ -n "$sv" ] && newer "$sv" "$(my_version)"; then
+			fail newer-major "$sv $(my_version)"
+		fi
+		;;
+	esac
+	DBS=()
+	if [ -z "$sdb" ]; then
+		l=$(src -N -B -r -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1")
+		if [ -n "$l" ]; then mapfile -t DBS <<<"$l"; fi
+	fi
+	;;
+seed)
+	f=/berth/in/seed
+	if [ "$COMPRESSION" = gzip ]; then
+		echo "berth-step unpacking the seed"
+		gunzip -c "$f" >/berth/work/seed
+		f=/berth/work/seed
+	fi
+	if head -c 300 "$f" | grep -q -e '^-- MariaDB dump' -e '^-- MySQL dump' && ! tail -c 300 "$f" | grep -q '^-- Dump completed'; then
+		fail truncated
+	fi
+	v=$(head -n 20 "$f" | sed -n 's/^-- Server version[[:space:]]*\([0-9]*\.[0-9]*\).*MariaDB.*/\1/p' | head -n1)
+	if [ -n "$v" ] && newer "$v" "$(my_version)"; then
+		fail newer-major "$v $(my_version)"
+	fi
+	;;
+esac
 echo "berth-step initialising the database"
 mkdir -p "$D"
 chown mysql:mysql /data "$D"
@@ -208,7 +241,7 @@ if ! mariadb-install-db --user=mysql --datadir="$D" --skip-test-db --auth-root-a
 	exit 1
 fi
 mariadbd --user=mysql --datadir="$D" --skip-networking --socket="$S" --pid-file=/berth/work/mysqld.pid \
-	--loose-wsrep_on=OFF --skip-log-bin --log-error=/berth/work/mysqld.err &
+	--loose-wsrep_on=OFF --skip-log-bin --max-allowed-packet=1G --log-error=/berth/work/mysqld.err &
 PID=$!
 for i in $(seq 600); do
 	if my -e 'SELECT 1' >/dev/null 2>&1; then break; fi
@@ -216,9 +249,25 @@ for i in $(seq 600); do
 	sleep 0.1
 done
 my -e 'SELECT 1' >/dev/null || { cat /berth/work/mysqld.err >&2; exit 1; }
-echo "berth-step restoring"
-my </berth/in/pre.sql
-my ${MY_DB:+--database="$MY_DB"} <"$f" >/dev/null
+case "$SRC_KIND" in
+url)
+	echo "berth-step copying the source database"
+	my </berth/in/pre.sql
+	my </berth/in/source.sql
+	DUMP=(mariadb-dump --defaults-extra-file=/berth/in/source.cnf --single-transaction --routines --events --triggers
+		--hex-blob --no-tablespaces --max-allowed-packet=1G)
+	if [ -n "$sdb" ]; then
+		"${DUMP[@]}" -- "$sdb" | my --database="${MY_DB:-$sdb}" >/dev/null
+	elif [ ${#DBS[@]} -gt 0 ]; then
+		"${DUMP[@]}" --databases -- "${DBS[@]}" | my >/dev/null
+	fi
+	;;
+seed)
+	echo "berth-step restoring"
+	my </berth/in/pre.sql
+	my ${MY_DB:+--database="$MY_DB"} <"$f" >/dev/null
+	;;
+esac
 my --database=mysql </berth/in/post.sql
 install -o mysql -g mysql -m 600 /berth/in/healthcheck.cnf "$D/.my-healthcheck.cnf"
 echo "berth-step stopping the server cleanly"
