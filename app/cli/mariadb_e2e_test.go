@@ -124,4 +124,52 @@ func TestMariaDBClones(t *testing.T) {
 		myq(t, env, "app", "app-pw", "DELETE FROM items WHERE id % 3 = 0; UPDATE notes SET body = 'changed'")
 	},
 		func() string { return mySums(t, env) }, snapped, seeded)
+
+	// A live server by URL (db clone --from url:VAR): a wrong password is
+	// refused without showing it and without touching the database; the
+	// right one replaces the database with the server's content.
+	src := env + "-src"
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "-v", src).Run() })
+	if out, err := exec.Command("docker", "run", "-d", "--name", src, "-e", "MARIADB_ROOT_PASSWORD=src-root-pw", "-e", "MARIADB_DATABASE=app",
+		"mariadb:10.11").CombinedOutput(); err != nil {
+		t.Fatalf("source server: %v\n%s", err, out)
+	}
+	for i := 0; ; i++ {
+		out, err := exec.Command("docker", "exec", "-e", "MYSQL_PWD=src-root-pw", src, "mariadb", "-h", "127.0.0.1", "-uroot", "-D", "app", "-e",
+			"CREATE TABLE items (id int PRIMARY KEY, name varchar(64), price decimal(10,2)); INSERT INTO items SELECT seq, 'live', 1 FROM seq_1_to_123").CombinedOutput()
+		if err == nil {
+			break
+		}
+		if i > 300 {
+			t.Fatalf("source server: %v\n%s", err, out)
+		}
+		exec.Command("sleep", "0.3").Run()
+	}
+	ipOut, _ := exec.Command("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", src).Output()
+	ip := strings.TrimSpace(string(ipOut))
+	urlVar := "BERTH_TEST_SRC_" + strings.ToUpper(strings.ReplaceAll(env, "-", "_"))
+	t.Cleanup(func() {
+		out, _ := exec.Command("docker", "volume", "ls", "-q", "--filter", "label=dev.berth.db-source").Output()
+		for _, v := range strings.Fields(string(out)) {
+			if l, _ := exec.Command("docker", "volume", "inspect", "-f", `{{index .Labels "dev.berth.db-source"}}`, v).Output(); strings.Contains(string(l), "$"+urlVar+" ") {
+				exec.Command("docker", "volume", "rm", "-f", v).Run()
+			}
+		}
+	})
+	t.Setenv(urlVar, "mariadb://root:wrong-src-pw@"+ip+"/app")
+	code, out, stderr := cli("db", "clone", env, "--from", "url:"+urlVar)
+	if code == ExitOK || !strings.Contains(stderr, "refused the credentials in $"+urlVar) || strings.Contains(out+stderr, "wrong-src-pw") {
+		t.Fatalf("db clone from a URL with a wrong password: exit %d", code)
+	}
+	if got := mySums(t, env); got != seeded {
+		t.Fatalf("a failed clone changed the database: %s\nwant %s", got, seeded)
+	}
+	t.Setenv(urlVar, "mariadb://root:src-root-pw@"+ip+"/app")
+	code, out, stderr = cli("db", "clone", env, "--from", "url:"+urlVar)
+	if code != ExitOK || strings.Contains(out+stderr, "src-root-pw") {
+		t.Fatalf("db clone from a URL: exit %d", code)
+	}
+	if n := myq(t, env, "app", "app-pw", "SELECT COUNT(*), MIN(name), MAX(name) FROM items"); n != "123\tlive\tlive" {
+		t.Fatalf("the clone of the live server has items %q, want 123 live ones", n)
+	}
 }
