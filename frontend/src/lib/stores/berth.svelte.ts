@@ -123,9 +123,20 @@ export class BerthStore {
   private nextId = 1
   private shown = false
   private readonly api: BerthAPI
+  /** first is the listing asked for when the store was made (see refresh). */
+  private first: { asked: number; listing: Promise<Listing> } | null = null
 
-  constructor(api: BerthAPI) {
+  constructor(api: BerthAPI, opts: { prefetch?: boolean } = {}) {
     this.api = api
+    // The first listing is asked for before the page renders its frame:
+    // the round trip to Go overlaps the first render instead of following
+    // it. The promise is handled by the first refresh.
+    if (opts.prefetch) {
+      const asked = now()
+      const listing = api.listEnvironments()
+      listing.catch(() => {})
+      this.first = { asked, listing }
+    }
   }
 
   /** start subscribes to events and loads the listing; returns stop. */
@@ -139,8 +150,10 @@ export class BerthStore {
   async refresh(): Promise<void> {
     this.loading = true
     try {
-      const asked = now()
-      const l = await this.api.listEnvironments()
+      const first = this.first
+      this.first = null
+      const asked = first ? first.asked : now()
+      const l = await (first ? first.listing : this.api.listEnvironments())
       const answered = now()
       this.listing = l
       this.error = null

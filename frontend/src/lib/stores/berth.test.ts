@@ -13,6 +13,31 @@ describe('BerthStore', () => {
     expect(store.engine).toEqual({ up: true })
   })
 
+  it('asks for the first listing when made with prefetch, before it starts, and only once', async () => {
+    const { api } = fakeAPI()
+    const store = new BerthStore(api, { prefetch: true })
+    expect(api.listEnvironments).toHaveBeenCalledTimes(1) // before start: the page has not rendered yet
+    store.start()
+    await vi.waitFor(() => expect(store.listing?.environments).toHaveLength(2))
+    expect(api.listEnvironments).toHaveBeenCalledTimes(1)
+    await store.refresh() // later refreshes ask again
+    expect(api.listEnvironments).toHaveBeenCalledTimes(2)
+  })
+
+  it('keeps the error of a prefetched listing that failed, and asks again on refresh', async () => {
+    let calls = 0
+    const { api } = fakeAPI({
+      listEnvironments: () => (++calls === 1 ? Promise.reject('engine down') : Promise.resolve(sampleListing())),
+    })
+    const store = new BerthStore(api, { prefetch: true })
+    await new Promise((r) => setTimeout(r, 10)) // rejected before anyone waits: no unhandled rejection
+    await store.refresh()
+    expect(store.error).toBe('engine down')
+    await store.refresh()
+    expect(store.error).toBeNull()
+    expect(store.listing?.environments).toHaveLength(2)
+  })
+
   it('tells the app once, after the first listing is drawn, that it is on screen', async () => {
     const shown = vi.fn()
     const { api } = fakeAPI({ shown })
