@@ -75,14 +75,8 @@ func TestCloneSeedFormats(t *testing.T) {
 			}
 			vol := f.volume("clone-"+c.name, nil)
 			var steps []string
-			res, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "seed", Seed: c.seed, SHA256: c.sha, Name: "seed " + c.name}, f.target(vol, ""),
+			res := f.clone(t, f.c, dbclone.Source{Kind: "seed", Seed: c.seed, SHA256: c.sha, Name: "seed " + c.name}, f.target(vol, ""),
 				func(p dbclone.Progress) { steps = append(steps, p.Step) })
-			if res.From != "" {
-				f.goldenCleanup(res.From)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
 			if !res.GoldenLoaded || res.Strategy == "" || res.Bytes == 0 {
 				t.Errorf("result %+v: want a golden loaded now, a strategy and a size", res)
 			}
@@ -124,13 +118,7 @@ func TestStrategies(t *testing.T) {
 			c := dbclone.New(f.port)
 			c.Force = s
 			vol := f.volume("s-"+s, nil)
-			res, err := c.Clone(f.ctx, dbclone.Source{Kind: "seed", Seed: seed, Name: "seed"}, f.target(vol, ""), nil)
-			if res.From != "" {
-				f.goldenCleanup(res.From)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := f.clone(t, c, dbclone.Source{Kind: "seed", Seed: seed, Name: "seed"}, f.target(vol, ""), nil)
 			if res.Strategy != s {
 				t.Errorf("strategy %q, want %q", res.Strategy, s)
 			}
@@ -149,13 +137,7 @@ func TestSnapshotRestoreReset(t *testing.T) {
 	seed := f.dump(src, t.TempDir(), "seed.dump", "-Fc")
 	vol := f.volume("env", nil)
 	tg := f.target(vol, "")
-	res, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "seed", Seed: seed, Name: "seed"}, tg, nil)
-	if res.From != "" {
-		f.goldenCleanup(res.From)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.clone(t, f.c, dbclone.Source{Kind: "seed", Seed: seed, Name: "seed"}, tg, nil)
 	db := f.postgres("env", vol)
 	tg.Container = db
 	f.psql(db, "INSERT INTO customers VALUES (900001, 'added before the snapshot', NULL)")
@@ -310,13 +292,7 @@ func TestURLSource(t *testing.T) {
 	f.ready(db)
 	sameSums(t, "the target after the failures", f.checksums(db), before)
 
-	res, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "url", URL: good, URLName: "TEST_URL", Name: "the database at $TEST_URL"}, tg, nil)
-	if res.From != "" {
-		f.goldenCleanup(res.From)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.clone(t, f.c, dbclone.Source{Kind: "url", URL: good, URLName: "TEST_URL", Name: "the database at $TEST_URL"}, tg, nil)
 	f.ready(db)
 	sameSums(t, "the clone of the URL", f.checksums(db), want)
 	if out := f.docker("volume", "inspect", res.From); strings.Contains(out, pgPass) || strings.Contains(out, ip+":5432") {
@@ -336,13 +312,7 @@ func TestDiskFull(t *testing.T) {
 	seed := f.dump(src, t.TempDir(), "seed.dump", "-Fc")
 	// the golden copy on an ordinary volume
 	big := f.volume("big", nil)
-	res, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "seed", Seed: seed, Name: "seed"}, f.target(big, ""), nil)
-	if res.From != "" {
-		f.goldenCleanup(res.From)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := f.clone(t, f.c, dbclone.Source{Kind: "seed", Seed: seed, Name: "seed"}, f.target(big, ""), nil)
 	golden := res.From
 	// The environment's volume: a small file system of its own holding a
 	// fresh cluster (a loop device; 72 MiB of tmpfs where there can be
@@ -360,7 +330,7 @@ func TestDiskFull(t *testing.T) {
 	f.psql(db, "CREATE TABLE keep (v text); INSERT INTO keep VALUES ('precious')")
 	before := f.checksums(db)
 
-	_, err = f.c.Restore(f.ctx, golden, f.target(small, db), nil)
+	_, err := f.c.Restore(f.ctx, golden, f.target(small, db), nil)
 	if err == nil {
 		t.Fatal("the copy into a full volume succeeded")
 	}

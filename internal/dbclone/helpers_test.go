@@ -260,3 +260,17 @@ func writeFile(t *testing.T, p string, data []byte) {
 		t.Fatal(err)
 	}
 }
+
+// clone clones src into tg with c, removes the golden copy it used when
+// the fixture's test ends, and fails t on an error.
+func (f *fixture) clone(t *testing.T, c *dbclone.Cloner, src dbclone.Source, tg dbclone.Target, progress func(dbclone.Progress)) dbclone.Result {
+	t.Helper()
+	res, err := c.Clone(f.ctx, src, tg, progress)
+	if res.From != "" {
+		f.goldenCleanup(res.From)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}

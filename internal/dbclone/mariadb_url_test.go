@@ -211,13 +211,7 @@ GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* TO reader@'%';`)
 	t.Run("one-database", func(t *testing.T) {
 		f := f.sub(t)
 		steps = nil
-		res, err := f.c.Clone(f.ctx, source(mkURL("mariadb", "reader", readerPW, ip, "/shop", "ssl=true")), tg, progress)
-		if res.From != "" {
-			f.goldenCleanup(res.From)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := f.clone(t, f.c, source(mkURL("mariadb", "reader", readerPW, ip, "/shop", "ssl=true")), tg, progress)
 		t.Logf("clone by URL: %s in %v (%d bytes); steps %v", res.Strategy, res.Duration, res.Bytes, steps)
 		if !res.GoldenLoaded || res.Bytes == 0 {
 			t.Errorf("result %+v: want a golden copy loaded now and a size", res)
@@ -270,13 +264,7 @@ GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* TO reader@'%';`)
 		f := f.sub(t)
 		// the URL's database goes into the service's, whatever its name
 		vol := f.volume("other", nil)
-		res, err := f.c.Clone(f.ctx, source(mkURL("mariadb", "reader", readerPW, ip, "/extra", "ssl=true")), f.myTarget(vol, ""), nil)
-		if res.From != "" {
-			f.goldenCleanup(res.From)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		f.clone(t, f.c, source(mkURL("mariadb", "reader", readerPW, ip, "/extra", "ssl=true")), f.myTarget(vol, ""), nil)
 		c := f.mariadb("other", vol)
 		sameSums(t, "extra cloned into shop", f.myChecksums(c), wantExtra)
 		if got := f.my(c, "root", myRootPW, "SHOW DATABASES LIKE 'extra'"); got != "" {
@@ -287,13 +275,7 @@ GRANT SELECT, SHOW VIEW, TRIGGER, EVENT ON *.* TO reader@'%';`)
 	t.Run("every-database", func(t *testing.T) {
 		f := f.sub(t)
 		vol := f.volume("all", nil)
-		res, err := f.c.Clone(f.ctx, source(mkURL("mysql", "reader", readerPW, ip, "", "ssl=1&connect-timeout=20")), f.myTarget(vol, ""), nil)
-		if res.From != "" {
-			f.goldenCleanup(res.From)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := f.clone(t, f.c, source(mkURL("mysql", "reader", readerPW, ip, "", "ssl=1&connect-timeout=20")), f.myTarget(vol, ""), nil)
 		t.Logf("clone of every database: %s in %v (%d bytes)", res.Strategy, res.Duration, res.Bytes)
 		c := f.mariadb("all", vol)
 		sameSums(t, "shop in the clone of every database", f.myChecksums(c), want)
