@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -47,13 +48,23 @@ type SeedInfo struct {
 // ChecksumSeed returns a seed's SHA-256 in hex. For a file it is what
 // sha256sum prints; for a directory-format folder it is the checksum of
 // the lines `(cd DIR && find . -type f | sort | xargs sha256sum)` prints.
-func ChecksumSeed(p string) (string, int64, error) {
+func ChecksumSeed(p string) (string, int64, error) { return checksumSeed(p, false) }
+
+// checksumSeed is ChecksumSeed; with remembered it takes a file's checksum
+// from an earlier read when the file has the same size and modification
+// time (look-ups: listing a database's golden copy, berth gc), else it
+// reads every byte (what verifies a seed before it is loaded).
+func checksumSeed(p string, remembered bool) (string, int64, error) {
+	sum := fileSum
+	if remembered {
+		sum = rememberedSum
+	}
 	fi, err := os.Stat(p)
 	if err != nil {
 		return "", 0, err
 	}
 	if !fi.IsDir() {
-		return fileSum(p)
+		return sum(p)
 	}
 	var files []string
 	err = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
@@ -73,7 +84,7 @@ func ChecksumSeed(p string) (string, int64, error) {
 	h := sha256.New()
 	var total int64
 	for _, f := range files {
-		sum, n, err := fileSum(filepath.Join(p, filepath.FromSlash(f)))
+		sum, n, err := sum(filepath.Join(p, filepath.FromSlash(f)))
 		if err != nil {
 			return "", 0, err
 		}
@@ -81,6 +92,38 @@ func ChecksumSeed(p string) (string, int64, error) {
 		fmt.Fprintf(h, "%s  %s\n", sum, f)
 	}
 	return hex.EncodeToString(h.Sum(nil)), total, nil
+}
+
+// fileStamp says which version of a file a remembered checksum is of.
+type fileStamp struct {
+	path  string
+	size  int64
+	mtime int64 // ns
+}
+
+type fileChecksum struct {
+	sum string
+	n   int64
+}
+
+// sums are the checksums rememberedSum read, by fileStamp.
+var sums sync.Map
+
+// rememberedSum is fileSum, read once per version of the file.
+func rememberedSum(p string) (string, int64, error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", 0, err
+	}
+	st := fileStamp{path: p, size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+	if c, ok := sums.Load(st); ok {
+		return c.(fileChecksum).sum, c.(fileChecksum).n, nil
+	}
+	sum, n, err := fileSum(p)
+	if err == nil && n == st.size {
+		sums.Store(st, fileChecksum{sum, n})
+	}
+	return sum, n, err
 }
 
 func fileSum(p string) (string, int64, error) {
@@ -99,9 +142,12 @@ func fileSum(p string) (string, int64, error) {
 
 // InspectSeed finds a seed's format and compression (by content, not by
 // name) and its checksum, and verifies the checksum when want is set.
-func InspectSeed(p, want string) (SeedInfo, error) {
+func InspectSeed(p, want string) (SeedInfo, error) { return inspectSeed(p, want, false) }
+
+// inspectSeed is InspectSeed; remembered as for checksumSeed.
+func inspectSeed(p, want string, remembered bool) (SeedInfo, error) {
 	info := SeedInfo{Path: p}
-	sum, size, err := ChecksumSeed(p)
+	sum, size, err := checksumSeed(p, remembered)
 	if err != nil {
 		return info, fmt.Errorf("reading seed %s: %w", p, err)
 	}
@@ -204,7 +250,7 @@ func GoldenName(key string) string { return "berth-golden-" + key[:20] }
 // Golden returns the golden copy for a seed or URL source, loading it when
 // there is none yet. loaded says whether it was loaded now.
 func (c *Cloner) Golden(ctx context.Context, src Source, t Target, progress func(Progress)) (v Volume, loaded bool, err error) {
-	key, desc, seed, err := c.goldenKeyFor(ctx, src, t, progress)
+	key, desc, seed, err := c.goldenKeyFor(ctx, src, t, false, progress)
 	if err != nil {
 		return Volume{}, false, err
 	}
@@ -264,8 +310,9 @@ func (c *Cloner) used(ctx context.Context, v Volume, t Target) {
 }
 
 // goldenKeyFor computes what a golden copy of src for t is keyed by (a
-// seed is read and verified for it).
-func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progress func(Progress)) (key, desc string, seed SeedInfo, err error) {
+// seed is read and verified for it; for a look-up, a checksum remembered
+// from an earlier read of the same version of the file does).
+func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, lookup bool, progress func(Progress)) (key, desc string, seed SeedInfo, err error) {
 	fl, err := flavourOf(t)
 	if err != nil {
 		return "", "", seed, err
@@ -277,7 +324,7 @@ func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progres
 	switch src.Kind {
 	case "seed":
 		send(progress, Progress{Step: "verifying the seed"})
-		seed, err = InspectSeed(src.Seed, src.SHA256)
+		seed, err = inspectSeed(src.Seed, src.SHA256, lookup)
 		if err != nil {
 			return "", "", seed, err
 		}
@@ -305,7 +352,7 @@ func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, progres
 // FindGolden returns the golden copy of src for t when it is loaded,
 // without loading it.
 func (c *Cloner) FindGolden(ctx context.Context, src Source, t Target) (Volume, bool, error) {
-	key, _, _, err := c.goldenKeyFor(ctx, src, t, nil)
+	key, _, _, err := c.goldenKeyFor(ctx, src, t, true, nil)
 	if err != nil {
 		return Volume{}, false, err
 	}
