@@ -182,7 +182,9 @@ func (c *Cloner) pause(ctx context.Context, name string, progress func(Progress)
 // golden copy (loaded first when there is none), another environment's
 // volume (its server stopped during the copy), a snapshot or a golden
 // volume. t's container, when it runs, is stopped during the copy and
-// started again. t.Volume must exist.
+// started again. t.Volume must exist. When t's root password is random
+// (t.RandomRoot), the copy's root accounts get a new random password
+// before t's server starts again.
 func (c *Cloner) Clone(ctx context.Context, src Source, t Target, progress func(Progress)) (Result, error) {
 	start := c.now()
 	if _, ok, err := c.eng.InspectVolume(ctx, t.Volume); err != nil {
@@ -231,6 +233,11 @@ func (c *Cloner) Clone(ctx context.Context, src Source, t Target, progress func(
 	res, err := c.copyVolume(ctx, from, t.Volume, t, total, progress)
 	if rerr := resumeSrc(); rerr != nil && err == nil {
 		err = rerr
+	}
+	if err == nil && t.RandomRoot {
+		// a root password of its own, before its server starts (see
+		// mariadb_root.go)
+		err = c.renewRoot(ctx, t, progress)
 	}
 	if rerr := resume(); rerr != nil && err == nil {
 		err = rerr

@@ -160,9 +160,18 @@ type Target struct {
 	// POSTGRES_PASSWORD and POSTGRES_DB; AuthMethod its
 	// POSTGRES_HOST_AUTH_METHOD. For MariaDB they are MARIADB_USER,
 	// MARIADB_PASSWORD and MARIADB_DATABASE, and RootPassword is
-	// MARIADB_ROOT_PASSWORD (root@localhost and root@'%').
+	// MARIADB_ROOT_PASSWORD (root@localhost and root@RootHost).
 	User, Password, Database, AuthMethod string
 	RootPassword                         string
+	// RandomRoot is MARIADB_RANDOM_ROOT_PASSWORD: root's password is one
+	// nobody is told (RootPassword is not used). Berth makes a strong
+	// random one for each golden copy and gives each clone a new one (see
+	// Clone); none is ever shown, logged or stored.
+	RandomRoot bool
+	// RootHost is MARIADB_ROOT_HOST, where root may connect from besides
+	// localhost ("" is the image's default, "%"; "localhost" makes no
+	// other root account).
+	RootHost string
 }
 
 // Source is a resolved database source.

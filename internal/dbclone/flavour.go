@@ -65,15 +65,34 @@ var flavours = map[string]*flavour{
 		env: func(t Target) []string {
 			return []string{"MY_DB=" + t.Database, "REL=" + relData(t)}
 		},
-		files:   mariadbFiles,
-		secrets: func(t Target) []string { return []string{t.Password, t.RootPassword} },
-		keyExtra: func(t Target) string {
-			return fmt.Sprintf("%s\x00%x", EngineMariaDB, sha256.Sum256([]byte(t.RootPassword)))
-		},
+		files:     mariadbFiles,
+		secrets:   func(t Target) []string { return []string{t.Password, t.RootPassword} },
+		keyExtra:  mariadbKeyExtra,
 		url:       mariadbURLFiles,
 		loadError: mariadbLoadError,
 	},
 }
+
+// mariadbKeyExtra keys a MariaDB golden copy by root's password (hashed)
+// or, for a random one, by the fact that it is random: the random value
+// itself is made anew for each copy, so it cannot be part of a key that
+// must stay the same from one load to the next. A root host other than the
+// default "%" is part of the key too (only then, so that the keys of
+// copies loaded before it was are unchanged).
+func mariadbKeyExtra(t Target) string {
+	root := fmt.Sprintf("%x", sha256.Sum256([]byte(t.RootPassword)))
+	if t.RandomRoot {
+		root = "random"
+	}
+	x := EngineMariaDB + "\x00" + root
+	if h := rootHost(t); h != "%" {
+		x += "\x00host\x00" + h
+	}
+	return x
+}
+
+// rootHost is where root may connect from besides localhost.
+func rootHost(t Target) string { return cmpOr(t.RootHost, "%") }
 
 // defaultMountDir is the image's data folder, where Target.MountDir
 // defaults.
@@ -104,7 +123,9 @@ func (fl *flavour) checkFormat(seed SeedInfo) error {
 
 // mariadbFiles are the SQL run before the seed (the service's database)
 // and after it (the service's accounts, as the image's entrypoint would
-// make them), and the health check's client settings.
+// make them), and the health check's client settings. For a random root
+// password, t.RootPassword is the one Berth made for this load (see
+// withRandomRoot).
 func mariadbFiles(t Target) map[string]fileSource {
 	var pre, post strings.Builder
 	if t.Database != "" {
@@ -117,8 +138,10 @@ func mariadbFiles(t Target) map[string]fileSource {
 	// entrypoint does.
 	fmt.Fprintf(&post, "DELETE FROM mysql.global_priv WHERE User = '' OR (User = 'root' AND Host <> 'localhost');\nFLUSH PRIVILEGES;\n")
 	fmt.Fprintf(&post, "ALTER USER 'root'@'localhost' IDENTIFIED BY %s;\n", sqlString(t.RootPassword))
-	fmt.Fprintf(&post, "CREATE OR REPLACE USER 'root'@'%%' IDENTIFIED BY %s;\n", sqlString(t.RootPassword))
-	fmt.Fprintf(&post, "GRANT ALL ON *.* TO 'root'@'%%' WITH GRANT OPTION;\nGRANT PROXY ON ''@'%%' TO 'root'@'%%' WITH GRANT OPTION;\n")
+	if h := sqlString(rootHost(t)); rootHost(t) != "localhost" {
+		fmt.Fprintf(&post, "CREATE OR REPLACE USER 'root'@%s IDENTIFIED BY %s;\n", h, sqlString(t.RootPassword))
+		fmt.Fprintf(&post, "GRANT ALL ON *.* TO 'root'@%s WITH GRANT OPTION;\nGRANT PROXY ON ''@'%%' TO 'root'@%s WITH GRANT OPTION;\n", h, h)
+	}
 	for _, h := range []string{"localhost", "127.0.0.1", "::1"} {
 		fmt.Fprintf(&post, "CREATE OR REPLACE USER 'healthcheck'@%s IDENTIFIED BY %s;\n", sqlString(h), sqlString(hc))
 	}

@@ -396,6 +396,7 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	if err != nil {
 		return 0, "", err
 	}
+	t = withRandomRoot(t)
 	files := fl.files(t)
 	env := fl.env(t)
 	env = append(env, "SRC_KIND="+src.Kind, "MOUNT=/data", "PGD="+path.Join("/data", relData(t)))
