@@ -249,12 +249,15 @@ func (b *Berth) goldenOf(ctx context.Context, dbe DatabaseEngine, p *spec.Projec
 		if k := db.Source.Kind(); k != "seed" && k != "url" {
 			continue
 		}
-		t, err := target(p, db, reconcile.Observed{})
+		t, accounts, err := targetOf(p, db, reconcile.Observed{})
 		if err != nil {
 			if errors.Is(err, ErrNoDatabases) {
 				continue
 			}
 			return err
+		}
+		if accounts != nil {
+			continue // no golden copy can be loaded for it
 		}
 		src, err := b.source(ctx, p, db, "")
 		if err != nil {
