@@ -617,13 +617,22 @@ function now(): number {
   return typeof performance === 'undefined' ? 0 : Math.round(performance.now())
 }
 
+let firstFrame: number | undefined
+
+/** markFirstFrame records when the page's first frame was produced. */
+export function markFirstFrame(): void {
+  firstFrame ??= now()
+}
+
 /**
  * startupMarks are the page's start-up times in milliseconds since its
  * navigation started: the document loaded and parsed, the first listing
- * asked for and answered, and the frame that shows it produced.
+ * asked for and answered, the first frame (whatever it showed) and the frame
+ * that shows the listing produced.
  */
 export function startupMarks(asked: number, answered: number, shown: number): Record<string, number> {
   const marks: Record<string, number> = { listingAsked: asked, listingAnswered: answered, shown }
+  if (firstFrame !== undefined) marks.firstFrame = firstFrame
   const nav = typeof performance === 'undefined' ? undefined : (performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined)
   if (nav) {
     marks.responseEnd = Math.round(nav.responseEnd)

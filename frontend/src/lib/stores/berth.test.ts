@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import { fakeAPI } from '../../test/fakeApi'
 import { sampleListing } from '../../test/fixtures'
-import { BerthStore, isDestructive } from './berth.svelte'
+import { BerthStore, isDestructive, markFirstFrame, startupMarks } from './berth.svelte'
 
 describe('BerthStore', () => {
   it('loads the listing and selects the first environment', async () => {
@@ -51,6 +51,16 @@ describe('BerthStore', () => {
     await store.refresh()
     await new Promise((r) => setTimeout(r, 100))
     expect(shown).toHaveBeenCalledTimes(1)
+  })
+
+  it('reports the first frame among the start-up marks, once', async () => {
+    expect(startupMarks(1, 2, 3).firstFrame).toBeUndefined()
+    markFirstFrame()
+    const first = startupMarks(1, 2, 3).firstFrame
+    expect(first).toBeTypeOf('number')
+    await new Promise((r) => setTimeout(r, 20))
+    markFirstFrame() // a later frame does not move it
+    expect(startupMarks(1, 2, 3).firstFrame).toBe(first)
   })
 
   it('does not report a listing that failed to load as shown', async () => {
