@@ -170,14 +170,7 @@ func (b *Berth) pruneGolden(ctx context.Context, dryRun bool, since time.Time) *
 // sources could not be told.
 func (b *Berth) neededGolden(ctx context.Context, dbe DatabaseEngine, uses []GoldenUse) (keep map[string]string, notes []string, err error) {
 	keep = map[string]string{}
-	need := func(volume, who string) {
-		switch prev := keep[volume]; {
-		case prev == "":
-			keep[volume] = who
-		case !strings.Contains(prev, who):
-			keep[volume] = prev + "; " + who
-		}
-	}
+	need := func(volume, who string) { addReason(keep, volume, who) }
 	envs := map[string]bool{}
 	if e, err := b.eng(ctx); err == nil {
 		obs, err := e.Environments(ctx)

@@ -138,12 +138,7 @@ func (b *Berth) prune(ctx context.Context, req PruneRequest, wait time.Duration)
 			}
 			trees[key] = tree
 		}
-		switch why, prev := u.Env+": "+u.Why, keep[tree]; {
-		case prev == "":
-			keep[tree] = why
-		case !strings.Contains(prev, why):
-			keep[tree] = prev + "; " + why
-		}
+		addReason(keep, tree, u.Env+": "+u.Why)
 	}
 	days := DefaultWorkspaceKeepDays
 	if b.keepDays != nil {
@@ -189,3 +184,13 @@ func (b *Berth) pruneInBackground() {
 // Close waits for the background work core started (the clean-up after a
 // deploy), which is bounded in time.
 func (b *Berth) Close() { b.background.Wait() }
+
+// addReason adds why to the reasons keep gives for key ("a; b"), once.
+func addReason(keep map[string]string, key, why string) {
+	switch prev := keep[key]; {
+	case prev == "":
+		keep[key] = why
+	case !strings.Contains(prev, why):
+		keep[key] = prev + "; " + why
+	}
+}

@@ -130,20 +130,16 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 	default:
 		return Result{}, fmt.Errorf("unknown copy strategy %q", strategy)
 	}
-	// The source must still be there: mounting a missing volume would
-	// make an empty one (and the script refuses to copy an empty one).
-	if _, ok, err := c.eng.InspectVolume(ctx, from); err != nil {
-		return Result{}, err
-	} else if !ok {
-		return Result{}, fmt.Errorf("%w: volume %s is gone (removed by a clean-up or by hand?); nothing was changed", ErrSource, from)
-	}
+	// The callers found from just now; should it go before the helper
+	// mounts it (a clean-up, by hand), the engine makes an empty one,
+	// which the script refuses to copy.
 	res, err := c.eng.RunHelper(ctx, h)
 	if err != nil {
 		return Result{}, err
 	}
 	out := scrub(res.Output, t.Password, t.RootPassword)
 	if res.ExitCode != 0 && strings.Contains(out, "berth-error empty-source") {
-		return Result{}, fmt.Errorf("%w: volume %s is empty or was removed as the copy began; nothing was changed", ErrSource, from)
+		return Result{}, fmt.Errorf("%w: volume %s is empty or was removed as the copy began (by a clean-up or by hand?); nothing was changed", ErrSource, from)
 	}
 	if res.ExitCode != 0 {
 		if strings.Contains(out, "No space left on device") {

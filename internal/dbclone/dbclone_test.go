@@ -173,6 +173,15 @@ func TestSnapshotRestoreReset(t *testing.T) {
 	f.ready(db)
 	sameSums(t, "reset", f.checksums(db), golden)
 
+	// A source that is empty (what the engine makes when a volume goes
+	// between a clone's look-up and its copy): refused, nothing changed.
+	empty := f.volume("empty", nil)
+	if _, err := f.c.Restore(f.ctx, empty, tg, nil); !errors.Is(err, dbclone.ErrSource) || !strings.Contains(err.Error(), "is empty") {
+		t.Fatalf("restoring an empty volume: %v, want ErrSource saying it is empty", err)
+	}
+	f.ready(db)
+	sameSums(t, "after the empty source", f.checksums(db), golden)
+
 	// removing a snapshot refuses other volumes
 	if err := f.c.RemoveSnapshot(f.ctx, vol); err == nil {
 		t.Error("RemoveSnapshot removed a volume that is not a snapshot")

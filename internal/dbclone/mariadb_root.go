@@ -67,8 +67,7 @@ SELECT CONCAT('berth-root-accounts ', COUNT(*)) FROM mysql.global_priv WHERE Use
 // mariadbRootScript starts a private server (Unix socket only, without
 // its grant tables) on the data folder /data/$REL, runs
 // /berth/in/root.sql and stops the server cleanly.
-const mariadbRootScript = `set -Eeuo pipefail
-S=/berth/work/mysqld.sock
+const mariadbRootScript = "set -Eeuo pipefail\n" + mariadbServer + `S=/berth/work/mysqld.sock
 D=/data${REL:+/$REL}
 PID=
 cleanup() { rc=$?; if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; exit $rc; }
@@ -77,17 +76,10 @@ my() { mariadb --protocol=socket --socket="$S" -uroot "$@"; }
 mkdir -p /berth/work
 chown mysql:mysql /berth/work
 if [ ! -d "$D/mysql" ]; then echo "berth-error no-data-folder"; exit 65; fi
-mariadbd --user=mysql --datadir="$D" --skip-networking --skip-grant-tables --socket="$S" --pid-file=/berth/work/mysqld.pid \
-	--loose-wsrep_on=OFF --skip-log-bin --skip-slave-start --log-error=/berth/work/mysqld.err &
-PID=$!
-for i in $(seq 600); do
-	if my -e 'SELECT 1' >/dev/null 2>&1; then break; fi
-	if ! kill -0 "$PID" 2>/dev/null; then PID=; cat /berth/work/mysqld.err >&2; exit 1; fi
-	sleep 0.1
-done
+start "$D" "$S" --skip-grant-tables --skip-slave-start
+PID=$P
 my -N -B --database=mysql </berth/in/root.sql
-kill "$PID"
-if ! wait "$PID"; then PID=; cat /berth/work/mysqld.err >&2; exit 1; fi
+if ! stop "$PID" "$S"; then PID=; exit 1; fi
 PID=
 `
 

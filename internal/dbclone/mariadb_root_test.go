@@ -122,13 +122,7 @@ INSERT INTO notes VALUES (1, '`+f.prefix+`');`) // the prefix makes the seed, an
 	var output []string // everything Berth said
 	progress := func(p dbclone.Progress) { output = append(output, fmt.Sprintf("%+v", p)) }
 	vol1, vol2, vol3 := f.volume("one", nil), f.volume("two", nil), f.volume("three", nil)
-	res1, err := f.c.Clone(f.ctx, source, f.myRandomTarget(vol1, ""), progress)
-	if res1.From != "" {
-		f.goldenCleanup(res1.From)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	res1 := f.clone(t, f.c, source, f.myRandomTarget(vol1, ""), progress)
 	if !res1.GoldenLoaded {
 		t.Errorf("first clone %+v: want a golden copy loaded now", res1)
 	}

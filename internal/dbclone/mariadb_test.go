@@ -163,14 +163,8 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 		f := f.sub(t)
 		vol := f.volume("clone", nil)
 		var steps []string
-		res, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "seed", Seed: plain, SHA256: sum, Name: "seed plain"}, f.myTarget(vol, ""),
+		res := top.clone(t, f.c, dbclone.Source{Kind: "seed", Seed: plain, SHA256: sum, Name: "seed plain"}, f.myTarget(vol, ""),
 			func(p dbclone.Progress) { steps = append(steps, p.Step) })
-		if res.From != "" {
-			top.goldenCleanup(res.From)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
 		golden = res.From
 		if !res.GoldenLoaded || res.Strategy == "" || res.Bytes == 0 {
 			t.Errorf("result %+v: want a golden copy loaded now, a strategy and a size", res)
@@ -211,13 +205,7 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 	t.Run("gzip", func(t *testing.T) {
 		f := f.sub(t)
 		vol := f.volume("gz", nil)
-		res, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "seed", Seed: gz(t, plain), Name: "seed gzip"}, f.myTarget(vol, ""), nil)
-		if res.From != "" {
-			top.goldenCleanup(res.From)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := top.clone(t, f.c, dbclone.Source{Kind: "seed", Seed: gz(t, plain), Name: "seed gzip"}, f.myTarget(vol, ""), nil)
 		if !res.GoldenLoaded {
 			t.Errorf("result %+v: want a golden copy of its own", res)
 		}

@@ -166,6 +166,28 @@ rm -f /p/a /p/b
 // sizeScript prints the size of /v in bytes.
 const sizeScript = `du -sb /v | cut -f1`
 
+// mariadbServer is the shell functions the MariaDB scripts run their
+// private servers with (Unix socket only, no binary log):
+// "start DATADIR SOCKET [ARGS...]" starts one and waits until root answers
+// on SOCKET (its process id in P; its log, SOCKET.err, is printed when it
+// fails); "stop PID SOCKET" shuts it down cleanly.
+const mariadbServer = `start() {
+	local d=$1 s=$2 i
+	shift 2
+	mariadbd --user=mysql --datadir="$d" --skip-networking --socket="$s" --pid-file="$s.pid" \
+		--loose-wsrep_on=OFF --skip-log-bin --log-error="$s.err" "$@" &
+	P=$!
+	for i in $(seq 600); do
+		if mariadb --protocol=socket --socket="$s" -uroot -e 'SELECT 1' >/dev/null 2>&1; then return 0; fi
+		if ! kill -0 "$P" 2>/dev/null; then cat "$s.err" >&2; return 1; fi
+		sleep 0.1
+	done
+	cat "$s.err" >&2
+	return 1
+}
+stop() { kill "$1"; if ! wait "$1"; then cat "$2.err" >&2; return 1; fi; }
+`
+
 // mariadbLoadScript loads a seed or a live server into a fresh golden
 // volume mounted at /data for MariaDB: mariadb-install-db makes the data
 // folder /data/$REL, a private server (Unix socket only) runs the
@@ -182,8 +204,7 @@ const sizeScript = `du -sb /v | cut -f1`
 // database /berth/in/source-db goes into the service's database (all its
 // databases but the system ones when that file is empty, each under its
 // own name).
-const mariadbLoadScript = `set -Eeuo pipefail
-fail() { echo "berth-error $*"; exit 65; }
+const mariadbLoadScript = "set -Eeuo pipefail\n" + mariadbServer + `fail() { echo "berth-error $*"; exit 65; }
 S=/berth/work/mysqld.sock
 D=/data${REL:+/$REL}
 PID=
@@ -240,15 +261,8 @@ if ! mariadb-install-db --user=mysql --datadir="$D" --skip-test-db --auth-root-a
 	cat /berth/work/install.log >&2
 	exit 1
 fi
-mariadbd --user=mysql --datadir="$D" --skip-networking --socket="$S" --pid-file=/berth/work/mysqld.pid \
-	--loose-wsrep_on=OFF --skip-log-bin --max-allowed-packet=1G --log-error=/berth/work/mysqld.err &
-PID=$!
-for i in $(seq 600); do
-	if my -e 'SELECT 1' >/dev/null 2>&1; then break; fi
-	if ! kill -0 "$PID" 2>/dev/null; then PID=; cat /berth/work/mysqld.err >&2; exit 1; fi
-	sleep 0.1
-done
-my -e 'SELECT 1' >/dev/null || { cat /berth/work/mysqld.err >&2; exit 1; }
+start "$D" "$S" --max-allowed-packet=1G
+PID=$P
 case "$SRC_KIND" in
 url)
 	echo "berth-step copying the source database"
@@ -271,8 +285,7 @@ esac
 my --database=mysql </berth/in/post.sql
 install -o mysql -g mysql -m 600 /berth/in/healthcheck.cnf "$D/.my-healthcheck.cnf"
 echo "berth-step stopping the server cleanly"
-kill "$PID"
-if ! wait "$PID"; then PID=; cat /berth/work/mysqld.err >&2; exit 1; fi
+if ! stop "$PID" "$S"; then PID=; exit 1; fi
 PID=
 echo "berth-major $(my_version)"
 echo "berth-size $(du -sb /data | cut -f1)"
@@ -284,31 +297,13 @@ echo "berth-size $(du -sb /data | cut -f1)"
 // copyScript. The source's server runs without its grant tables and
 // without networking, so no password is needed; $REL is the data folder
 // below the mount.
-const mariadbLogicalScript = `set -Eeuo pipefail
-N=/to/` + stageDir + ` O=/to/` + oldDir + `
+const mariadbLogicalScript = "set -Eeuo pipefail\n" + mariadbServer + `N=/to/` + stageDir + ` O=/to/` + oldDir + `
 SD=/from${REL:+/$REL} ND=$N${REL:+/$REL}
 A=/berth/work/a.sock B=/berth/work/b.sock
 PA= PB=
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 cleanup() { rc=$?; [ -z "$PA" ] || stop_pid "$PA"; [ -z "$PB" ] || stop_pid "$PB"; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
 trap cleanup EXIT
-# start DATADIR SOCKET [ARGS...]: a private server; its process id in P.
-start() {
-	local d=$1 s=$2 i
-	shift 2
-	mariadbd --user=mysql --datadir="$d" --skip-networking --socket="$s" --pid-file="$s.pid" \
-		--loose-wsrep_on=OFF --skip-log-bin --log-error="$s.err" "$@" &
-	P=$!
-	for i in $(seq 600); do
-		if mariadb --protocol=socket --socket="$s" -uroot -e 'SELECT 1' >/dev/null 2>&1; then return 0; fi
-		if ! kill -0 "$P" 2>/dev/null; then cat "$s.err" >&2; return 1; fi
-		sleep 0.1
-	done
-	cat "$s.err" >&2
-	return 1
-}
-# stop PID SOCKET: a clean shutdown.
-stop() { kill "$1"; if ! wait "$1"; then cat "$2.err" >&2; return 1; fi; }
 mkdir -p /berth/work
 chown mysql:mysql /berth/work
 rm -rf "$N" "$O"
