@@ -12,7 +12,8 @@
 #
 # Exit status: 0 window shown and data loaded; 1 the window never appeared
 # or the binary died; 2 the window appeared but no listing arrived (the
-# screenshot is still taken, to see why); 3 missing tools or binary.
+# screenshot is still taken, to see why); 3 missing tools or binary; 4 the
+# window process loaded a GL driver (see below).
 #
 # Settings (environment):
 #   BERTH_BIN          the binary (default build/bin/berth)
@@ -109,5 +110,16 @@ done
 sleep "${SMOKE_SETTLE:-1}"
 import -window root "$shot"
 say "screenshot: $shot"
+
+# The window process sets up no GL on X11 (app/desktop initWithoutGL): the
+# web process paints, so a GL driver here is memory and start-up lost.
+if [ "${BERTH_WINDOW_GL:-}" != 1 ]; then
+  gl=$(grep -oE '[^/ ]*(libLLVM|_dri\.so|libEGL_mesa|libGLX_mesa)[^/ ]*$' "/proc/$app_pid/maps" | sort -u | tr '\n' ' ' || true)
+  if [ -n "$gl" ]; then
+    say "the window process loaded GL: $gl"; status=4
+  else
+    say "the window process loaded no GL driver"
+  fi
+fi
 if [ "$status" != 0 ]; then cat "$work/app.log" >&2; fi
 exit "$status"

@@ -43,6 +43,8 @@ func Run(assets fs.FS, opts Options) error {
 	a := NewAPI(opts.Core, opts.Settings)
 	// The first listing overlaps with WebKit's start.
 	a.svc.Prefetch(context.Background())
+	// Before Wails starts GTK: see initWithoutGL.
+	initWithoutGL()
 	a.logf = opts.Logf
 	width, height := 1200, 800
 	win, remembered, _ := settings.LoadWindow()
