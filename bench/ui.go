@@ -3,9 +3,10 @@ package main
 // The "ui" section: issue 3's performance targets for the desktop app and
 // its UI. Binary sizes; cold start of the real desktop binary under a
 // private Xvfb to its first listing answered and painted; idle memory of
-// its process tree (Go + WebKit processes); the web mode's page under a
-// stream of events in headless chromium (ui_load.go). There is no peer to
-// run here: the peer line only quotes the peers' own documentation.
+// its process tree (Go + WebKit processes), each against the same window
+// with an empty page and none of Berth's code (bench/barewindow, built and
+// run here); the web mode's page under a stream of events in headless
+// chromium (ui_load.go).
 
 import (
 	"bufio"
@@ -71,7 +72,7 @@ func benchUI(repo string) {
 	if missing := missingTools("Xvfb", "import"); missing != "" {
 		fmt.Printf("  cold start and idle memory: skipped, %s not on PATH (apt-get install xvfb imagemagick)\n", missing)
 	} else if *uiRuns > 0 {
-		if err := benchWindow(repo, bin); err != nil {
+		if err := benchWindow(repo, bin, tmp); err != nil {
 			fmt.Printf("  cold start and idle memory: FAILED: %v\n", err)
 		}
 	}
@@ -120,7 +121,7 @@ type windowRun struct {
 	mem     treeMemory
 }
 
-func benchWindow(repo, bin string) error {
+func benchWindow(repo, bin, tmp string) error {
 	display, stopX, err := startXvfb(screenW, screenH)
 	if err != nil {
 		return err
@@ -130,29 +131,14 @@ func benchWindow(repo, bin string) error {
 	if d := os.Getenv("BERTH_DEFINITIONS"); d != "" {
 		defs = d
 	}
-	fmt.Fprintf(os.Stderr, "bench: cold starts of %s on display %s (1 first run + %d)\n", bin, display, *uiRuns)
-	first, err := startWindow(bin, display, defs, *uiIdle)
+	app := windowSpec{bin: bin, env: []string{"BERTH_DEBUG=1", "BERTH_DEFINITIONS=" + defs}, listing: true}
+	first, runs, err := startWindows(app, display)
 	if err != nil {
 		return err
 	}
-	var runs []windowRun
-	for i := 0; i < *uiRuns; i++ {
-		r, err := startWindow(bin, display, defs, *uiIdle)
-		if err != nil {
-			return err
-		}
-		runs = append(runs, r)
-	}
-	pick := func(f func(windowRun) time.Duration) time.Duration {
-		var ds []time.Duration
-		for _, r := range runs {
-			ds = append(ds, f(r))
-		}
-		return med(ds)
-	}
-	listed := pick(func(r windowRun) time.Duration { return r.listed })
-	shown := pick(func(r windowRun) time.Duration { return r.shown })
-	painted := pick(func(r windowRun) time.Duration { return r.painted })
+	listed := medianOf(runs, func(r windowRun) time.Duration { return r.listed })
+	shown := medianOf(runs, func(r windowRun) time.Duration { return r.shown })
+	painted := medianOf(runs, func(r windowRun) time.Duration { return r.painted })
 	fmt.Printf("  cold start of the window, median of %d (page cache warm; the first run, not counted: listed %.2f s, shown %.2f s, screenshot %.2f s)\n",
 		len(runs), first.listed.Seconds(), first.shown.Seconds(), first.painted.Seconds())
 	fmt.Printf("    exec to first listing answered  %5.2f s   (BERTH_DEBUG log: %s)\n", listed.Seconds(), first.line)
@@ -162,18 +148,67 @@ func benchWindow(repo, bin string) error {
 		painted.Seconds())
 	fmt.Printf("    the page's marks, last run      %s   (ms since its navigation started; exec to navigation is WebKit's start)\n", runs[len(runs)-1].marks)
 
-	var pss, rss []time.Duration // medians via med(): bytes stored as Durations
-	for _, r := range runs {
-		pss = append(pss, time.Duration(r.mem.pss))
-		rss = append(rss, time.Duration(r.mem.rss))
-	}
 	last := runs[len(runs)-1].mem
 	fmt.Printf("  idle memory of the app process tree, %s after the first listing, median of %d (processes: %s)\n",
 		*uiIdle, len(runs), last.describe())
-	mPSS := float64(med(pss))
-	fmt.Printf("    PSS  %6.1f MB   target <= 200 MB   %s%s\n", mPSS/mb, verdict(mPSS <= 200*mb), last.pssNote())
-	fmt.Printf("    RSS  %6.1f MB   (counts shared libraries once per process)\n", float64(med(rss))/mb)
+	pss, rss := medianMemory(runs)
+	fmt.Printf("    PSS  %6.1f MB   target <= 200 MB   %s%s\n", pss/mb, verdict(pss <= 200*mb), last.pssNote())
+	fmt.Printf("    RSS  %6.1f MB   (counts shared libraries once per process)\n", rss/mb)
+
+	// The peer: the same window with an empty page and no Berth behind it.
+	bare := filepath.Join(tmp, "barewindow")
+	build := exec.Command("go", "build", "-tags", "desktop,production,webkit2_41", "-trimpath", "-ldflags", "-s -w", "-o", bare, "./bench/barewindow")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building bench/barewindow: %v: %s", err, firstLines(string(out), 3))
+	}
+	_, peer, err := startWindows(windowSpec{bin: bare}, display)
+	if err != nil {
+		return fmt.Errorf("the empty window: %w", err)
+	}
+	pShown := medianOf(peer, func(r windowRun) time.Duration { return r.shown })
+	pPSS, _ := medianMemory(peer)
+	fmt.Printf("  peer: the same window with an empty page and none of Berth's code (bench/barewindow: Wails, Berth's window options, no GL in the window process), median of %d\n", len(peer))
+	fmt.Printf("    exec to its first frame         %5.2f s   Berth's data on screen: %.2fx (+%.2f s)   (page marks, last run: %s)\n",
+		pShown.Seconds(), shown.Seconds()/pShown.Seconds(), (shown - pShown).Seconds(), peer[len(peer)-1].marks)
+	fmt.Printf("    idle PSS, %s after it       %6.1f MB   Berth: %.2fx (+%.1f MB: Berth's code, data and page)   (processes: %s)\n",
+		*uiIdle, pPSS/mb, pss/pPSS, (pss-pPSS)/mb, peer[len(peer)-1].mem.describe())
 	return nil
+}
+
+// startWindows starts spec's window once uncounted (it warms the page
+// cache), then *uiRuns times.
+func startWindows(spec windowSpec, display string) (first windowRun, runs []windowRun, err error) {
+	fmt.Fprintf(os.Stderr, "bench: cold starts of %s on display %s (1 first run + %d)\n", spec.bin, display, *uiRuns)
+	if first, err = startWindow(spec, display, *uiIdle); err != nil {
+		return first, nil, err
+	}
+	for i := 0; i < *uiRuns; i++ {
+		r, err := startWindow(spec, display, *uiIdle)
+		if err != nil {
+			return first, nil, err
+		}
+		runs = append(runs, r)
+	}
+	return first, runs, nil
+}
+
+func medianOf(runs []windowRun, f func(windowRun) time.Duration) time.Duration {
+	var ds []time.Duration
+	for _, r := range runs {
+		ds = append(ds, f(r))
+	}
+	return med(ds)
+}
+
+// medianMemory is the median PSS and RSS of runs, in bytes.
+func medianMemory(runs []windowRun) (pss, rss float64) {
+	var p, r []time.Duration // medians via med(): bytes stored as Durations
+	for _, run := range runs {
+		p = append(p, time.Duration(run.mem.pss))
+		r = append(r, time.Duration(run.mem.rss))
+	}
+	return float64(med(p)), float64(med(r))
 }
 
 func firstLines(s string, n int) string {
@@ -217,16 +252,25 @@ func startXvfb(w, h int) (string, func(), error) {
 	}
 }
 
-// startWindow runs the desktop binary once: exec to the first listing, to
-// the first non-blank screenshot, then idle memory; then ends it.
-func startWindow(bin, display, defs string, idle time.Duration) (windowRun, error) {
+// windowSpec is a window binary to start and what to wait for.
+type windowSpec struct {
+	bin     string
+	env     []string // added to the environment
+	listing bool     // Berth's window: wait for the first listing, then for its report and a non-blank screenshot (the empty window stays blank)
+}
+
+// startWindow runs a window binary once: exec to the first listing (Berth's
+// window), to the page's "Shown:" report, to the first non-blank screenshot
+// (Berth's), then idle memory; then ends it.
+func startWindow(spec windowSpec, display string, idle time.Duration) (windowRun, error) {
 	var run windowRun
+	bin := spec.bin
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return run, err
 	}
 	cmd := exec.Command(bin)
-	cmd.Env = append(withoutEnv(os.Environ(), "WAYLAND_DISPLAY", "DISPLAY"), "DISPLAY="+display, "BERTH_DEBUG=1", "BERTH_DEFINITIONS="+defs)
+	cmd.Env = append(append(withoutEnv(os.Environ(), "WAYLAND_DISPLAY", "DISPLAY"), "DISPLAY="+display), spec.env...)
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	type logged struct {
@@ -281,27 +325,35 @@ func startWindow(bin, display, defs string, idle time.Duration) (windowRun, erro
 		return run, fmt.Errorf("%s\n%s", fmt.Sprintf(format, args...), output.String())
 	}
 
-	var at logged
-	select {
-	case at = <-listed:
-	case err := <-exited:
-		exited <- err
-		return fail("berth exited before its first listing: %v", err)
-	case <-time.After(60 * time.Second):
-		return fail("berth logged no listing within 60 s")
+	var at logged // idle time counts from here: the first listing (Berth), the first frame (the empty window)
+	if spec.listing {
+		select {
+		case at = <-listed:
+		case err := <-exited:
+			exited <- err
+			return fail("%s exited before its first listing: %v", bin, err)
+		case <-time.After(60 * time.Second):
+			return fail("%s logged no listing within 60 s", bin)
+		}
+		run.listed, run.line = at.at.Sub(start), strings.TrimSpace(at.line[strings.Index(at.line, "ListEnvironments:"):])
 	}
-	run.listed, run.line = at.at.Sub(start), strings.TrimSpace(at.line[strings.Index(at.line, "ListEnvironments:"):])
 	select {
 	case l := <-shownC:
 		run.shown = l.at.Sub(start)
 		if _, marks, ok := strings.Cut(l.line, "page marks: "); ok {
 			run.marks = strings.TrimSuffix(marks, ")")
 		}
-	case <-time.After(30 * time.Second):
-		return fail("the page did not report its first listing shown within 30 s of answering it")
+		if !spec.listing {
+			at = l
+		}
+	case err := <-exited:
+		exited <- err
+		return fail("%s exited before its page reported its first frame: %v", bin, err)
+	case <-time.After(60 * time.Second):
+		return fail("the page did not report being shown within 60 s")
 	}
 	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for spec.listing {
 		colours, err := screenColours(display, 65)
 		if err != nil {
 			return fail("screenshot: %v", err)

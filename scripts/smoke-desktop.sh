@@ -111,7 +111,7 @@ sleep "${SMOKE_SETTLE:-1}"
 import -window root "$shot"
 say "screenshot: $shot"
 
-# The window process sets up no GL on X11 (app/desktop initWithoutGL): the
+# The window process sets up no GL on X11 (app/desktop/nogl): the
 # web process paints, so a GL driver here is memory and start-up lost.
 if [ "${BERTH_WINDOW_GL:-}" != 1 ]; then
   gl=$(grep -oE '[^/ ]*(libLLVM|_dri\.so|libEGL_mesa|libGLX_mesa)[^/ ]*$' "/proc/$app_pid/maps" | sort -u | tr '\n' ' ' || true)

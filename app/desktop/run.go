@@ -12,6 +12,7 @@ import (
 	"github.com/wailsapp/wails/v2/pkg/runtime"
 
 	"github.com/berthdev/berth/app/api"
+	"github.com/berthdev/berth/app/desktop/nogl"
 	"github.com/berthdev/berth/internal/settings"
 )
 
@@ -43,8 +44,8 @@ func Run(assets fs.FS, opts Options) error {
 	a := NewAPI(opts.Core, opts.Settings)
 	// The first listing overlaps with WebKit's start.
 	a.svc.Prefetch(context.Background())
-	// Before Wails starts GTK: see initWithoutGL.
-	initWithoutGL()
+	// Before Wails starts GTK (see nogl.Init).
+	nogl.Init()
 	a.logf = opts.Logf
 	width, height := 1200, 800
 	win, remembered, _ := settings.LoadWindow()

@@ -1,6 +1,7 @@
 //go:build (production || dev) && linux
 
-package desktop
+// Package nogl keeps GL out of the desktop window's process (see Init).
+package nogl
 
 /*
 #cgo pkg-config: gtk+-3.0 webkit2gtk-4.1
@@ -26,8 +27,9 @@ import (
 // process as GTK and WebKit do it by default.
 const keepWindowGL = "BERTH_WINDOW_GL"
 
-// initWithoutGL starts GTK and WebKit's web context in this process with
-// GL hidden from them, so that the window process loads no GL driver.
+// Init starts GTK and WebKit's web context in this process with GL hidden
+// from them, so that the window process loads no GL driver. Call it on the
+// goroutine that then runs the Wails window, before wails.Run.
 //
 // The window asks WebKit for no hardware acceleration: the web process
 // paints the page and hands the window process plain pixels in shared
@@ -47,7 +49,7 @@ const keepWindowGL = "BERTH_WINDOW_GL"
 // BERTH_WINDOW_GL=1 it keeps GL everywhere (a way out should a driver or
 // WebKit version want it). Wails calls gtk_init_check again and uses the
 // same default web context.
-func initWithoutGL() {
+func Init() {
 	if os.Getenv(keepWindowGL) == "1" || !x11Session() {
 		return
 	}
