@@ -151,9 +151,10 @@ func benchWindow(repo, bin, tmp string) error {
 	last := runs[len(runs)-1].mem
 	fmt.Printf("  idle memory of the app process tree, %s after the first listing, median of %d (processes: %s)\n",
 		*uiIdle, len(runs), last.describe())
-	pss, rss := medianMemory(runs)
+	pss, rss, private := medianMemory(runs)
 	fmt.Printf("    PSS  %6.1f MB   target <= 200 MB   %s%s\n", pss/mb, verdict(pss <= 200*mb), last.pssNote())
 	fmt.Printf("    RSS  %6.1f MB   (counts shared libraries once per process)\n", rss/mb)
+	fmt.Printf("    USS  %6.1f MB   (pages mapped by one process of the tree only: what ending the app frees for sure)\n", private/mb)
 
 	// The peer: the same window with an empty page and no Berth behind it.
 	bare := filepath.Join(tmp, "barewindow")
@@ -167,12 +168,13 @@ func benchWindow(repo, bin, tmp string) error {
 		return fmt.Errorf("the empty window: %w", err)
 	}
 	pShown := medianOf(peer, func(r windowRun) time.Duration { return r.shown })
-	pPSS, _ := medianMemory(peer)
+	pPSS, _, pPrivate := medianMemory(peer)
 	fmt.Printf("  peer: the same window with an empty page and none of Berth's code (bench/barewindow: Wails, Berth's window options, no GL in the window process), median of %d\n", len(peer))
 	fmt.Printf("    exec to its first frame         %5.2f s   Berth's data on screen: %.2fx (+%.2f s)   (page marks, last run: %s)\n",
 		pShown.Seconds(), shown.Seconds()/pShown.Seconds(), (shown - pShown).Seconds(), peer[len(peer)-1].marks)
 	fmt.Printf("    idle PSS, %s after it       %6.1f MB   Berth: %.2fx (+%.1f MB: Berth's code, data and page)   (processes: %s)\n",
 		*uiIdle, pPSS/mb, pss/pPSS, (pss-pPSS)/mb, peer[len(peer)-1].mem.describe())
+	fmt.Printf("    idle USS                      %6.1f MB   Berth: %.2fx (+%.1f MB)\n", pPrivate/mb, private/pPrivate, (private-pPrivate)/mb)
 	return nil
 }
 
@@ -201,14 +203,15 @@ func medianOf(runs []windowRun, f func(windowRun) time.Duration) time.Duration {
 	return med(ds)
 }
 
-// medianMemory is the median PSS and RSS of runs, in bytes.
-func medianMemory(runs []windowRun) (pss, rss float64) {
-	var p, r []time.Duration // medians via med(): bytes stored as Durations
+// medianMemory is the median PSS, RSS and private memory of runs, in bytes.
+func medianMemory(runs []windowRun) (pss, rss, private float64) {
+	var p, r, u []time.Duration // medians via med(): bytes stored as Durations
 	for _, run := range runs {
 		p = append(p, time.Duration(run.mem.pss))
 		r = append(r, time.Duration(run.mem.rss))
+		u = append(u, time.Duration(run.mem.private))
 	}
-	return float64(med(p)), float64(med(r))
+	return float64(med(p)), float64(med(r)), float64(med(u))
 }
 
 func firstLines(s string, n int) string {
@@ -434,6 +437,7 @@ func ppmPixels(b []byte) ([]byte, error) {
 // treeMemory is the memory of a process and its descendants.
 type treeMemory struct {
 	pss, rss int64 // bytes
+	private  int64 // bytes mapped by one process only (USS: Private_Clean + Private_Dirty), from smaps_rollup
 	pssFrom  int   // processes whose PSS came from smaps_rollup (the others count their RSS)
 	procs    map[string]int
 }
@@ -514,6 +518,8 @@ func measureTree(root int) (treeMemory, error) {
 		pss := kbField(filepath.Join(dir, "smaps_rollup"), "Pss:")
 		if pss >= 0 {
 			m.pssFrom++
+			rollup := filepath.Join(dir, "smaps_rollup")
+			m.private += max(kbField(rollup, "Private_Clean:"), 0) + max(kbField(rollup, "Private_Dirty:"), 0)
 		} else {
 			pss = rss
 		}
