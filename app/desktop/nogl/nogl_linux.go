@@ -4,7 +4,9 @@
 package nogl
 
 /*
-#cgo pkg-config: gtk+-3.0 webkit2gtk-4.1
+#cgo pkg-config: gtk+-3.0
+#cgo webkit2_41 pkg-config: webkit2gtk-4.1
+#cgo !webkit2_41 pkg-config: webkit2gtk-4.0
 #include <gtk/gtk.h>
 #include <webkit2/webkit2.h>
 
