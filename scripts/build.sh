@@ -23,13 +23,15 @@ cd "$(dirname "$0")/.."
 what=${1:-desktop}
 
 say() { echo "build: $*" >&2; }
+# shellcheck source=scripts/retry.sh
+. scripts/retry.sh
 
 # Frontend packages: the same stamp as scripts/deps.sh, so either script
 # notices a changed lock file.
 stamp=frontend/node_modules/.berth-lock
 if [ ! -d frontend/node_modules ] || [ ! -f "$stamp" ] || ! cmp -s frontend/package-lock.json "$stamp"; then
   say "installing frontend packages (npm ci)"
-  (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+  (cd frontend && retry npm ci --no-audit --no-fund --loglevel=error)
   cp frontend/package-lock.json "$stamp"
 fi
 

@@ -12,6 +12,9 @@ what=${1:-all}
 
 say() { echo "deps: $*" >&2; }
 
+# shellcheck source=scripts/retry.sh
+. scripts/retry.sh
+
 # Debian packages.
 pkgs=(
   docker.io xfsprogs             # the engine, and XFS with reflink for its data root
@@ -38,18 +41,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     sudo=sudo
   fi
   say "installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  retry $sudo apt-get update -qq
+  retry $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Go modules.
-go mod download
+retry go mod download
 
 # The wails CLI (wails dev, wails doctor); the build itself needs only go.
 gobin=$(go env GOBIN); gobin=${gobin:-$(go env GOPATH)/bin}
 if [ ! -x "$gobin/wails" ] || ! "$gobin/wails" version 2>/dev/null | grep -q 'v2.12.0'; then
   say "installing the wails CLI v2.12.0"
-  go install github.com/wailsapp/wails/v2/cmd/wails@v2.12.0
+  retry go install github.com/wailsapp/wails/v2/cmd/wails@v2.12.0
 fi
 
 # npm packages, when the lock file changed since the last install.
@@ -57,7 +60,7 @@ if [ -f frontend/package-lock.json ]; then
   stamp=frontend/node_modules/.berth-lock
   if [ ! -f "$stamp" ] || ! cmp -s frontend/package-lock.json "$stamp"; then
     say "installing frontend packages"
-    (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+    (cd frontend && retry npm ci --no-audit --no-fund --loglevel=error)
     cp frontend/package-lock.json "$stamp"
   fi
 fi

@@ -53,6 +53,8 @@ die() {
 	echo "images: error: $*" >&2
 	exit 1
 }
+# shellcheck source=scripts/retry.sh
+. "$root/scripts/retry.sh"
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
@@ -301,12 +303,21 @@ build_debian() {
 	docker tag debian:bookworm-slim debian:bookworm
 }
 
+# fresh_debootstrap DIR [MIRROR]: a minimal bookworm in DIR, emptied first
+# so that a retry starts clean.
+fresh_debootstrap() {
+	local dir=$1
+	shift
+	rm -rf "$dir" && mkdir -p "$dir"
+	debootstrap --variant=minbase bookworm "$dir" "$@"
+}
+
 # debian_rootfs DIR KEY: the steps of build_debian, run with their output logged.
 debian_rootfs() {
 	local dir=$1 key=$2 mirror f
 	mirror=$(debian_mirror)
 	# shellcheck disable=SC2086 # no mirror: debootstrap's default
-	debootstrap --variant=minbase bookworm "$dir" $mirror
+	retry fresh_debootstrap "$dir" $mirror
 
 	# The settings of the official slim image.
 	cp -a "$recipes/debian/rootfs/." "$dir/"
@@ -368,7 +379,7 @@ debian_rootfs() {
 
 # build_dir NAME RECIPE KEY: an ordinary Dockerfile build of images/RECIPE.
 build_dir() {
-	run_logged "$1" docker build --label "$label=$3" -t "$1" "$recipes/$2"
+	run_logged "$1" retry docker build --label "$label=$3" -t "$1" "$recipes/$2"
 }
 
 # build_golang NAME KEY: the host's GOROOT sent as go/ next to the Dockerfile.
