@@ -37,10 +37,11 @@ const keepWindowGL = "BERTH_WINDOW_GL"
 // paints the page and hands the window process plain pixels in shared
 // memory. Yet by default GTK picks its X11 visuals through GLX when it
 // starts, and WebKit's web context opens an EGL display, and each loads the
-// GL driver into the window process. With Mesa (llvmpipe under Xvfb, and
-// the hardware drivers too) that is the driver plus libLLVM: on the bench
-// machine ~0.3 s of the window's start and ~22 MB of its memory, for GL
-// the window process never draws with.
+// GL driver into the window process. With Debian 12's Mesa (one driver
+// file for llvmpipe and the hardware drivers, linked to libLLVM) that is
+// the driver plus libLLVM: on the bench machine ~0.3 s of the window's
+// start and ~22 MB of its memory, for GL the window process never draws
+// with.
 //
 // So GTK starts with GDK_GL=disable, and the web context is made while
 // libglvnd sees no EGL vendor; both variables are put back at once. The web
