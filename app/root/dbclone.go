@@ -91,7 +91,10 @@ func (a *storeAdapter) GoldenUses(ctx context.Context) ([]core.GoldenUse, error)
 	us, err := s.GoldenUses(ctx)
 	out := make([]core.GoldenUse, len(us))
 	for i, u := range us {
-		out[i] = core.GoldenUse{Volume: u.Volume, Source: u.Source, FirstUsed: u.FirstUsed, LastUsed: u.LastUsed, Clones: u.Clones}
+		out[i] = core.GoldenUse{Volume: u.Volume, Source: u.Source, FirstUsed: u.FirstUsed, LastUsed: u.LastUsed}
+		for _, c := range u.Clones {
+			out[i].Clones = append(out[i].Clones, core.GoldenClone(c))
+		}
 	}
 	return out, err
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/berthdev/berth/internal/dbclone"
@@ -32,10 +31,13 @@ type GoldenUse struct {
 	Source    string
 	FirstUsed time.Time
 	LastUsed  time.Time
-	// Clones are the databases ("env: service") whose latest clone from a
-	// golden copy came from this one.
-	Clones []string
+	// Clones are the databases whose latest clone from a golden copy came
+	// from this one.
+	Clones []GoldenClone
 }
+
+// GoldenClone is an environment's database service.
+type GoldenClone struct{ Env, Service string }
 
 // WithGoldenRecords lets berth gc clean up golden copies: r records which
 // ones this installation used and when.
@@ -76,7 +78,7 @@ type GoldenEntry struct {
 // environment (on the engine or in the records) clone from at the revision
 // each runs (else what their latest clones came from), those of every
 // definition in the definitions folder (the next new environment's), and
-// those used since since (at least within the last hour: a clone may be
+// those used since `since` (at least within the last hour: a clone may be
 // between loading one and copying it). Golden copies it has no record of
 // are left alone.
 func (b *Berth) pruneGolden(ctx context.Context, dryRun bool, since time.Time) *GoldenPrune {
@@ -190,13 +192,6 @@ func (b *Berth) neededGolden(ctx context.Context, dbe DatabaseEngine, uses []Gol
 			envs[u.Env] = true
 		}
 	}
-	latest := map[string][]string{} // env → clone, golden copy
-	for _, u := range uses {
-		for _, c := range u.Clones {
-			env, _, _ := strings.Cut(c, ": ")
-			latest[env] = append(latest[env], c, u.Volume)
-		}
-	}
 	names := make([]string, 0, len(envs))
 	for n := range envs {
 		names = append(names, n)
@@ -209,8 +204,12 @@ func (b *Berth) neededGolden(ctx context.Context, dbe DatabaseEngine, uses []Gol
 		}
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s: its sources cannot be told here (%v); what its latest clone came from is kept", env, err))
-			for l := latest[env]; len(l) >= 2; l = l[2:] {
-				need(l[1], l[0]+" (its latest clone)")
+			for _, u := range uses {
+				for _, c := range u.Clones {
+					if c.Env == env {
+						need(u.Volume, env+": "+c.Service+" (its latest clone)")
+					}
+				}
 			}
 		}
 	}

@@ -79,8 +79,8 @@ func TestPruneGolden(t *testing.T) {
 		for _, u := range []struct {
 			v      string
 			at     time.Time
-			clones []string
-		}{{"g-shop", old, []string{"shop: db"}}, {"g-blog", old, nil}, {"g-old", old, []string{"removed-env: db"}},
+			clones []GoldenClone
+		}{{"g-shop", old, []GoldenClone{{"shop", "db"}}}, {"g-blog", old, nil}, {"g-old", old, []GoldenClone{{"removed-env", "db"}}},
 			{"g-recent", recent, nil}, {"g-busy", old, nil}, {"g-gone", old, nil}} {
 			recs.uses = append(recs.uses, GoldenUse{Volume: u.v, LastUsed: u.at, Clones: u.clones})
 		}

@@ -14,9 +14,15 @@ type GoldenUse struct {
 	Source    string    `json:"source"`
 	FirstUsed time.Time `json:"firstUsed"`
 	LastUsed  time.Time `json:"lastUsed"`
-	// Clones are the databases ("env: service") whose latest clone from a
-	// golden copy came from this one.
-	Clones []string `json:"clones,omitempty"`
+	// Clones are the databases whose latest clone from a golden copy came
+	// from this one.
+	Clones []GoldenClone `json:"clones,omitempty"`
+}
+
+// GoldenClone is an environment's database service.
+type GoldenClone struct {
+	Env     string `json:"env"`
+	Service string `json:"service"`
 }
 
 // UseGolden records that the golden copy in volume is being used now, for
@@ -76,13 +82,14 @@ func (s *Store) GoldenUses(ctx context.Context) ([]GoldenUse, error) {
 		return nil, fmt.Errorf("store: golden copies: %w", err)
 	}
 	defer clones.Close()
-	byVolume := map[string][]string{}
+	byVolume := map[string][]GoldenClone{}
 	for clones.Next() {
-		var v, env, svc string
-		if err := clones.Scan(&v, &env, &svc); err != nil {
+		var v string
+		var c GoldenClone
+		if err := clones.Scan(&v, &c.Env, &c.Service); err != nil {
 			return nil, fmt.Errorf("store: golden copies: %w", err)
 		}
-		byVolume[v] = append(byVolume[v], env+": "+svc)
+		byVolume[v] = append(byVolume[v], c)
 	}
 	if err := clones.Err(); err != nil {
 		return nil, fmt.Errorf("store: golden copies: %w", err)

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -44,14 +44,14 @@ func TestGoldenUses(t *testing.T) {
 	if !g1.FirstUsed.Equal(time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)) || !g1.LastUsed.Equal(time.Date(2026, 11, 3, 11, 0, 0, 0, time.UTC)) || g1.Source != "seed a.sql (renamed)" {
 		t.Errorf("g1 %+v", g1)
 	}
-	if len(g1.Clones) != 1 || g1.Clones[0] != "shop: db" || len(got[0].Clones) != 1 || got[0].Clones[0] != "blog: db" {
+	if len(g1.Clones) != 1 || g1.Clones[0] != (GoldenClone{"shop", "db"}) || len(got[0].Clones) != 1 || got[0].Clones[0] != (GoldenClone{"blog", "db"}) {
 		t.Errorf("clones: g1 %v, g2 %v", g1.Clones, got[0].Clones)
 	}
 	// blog's database is cloned from g1 now: g2 is no longer its source.
 	if err := s.UseGolden(ctx, "g1", "seed a.sql (renamed)", "blog", "db"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.GoldenUses(ctx); len(got[0].Clones) != 0 || strings.Join(got[1].Clones, ",") != "blog: db,shop: db" {
+	if got, _ := s.GoldenUses(ctx); len(got[0].Clones) != 0 || fmt.Sprint(got[1].Clones) != "[{blog db} {shop db}]" {
 		t.Errorf("after blog moved to g1: %+v", got)
 	}
 	if err := s.ForgetGolden(ctx, "g2"); err != nil {
