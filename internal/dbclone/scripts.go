@@ -35,6 +35,17 @@ create_db() { # SOCKETDIR
 }
 `
 
+// seedFile is a load script's first step for a seed: f names the uploaded
+// seed, gunzipped into /berth/work when it came gzipped (a zstd seed is
+// unpacked on its way up, see tarStream).
+const seedFile = `	f=/berth/in/seed
+	if [ "$COMPRESSION" = gzip ]; then
+		echo "berth-step unpacking the seed"
+		gunzip -c "$f" >/berth/work/seed
+		f=/berth/work/seed
+	fi
+`
+
 // loadScript loads a seed or a live database into a fresh golden volume
 // mounted at $MOUNT, with data folder $PGD. It prints "berth-error KIND
 // ..." lines for problems it recognises and "berth-size N" at the end.
@@ -50,13 +61,7 @@ url)
 	FORMAT=directory
 	;;
 seed)
-	f=/berth/in/seed
-	if [ "$COMPRESSION" = gzip ]; then
-		echo "berth-step unpacking the seed"
-		gunzip -c "$f" >/berth/work/seed
-		f=/berth/work/seed
-	fi
-	chown -R postgres /berth/in/seed /berth/work
+` + seedFile + `	chown -R postgres /berth/in/seed /berth/work
 	if [ "$FORMAT" = plain ]; then
 		if head -c 200 "$f" | grep -q 'PostgreSQL database dump' && ! tail -c 400 "$f" | grep -q 'PostgreSQL database dump complete'; then
 			fail truncated "the dump does not end with pg_dump's closing line"
@@ -237,13 +242,7 @@ url)
 	fi
 	;;
 seed)
-	f=/berth/in/seed
-	if [ "$COMPRESSION" = gzip ]; then
-		echo "berth-step unpacking the seed"
-		gunzip -c "$f" >/berth/work/seed
-		f=/berth/work/seed
-	fi
-	if head -c 300 "$f" | grep -q -e '^-- MariaDB dump' -e '^-- MySQL dump' && ! tail -c 300 "$f" | grep -q '^-- Dump completed'; then
+` + seedFile + `	if head -c 300 "$f" | grep -q -e '^-- MariaDB dump' -e '^-- MySQL dump' && ! tail -c 300 "$f" | grep -q '^-- Dump completed'; then
 		fail truncated
 	fi
 	v=$(head -n 20 "$f" | sed -n 's/^-- Server version[[:space:]]*\([0-9]*\.[0-9]*\).*MariaDB.*/\1/p' | head -n1)
