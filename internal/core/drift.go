@@ -712,16 +712,23 @@ func (b *Berth) Adopt(ctx context.Context, req AdoptRequest) (*AdoptResult, erro
 	if err != nil {
 		return nil, err
 	}
+	// The workspace is read through an os.Root: a file a container
+	// replaced with a symlink to one of the user's files is refused, never
+	// committed.
+	ws, err := os.OpenRoot(d.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ws.Close()
 	files := map[string][]byte{}
 	for _, f := range d.files {
-		full := filepath.Join(d.dir, filepath.FromSlash(f.Path))
 		if f.Kind == "deleted" {
 			files[f.Path] = nil
 			continue
 		}
-		data, err := os.ReadFile(full)
+		data, err := ws.ReadFile(filepath.FromSlash(f.Path))
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", full, err)
+			return nil, fmt.Errorf("reading %s in %s: %w", f.Path, d.dir, err)
 		}
 		files[f.Path] = data
 	}
@@ -755,7 +762,7 @@ func (b *Berth) Adopt(ctx context.Context, req AdoptRequest) (*AdoptResult, erro
 		rel = filepath.ToSlash(rel)
 		data, ok := files[rel]
 		if !ok {
-			if data, err = os.ReadFile(d.p.ComposeFiles[i]); err != nil {
+			if data, err = ws.ReadFile(filepath.FromSlash(rel)); err != nil {
 				return nil, err
 			}
 		}
