@@ -33,6 +33,13 @@ type Project struct {
 	Databases []Database `json:"databases,omitempty"`
 	// Warnings name what Berth read but does not act on yet (file:line).
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Capabilities are what the definition can do on the user's machine
+	// beyond running its own containers (see Capability).
+	Capabilities []Capability `json:"capabilities,omitempty"`
+	// Blocked lists files outside the definition's folder the load needed
+	// and did not read, because they were not granted: the project is
+	// incomplete and must not run until they are.
+	Blocked []string `json:"blocked,omitempty"`
 
 	// Health and Drift are the manifest's settings, nil when not set:
 	// HealthSettings.TimeoutOrDefault and DriftSettings.PolicyFor give the
