@@ -252,7 +252,7 @@ func (b *Berth) deployedOn(ctx context.Context, e Engine, env string) (*deployed
 		}
 	}
 	if revHash == "" || b.revs == nil {
-		p, err := b.defs.Load(ctx, d.def, spec.LoadOptions{Name: env})
+		p, err := b.loadGranted(ctx, env, d.def, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +284,7 @@ func (b *Berth) deployedOn(ctx context.Context, e Engine, env string) (*deployed
 		return d, nil
 	}
 	if len(d.files) == 0 || fd == nil {
-		d.p, err = b.loadAt(ctx, env, d.def, rev)
+		d.p, err = b.loadGranted(ctx, env, d.def, &rev)
 	} else {
 		d.p, err = b.loadPristine(ctx, fd, env, d.def, rev, d.dir)
 	}
@@ -304,9 +304,17 @@ func (b *Berth) loadPristine(ctx context.Context, fd FileDrifter, env, def strin
 		return nil, err
 	}
 	defer release()
-	p, err := spec.LoadDefinition(ctx, clean, spec.LoadOptions{Name: env, Revision: rev.Hash})
+	opts, _, err := b.loadOptions(ctx, env, def, &rev)
+	if err != nil {
+		return nil, err
+	}
+	opts.Revision = rev.Hash
+	p, err := spec.LoadDefinition(ctx, clean, opts)
 	if err != nil {
 		return nil, fmt.Errorf("definition %q at %s: %w", def, rev.Short, err)
+	}
+	if len(p.Blocked) > 0 {
+		return nil, b.untrusted(ctx, p, def, &rev)
 	}
 	p.Definition = def
 	rebase := func(path string) string {
@@ -585,6 +593,10 @@ func (b *Berth) Sync(ctx context.Context, env string, yes bool, confirm Confirm,
 func (b *Berth) sync(ctx context.Context, env string, yes bool, confirm Confirm, emit Emit, start time.Time) (*SyncResult, error) {
 	d, err := b.deployed(ctx, env)
 	if err != nil {
+		return nil, err
+	}
+	// Healing runs the definition again: only a trusted one.
+	if _, err := b.loadTrusted(ctx, env, d.def, d.rev); err != nil {
 		return nil, err
 	}
 	res := &SyncResult{Result: Result{Env: env, Warnings: d.p.Warnings}, Restored: []FileChange{}}

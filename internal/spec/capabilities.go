@@ -313,9 +313,8 @@ func (cc *capCollector) serviceCapabilities(cp *types.Project, f *fence) {
 			}
 		}
 		for _, p := range s.Ports {
-			if p.Published == "" {
-				continue
-			}
+			// Every ports entry is published (expose is the unpublished
+			// form): with no host port the engine picks one.
 			switch p.HostIP {
 			case "", "0.0.0.0", "::", "[::]":
 			default:
@@ -325,8 +324,12 @@ func (cc *capCollector) serviceCapabilities(cp *types.Project, f *fence) {
 			if proto == "" {
 				proto = "tcp"
 			}
+			as := "as " + p.Published
+			if p.Published == "" || p.Published == "0" {
+				as = "on a port the engine picks"
+			}
 			cc.add(Capability{Kind: CapAllInterfaces, Subject: fmt.Sprintf("%s: %d/%s", name, p.Target, proto),
-				Text: fmt.Sprintf("publishes port %d/%s of %s as %s on every network interface: other machines can reach it", p.Target, proto, name, p.Published)}, name, at("ports")...)
+				Text: fmt.Sprintf("publishes port %d/%s of %s %s on every network interface: other machines can reach it", p.Target, proto, name, as)}, name, at("ports")...)
 		}
 		for _, v := range s.VolumesFrom {
 			cc.add(Capability{Kind: CapExternalVolume, Subject: name + ": volumes_from " + v,

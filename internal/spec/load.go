@@ -138,7 +138,13 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	caps := newCapCollector(src)
 	caps.includeCapabilities(f, scan.refs)
 	caps.databaseCapabilities(m)
-	base := &Project{Name: name, Definition: filepath.Base(m.Dir), Description: m.Description, Dir: m.Dir,
+	hostEnv := map[string]string{}
+	for k, v := range opts.HostEnv {
+		if !reservedVar(k) && !containsString(opts.Reserved, k) {
+			hostEnv[k] = v
+		}
+	}
+	base := &Project{HostEnv: hostEnv, Name: name, Definition: filepath.Base(m.Dir), Description: m.Description, Dir: m.Dir,
 		ComposeFiles: append([]string{}, m.ComposeFiles...), Revision: opts.Revision, Profiles: profiles,
 		Health: m.Health, Drift: m.Drift, Services: []Service{}, Networks: []Network{}, Volumes: []Volume{}}
 	if len(f.blocked) > 0 {
@@ -214,6 +220,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	z := &normalizer{src: src}
 	p := z.project(cp)
 	p.Name = base.Name
+	p.HostEnv = base.HostEnv
 	p.Definition = base.Definition
 	p.Description = base.Description
 	p.Dir = base.Dir

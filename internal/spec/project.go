@@ -36,6 +36,10 @@ type Project struct {
 	// Capabilities are what the definition can do on the user's machine
 	// beyond running its own containers (see Capability).
 	Capabilities []Capability `json:"capabilities,omitempty"`
+	// HostEnv are the variables of the user's environment this load was
+	// given (granted ones only): a database url source reads its URL
+	// here. Never serialised.
+	HostEnv map[string]string `json:"-"`
 	// Blocked lists files outside the definition's folder the load needed
 	// and did not read, because they were not granted: the project is
 	// incomplete and must not run until they are.
