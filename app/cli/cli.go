@@ -150,7 +150,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	cmd.AddCommand(a.driftCommands()...)
 	cmd.AddCommand(a.gcCommand())
 	cmd.AddCommand(a.trustCommand()) // trust.go
-	cmd.AddCommand(a.dbCommand()) // db.go
+	cmd.AddCommand(a.dbCommand())    // db.go
 	return cmd
 }
 
