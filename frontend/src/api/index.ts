@@ -4,7 +4,7 @@ import { httpTransport, type HttpOptions } from './http'
 import { isWails, wailsTransport, type WailsWindow } from './wails'
 
 export type { BerthAPI } from './client'
-export { ApiError, toError } from './client'
+export { ApiError, toError, untrusted } from './client'
 export { httpTransport } from './http'
 export { wailsTransport, isWails } from './wails'
 export * from './types'
