@@ -299,6 +299,18 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		}
 	}
 	p.Warnings = sortWarnings(warnings, src)
+	for i := range p.Services {
+		s := &p.Services[i]
+		var files []string
+		if cs, ok := cp.Services[s.Name]; ok {
+			for _, ef := range cs.EnvFiles {
+				if ok, _ := f.inside(ef.Path); ok || readable {
+					files = append(files, ef.Path)
+				}
+			}
+		}
+		s.Interpolated = interpolatedKeys(src, *s, files, hostEnv)
+	}
 	p.Capabilities = caps.list()
 	p.Blocked = f.blocked
 	return p, nil

@@ -92,6 +92,11 @@ type Service struct {
 	StopSignal      string         `json:"stopSignal,omitempty"`
 	StopGracePeriod *time.Duration `json:"stopGracePeriod,omitempty"`
 
+	// Interpolated are the environment variables whose values came from
+	// interpolation or from the user's environment: masked wherever Berth
+	// shows them, like those with secret names. Not part of the hash.
+	Interpolated []string `json:"-"`
+
 	// Hash is the configuration hash of everything above that shapes the
 	// container (not Replicas, Build or PullPolicy). It is stored on the
 	// container as com.docker.compose.config-hash; a container whose label

@@ -358,3 +358,89 @@ func sortedVars(set map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// interpolatedKeys are the environment variables of s whose values come
+// from interpolation or the user's environment: in the Compose files a
+// value holding "$" or none at all (taken by name), in its env files a
+// value interpolating or a name alone, and any value equal to one of the
+// granted variables of the user's environment (from wherever it came).
+func interpolatedKeys(src *sources, s Service, envFiles []string, hostEnv map[string]string) []string {
+	keys := map[string]bool{}
+	for _, f := range src.files {
+		loc := f.locate([]string{"services", s.Name, "environment"})
+		var n *yaml.Node
+		if loc.found {
+			n = loc.node
+		}
+		switch {
+		case n == nil:
+		case n.Kind == yaml.MappingNode:
+			for _, kv := range mappingPairs(n) {
+				v := deref(kv[1])
+				if v == nil || v.Kind != yaml.ScalarNode || v.Tag == "!!null" || strings.Contains(v.Value, "$") {
+					keys[kv[0].Value] = true
+				}
+			}
+		case n.Kind == yaml.SequenceNode:
+			for _, item := range n.Content {
+				item = deref(item)
+				if item == nil || item.Kind != yaml.ScalarNode {
+					continue
+				}
+				k, v, ok := strings.Cut(item.Value, "=")
+				if !ok || strings.Contains(v, "$") {
+					keys[k] = true
+				}
+			}
+		}
+	}
+	for _, p := range envFiles {
+		vars := map[string]bool{}
+		envFileKeys(p, vars)
+		for k := range vars {
+			keys[k] = true
+		}
+	}
+	for k, v := range s.Environment {
+		if len(v) < 4 {
+			continue
+		}
+		for _, hv := range hostEnv {
+			if hv == v {
+				keys[k] = true
+				break
+			}
+		}
+	}
+	out := make([]string, 0, len(keys))
+	for k := range keys {
+		if _, ok := s.Environment[k]; ok {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// envFileKeys adds the keys of an env file whose values interpolate or
+// come from the environment by name.
+func envFileKeys(p string, out map[string]bool) {
+	fi, err := os.Stat(p)
+	if err != nil || fi.Size() > maxDefinitionFile || !fi.Mode().IsRegular() {
+		return
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "export "))
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || (strings.Contains(v, "$") && !strings.HasPrefix(strings.TrimSpace(v), "'")) {
+			out[strings.TrimSpace(k)] = true
+		}
+	}
+}
