@@ -223,7 +223,7 @@ func (b *Berth) prepare(ctx context.Context, req UpRequest) (Engine, *spec.Proje
 // converge.
 func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, error) {
 	start := b.now()
-	release, _, err := b.acquire(ctx, req.Env, KindUp, emit)
+	release, interrupted, err := b.acquire(ctx, req.Env, KindUp, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -231,6 +231,11 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	e, p, o, plan, err := b.prepare(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if len(interrupted) > 0 {
+		if err := b.settleDatabases(ctx, p, o, emit); err != nil {
+			return nil, err
+		}
 	}
 	planJSON, _ := json.Marshal(plan)
 	id, err := b.begin(ctx, Deployment{Kind: KindUp, Env: p.Name, Definition: p.Definition, Revision: p.Revision, Plan: planJSON})

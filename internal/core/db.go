@@ -31,6 +31,11 @@ type DBCloner interface {
 	RemoveSnapshot(ctx context.Context, volume string) error
 	Strategy(ctx context.Context, image string) (string, error)
 	FindGolden(ctx context.Context, src dbclone.Source, t dbclone.Target) (dbclone.Volume, bool, error)
+	// RemoveHelpers kills and removes the helpers of env a killed
+	// operation left running.
+	RemoveHelpers(ctx context.Context, env string) (int, error)
+	// Settle finishes or undoes a copy a killed helper left in t's volume.
+	Settle(ctx context.Context, t dbclone.Target) (bool, error)
 }
 
 // DatabaseEngine is the cloner together with what Up needs to put a clone
@@ -190,13 +195,19 @@ type dbEnv struct {
 // env for a database operation; release gives the lock back (call it when
 // err is nil).
 func (b *Berth) lockedDBEnvironment(ctx context.Context, env, what string, emit Emit) (d *dbEnv, release func(), err error) {
-	release, _, err = b.acquire(ctx, env, what, emit)
+	release, interrupted, err := b.acquire(ctx, env, what, emit)
 	if err != nil {
 		return nil, nil, err
 	}
 	if d, err = b.dbEnvironment(ctx, env); err != nil {
 		release()
 		return nil, nil, err
+	}
+	if len(interrupted) > 0 {
+		if err := b.settleDatabases(ctx, d.p, d.o, emit); err != nil {
+			release()
+			return nil, nil, err
+		}
 	}
 	return d, release, nil
 }

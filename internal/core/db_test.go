@@ -39,6 +39,16 @@ func (f *fakeDB) Restore(_ context.Context, from string, t dbclone.Target, _ fun
 	return dbclone.Result{Strategy: f.strategy}, nil
 }
 
+func (f *fakeDB) RemoveHelpers(_ context.Context, env string) (int, error) {
+	f.calls = append(f.calls, "remove helpers of "+env)
+	return 0, nil
+}
+
+func (f *fakeDB) Settle(_ context.Context, t dbclone.Target) (bool, error) {
+	f.calls = append(f.calls, "settle "+t.Volume)
+	return false, nil
+}
+
 func (f *fakeDB) RemoveSnapshot(_ context.Context, v string) error {
 	f.calls = append(f.calls, "rm "+v)
 	return nil

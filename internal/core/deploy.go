@@ -56,6 +56,13 @@ func (b *Berth) acquire(ctx context.Context, env, what string, emit Emit) (relea
 			release()
 			return nil, nil, err
 		}
+		if len(interrupted) == 0 {
+			// Its helpers first: one may still be copying into a volume.
+			if err := b.removeHelpers(ctx, env, emit); err != nil {
+				release()
+				return nil, nil, err
+			}
+		}
 		interrupted = append(interrupted, d.ID)
 		what := d.Kind
 		if d.Revision != "" {
@@ -239,7 +246,7 @@ func (b *Berth) Deploy(ctx context.Context, req DeployRequest, confirm Confirm, 
 		return nil, err
 	}
 	def := b.definitionFor(ctx, req.Env, req.Definition)
-	res, err := b.run(ctx, e, job{kind: KindDeploy, env: req.Env, def: def, rev: rev, yes: req.Yes}, confirm, emit)
+	res, err := b.run(ctx, e, job{kind: KindDeploy, env: req.Env, def: def, rev: rev, yes: req.Yes, settle: len(interrupted) > 0}, confirm, emit)
 	if res != nil {
 		res.Interrupted = interrupted
 	}
@@ -266,7 +273,7 @@ func (b *Berth) Rollback(ctx context.Context, req RollbackRequest, confirm Confi
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.run(ctx, e, job{kind: KindRollback, env: req.Env, def: def, rev: rev, yes: req.Yes}, confirm, emit)
+	res, err := b.run(ctx, e, job{kind: KindRollback, env: req.Env, def: def, rev: rev, yes: req.Yes, settle: len(interrupted) > 0}, confirm, emit)
 	if res != nil {
 		res.Interrupted = interrupted
 	}
@@ -312,6 +319,9 @@ type job struct {
 	// auto marks the rollback Berth starts itself after a failed
 	// deploy: it asks nothing and does not roll back again.
 	auto bool
+	// settle: an interrupted operation came before; its databases'
+	// volumes are settled before anything starts (converge.go).
+	settle bool
 }
 
 // run loads the definition at the job's revision, plans, confirms,
@@ -326,6 +336,11 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	o, err := e.Observe(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	if j.settle {
+		if err := b.settleDatabases(ctx, p, o, emit); err != nil {
+			return nil, err
+		}
 	}
 	plan, err := reconcile.Up(p, o)
 	if err != nil {

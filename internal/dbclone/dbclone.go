@@ -45,6 +45,9 @@ type Engine interface {
 	ContainerRunning(ctx context.Context, name string) (exists, running bool, err error)
 	// ImageID returns a local image's ID.
 	ImageID(ctx context.Context, ref string) (string, error)
+	// RemoveHelpers kills and removes the helper containers carrying every
+	// label of match, and says how many.
+	RemoveHelpers(ctx context.Context, match map[string]string) (int, error)
 }
 
 // Volume is a volume as the engine reports it.
@@ -118,6 +121,7 @@ const (
 	labelManaged   = "dev.berth.managed"
 	stageDir       = ".berth-new"
 	oldDir         = ".berth-old"
+	swapJournal    = ".berth-swap"
 	progressPrefix = "berth-progress "
 )
 

@@ -88,43 +88,109 @@ echo "berth-major $(pg_major)"
 echo "berth-size $(du -sb "$MOUNT" | cut -f1)"
 `
 
+// swapFunctions put a complete copy staged in $N (a folder inside the
+// volume $D) in place of what $D holds, so that a process killed at any
+// point leaves a state the next helper settles without losing both:
+//
+//   - staging: $N fills; $D is untouched;
+//   - swap: first $N's entries are listed into the journal $J (written
+//     inside $N, then renamed into $D: its presence says "$N is complete,
+//     the swap is under way"), then $D's entries move into $O, $N's into
+//     $D, and the journal goes; only then are $N and $O removed.
+//
+// settle rolls a journalled swap forward (the old entries into $O, the
+// new ones that remain into $D) and otherwise removes $N and $O: without
+// a journal the swap either never began ($D holds the old data) or
+// finished ($D holds the new).
+const swapFunctions = `J=$D/` + swapJournal + `
+special() { case "$1" in ` + stageDir + `|` + oldDir + `|` + swapJournal + `) return 0 ;; esac; return 1; }
+# entries DIR: what DIR holds, the staging, old and journal aside, in E
+# (globs rather than find: each process started costs here).
+entries() { local f; E=(); for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do [ -e "$f" ] || [ -L "$f" ] || continue; special "${f##*/}" || E+=("$f"); done; }
+settle() {
+	if [ -e "$J" ]; then
+		echo "berth-step finishing a copy a killed helper left half swapped"
+		local -A keep=()
+		local e
+		while IFS= read -r -d '' e; do keep["$e"]=1; done <"$J"
+		mkdir -p "$O"
+		entries "$D"
+		for e in "${E[@]}"; do
+			local n=${e##*/}
+			if [ -z "${keep[$n]+x}" ] || [ -e "$N/$n" ] || [ -L "$N/$n" ]; then mv -T -- "$e" "$O/$n"; fi
+		done
+		for n in "${!keep[@]}"; do
+			if [ -e "$N/$n" ] || [ -L "$N/$n" ]; then mv -T -- "$N/$n" "$D/$n"; fi
+		done
+		sync -f "$D"
+		rm -f "$J"
+	elif [ -d "$N" ]; then
+		echo "berth-step dropping a copy a killed helper left unfinished"
+	fi
+	rm -rf "$N" "$O"
+}
+swap() {
+	local e
+	entries "$N"
+	: >"$N/.journal"
+	for e in "${E[@]}"; do printf '%s\0' "${e##*/}" >>"$N/.journal"; done
+	sync -f "$N"
+	mv -T "$N/.journal" "$J"
+	sync -f "$D"
+	if [ -n "${BERTH_FAILPOINT:-}" ] && [ "$BERTH_FAILPOINT" = swap-journalled ]; then kill -9 $$; fi
+	mkdir -p "$O"
+	entries "$D"; if [ ${#E[@]} -gt 0 ]; then mv -t "$O" -- "${E[@]}"; fi
+	if [ -n "${BERTH_FAILPOINT:-}" ] && [ "$BERTH_FAILPOINT" = swap-half ]; then kill -9 $$; fi
+	entries "$N"; if [ ${#E[@]} -gt 0 ]; then mv -t "$D" -- "${E[@]}"; fi
+	sync -f "$D"
+	rm -f "$J"
+	rm -rf "$N" "$O"
+}
+`
+
+// settleScript settles a volume mounted at /to that a killed helper left
+// mid-copy (swapFunctions), before anything starts on it.
+const settleScript = `set -Eeuo pipefail
+shopt -s nullglob
+D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
+` + swapFunctions + `settle
+`
+
 // copyScript copies /from into /to through a staging folder inside /to,
 // then swaps it in: until the swap, what /to held is untouched, and a
 // failed copy leaves no trace. $STRATEGY is reflink or copy.
 const copyScript = `set -Eeuo pipefail
-shopt -s dotglob nullglob
+shopt -s nullglob
 S=/from D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
-mon=
-cleanup() { rc=$?; [ -n "$mon" ] && kill "$mon" 2>/dev/null; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
+` + swapFunctions + `mon=
+cleanup() { rc=$?; [ -n "$mon" ] && kill "$mon" 2>/dev/null; if [ $rc -ne 0 ] && [ ! -e "$J" ]; then rm -rf "$N"; fi; exit $rc; }
 trap cleanup EXIT
-# entries DIR: what DIR holds, the staging and old folders aside, in E
-# (globs rather than find: each process started costs here).
-entries() { local f; E=(); for f in "$1"/*; do case "${f##*/}" in ` + stageDir + `|` + oldDir + `) ;; *) E+=("$f") ;; esac; done; }
 # A source with nothing in it is not a database: the volume went between
 # the clone's look-up and this helper (which the engine then made anew).
 entries "$S"; if [ ${#E[@]} -eq 0 ]; then echo "berth-error empty-source"; exit 66; fi
-rm -rf "$N" "$O"
+SRC=("${E[@]}")
+settle
 mkdir "$N"
+# What a source's own interrupted copy left (staging, old, journal) is
+# not copied.
+skip=( \( -path ./` + stageDir + ` -o -path ./` + oldDir + ` -o -path ./` + swapJournal + ` \) -prune -o )
 case "$STRATEGY" in
-reflink) cp -a --reflink=always "$S"/. "$N"/ ;;
+reflink) cp -a --reflink=always -t "$N" -- "${SRC[@]}" ;;
 copy)
 	( while sleep 1; do echo "` + progressPrefix + `$(du -sb "$N" 2>/dev/null | cut -f1)"; done ) &
 	mon=$!
 	cd "$S"
-	find . -mindepth 1 -type d ! -path './` + stageDir + `*' -print0 | tar --null --no-recursion -T - -cf - | tar -C "$N" -xpf -
-	find . -mindepth 1 ! -type d ! -path './` + stageDir + `/*' -print0 | xargs -0 -r -P "$(nproc)" -n 64 cp -a --reflink=never --parents -t "$N"
+	find . -mindepth 1 "${skip[@]}" -type d -print0 | tar --null --no-recursion -T - -cf - | tar -C "$N" -xpf -
+	find . -mindepth 1 "${skip[@]}" ! -type d -print0 | xargs -0 -r -P "$(nproc)" -n 64 cp -a --reflink=never --parents -t "$N"
 	cd /
 	kill "$mon" 2>/dev/null || true
 	mon=
 	;;
 esac
-mkdir "$O"
-entries "$D"; if [ ${#E[@]} -gt 0 ]; then mv -t "$O" -- "${E[@]}"; fi
-E=("$N"/*); if [ ${#E[@]} -gt 0 ]; then mv -t "$D" -- "${E[@]}"; fi
-rmdir "$N"
+if [ -n "${BERTH_FAILPOINT:-}" ] && [ "$BERTH_FAILPOINT" = copy-staged ]; then kill -9 $$; fi
+swap
 chown --reference="$S" "$D"
 chmod --reference="$S" "$D"
-rm -rf "$O"
 echo "berth-size $(du -sb "$D" | cut -f1)"
 `
 
@@ -132,32 +198,36 @@ echo "berth-size $(du -sb "$D" | cut -f1)"
 // a new cluster staged under /to with pg_dump -Fd | pg_restore -j, then
 // swaps it in like copyScript. $REL is the data folder below the mount.
 const logicalScript = prelude + `
-J=$(nproc)
-N=/to/` + stageDir + ` O=/to/` + oldDir + `
-cleanup() { rc=$?; as_pg pg_ctl -D "/from/$REL" -m fast -w stop >/dev/null 2>&1 || true; as_pg pg_ctl -D "$N/$REL" -m fast -w stop >/dev/null 2>&1 || true; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
+shopt -s nullglob
+D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
+` + swapFunctions + `JOBS=$(nproc)
+cleanup() { rc=$?; as_pg pg_ctl -D "/from/$REL" -m fast -w stop >/dev/null 2>&1 || true; as_pg pg_ctl -D "$N/$REL" -m fast -w stop >/dev/null 2>&1 || true; if [ $rc -ne 0 ] && [ ! -e "$J" ]; then rm -rf "$N"; fi; exit $rc; }
 trap cleanup EXIT
-rm -rf "$N" "$O"
+settle
 mkdir "$N"
 start_db "/from/$REL" /berth/work/a
 init_db "$N/$REL" "$N"
 start_db "$N/$REL" /berth/work/b
 as_pg pg_dumpall -h /berth/work/a -U "$PG_USER" --globals-only >/berth/work/globals.sql
 as_pg psql -X -q -h /berth/work/b -U "$PG_USER" -d postgres -f /berth/work/globals.sql >/dev/null 2>&1 || true
-for db in $(as_pg psql -X -At -h /berth/work/a -U "$PG_USER" -d postgres -c "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate"); do
-	echo "berth-step copying database $db"
-	if [ "$db" != postgres ]; then as_pg createdb -h /berth/work/b -U "$PG_USER" "$db"; fi
+# Database names come from the data: NUL-separated, never split by the
+# shell, handed to the tools through PGDATABASE or a quoted dbname='...'
+# (a bare name holding "=" would be read as connection options), printed
+# quoted.
+as_pg psql -X -At -0 -h /berth/work/a -U "$PG_USER" -d postgres -c "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate" >/berth/work/dbs
+while IFS= read -r -d '' db || [ -n "$db" ]; do
+	printf 'berth-step copying database %q\n' "$db"
+	if [ "$db" != postgres ]; then as_pg createdb -h /berth/work/b -U "$PG_USER" -- "$db"; fi
 	rm -rf /berth/work/dump
-	as_pg pg_dump -Fd -j "$J" -h /berth/work/a -U "$PG_USER" -f /berth/work/dump "$db"
-	as_pg pg_restore -j "$J" --exit-on-error -h /berth/work/b -U "$PG_USER" -d "$db" /berth/work/dump
-done
+	as_pg env PGDATABASE="$db" pg_dump -Fd -j "$JOBS" -h /berth/work/a -U "$PG_USER" -f /berth/work/dump
+	q=${db//\\/\\\\}; q=${q//\'/\\\'}
+	as_pg pg_restore -j "$JOBS" --exit-on-error -h /berth/work/b -U "$PG_USER" -d "dbname='$q'" /berth/work/dump
+	db=
+done </berth/work/dbs
 stop_db "/from/$REL"
 stop_db "$N/$REL"
-mkdir "$O"
-find /to -mindepth 1 -maxdepth 1 ! -name ` + stageDir + ` ! -name ` + oldDir + ` -exec mv -t "$O" {} +
-find "$N" -mindepth 1 -maxdepth 1 -exec mv -t /to {} +
-rmdir "$N"
+swap
 chown postgres:postgres /to
-rm -rf "$O"
 echo "berth-size $(du -sb /to | cut -f1)"
 `
 
@@ -296,16 +366,16 @@ echo "berth-size $(du -sb /data | cut -f1)"
 // copyScript. The source's server runs without its grant tables and
 // without networking, so no password is needed; $REL is the data folder
 // below the mount.
-const mariadbLogicalScript = "set -Eeuo pipefail\n" + mariadbServer + `N=/to/` + stageDir + ` O=/to/` + oldDir + `
-SD=/from${REL:+/$REL} ND=$N${REL:+/$REL}
+const mariadbLogicalScript = "set -Eeuo pipefail\nshopt -s nullglob\n" + mariadbServer + `D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
+` + swapFunctions + `SD=/from${REL:+/$REL} ND=$N${REL:+/$REL}
 A=/berth/work/a.sock B=/berth/work/b.sock
 PA= PB=
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-cleanup() { rc=$?; [ -z "$PA" ] || stop_pid "$PA"; [ -z "$PB" ] || stop_pid "$PB"; if [ $rc -ne 0 ]; then rm -rf "$N"; fi; exit $rc; }
+cleanup() { rc=$?; [ -z "$PA" ] || stop_pid "$PA"; [ -z "$PB" ] || stop_pid "$PB"; if [ $rc -ne 0 ] && [ ! -e "$J" ]; then rm -rf "$N"; fi; exit $rc; }
 trap cleanup EXIT
 mkdir -p /berth/work
 chown mysql:mysql /berth/work
-rm -rf "$N" "$O"
+settle
 mkdir -p "$ND"
 chown mysql:mysql "$N" "$ND"
 echo "berth-step starting the source server"
@@ -325,12 +395,8 @@ stop "$PA" "$A"
 PA=
 stop "$PB" "$B"
 PB=
-mkdir "$O"
-find /to -mindepth 1 -maxdepth 1 ! -name ` + stageDir + ` ! -name ` + oldDir + ` -exec mv -t "$O" {} +
-find "$N" -mindepth 1 -maxdepth 1 -exec mv -t /to {} +
-rmdir "$N"
+swap
 chown --reference=/from /to
 chmod --reference=/from /to
-rm -rf "$O"
 echo "berth-size $(du -sb /to | cut -f1)"
 `

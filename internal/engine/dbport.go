@@ -64,6 +64,10 @@ func (p dbPort) ContainerRunning(ctx context.Context, name string) (bool, bool, 
 	return p.e.ContainerRunning(ctx, name)
 }
 
+func (p dbPort) RemoveHelpers(ctx context.Context, match map[string]string) (int, error) {
+	return p.e.RemoveHelpers(ctx, match)
+}
+
 func (p dbPort) ImageID(ctx context.Context, ref string) (string, error) {
 	return p.e.ImageID(ctx, ref)
 }

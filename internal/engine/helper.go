@@ -281,6 +281,31 @@ func (w *helperOutput) String() string {
 	return string(b)
 }
 
+// RemoveHelpers kills and removes the helper containers (Berth's, marked
+// as helpers) carrying every label of match: what a killed process left
+// running, found by the next one that holds the environment's lock.
+func (e *Engine) RemoveHelpers(ctx context.Context, match map[string]string) (int, error) {
+	args := filters.NewArgs(filters.Arg("label", reconcile.LabelManaged+"=true"), filters.Arg("label", LabelHelper+"=true"))
+	for k, v := range match {
+		args.Add("label", k+"="+v)
+	}
+	cs, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		return 0, fmt.Errorf("listing helper containers: %w", err)
+	}
+	n := 0
+	for _, c := range cs {
+		if c.Labels[reconcile.LabelManaged] != "true" || c.Labels[LabelHelper] != "true" {
+			continue // the filter's word, checked again
+		}
+		if err := e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			return n, fmt.Errorf("removing helper container %s: %w", c.ID[:12], err)
+		}
+		n++
+	}
+	return n, nil
+}
+
 // StopContainer stops a Berth-managed container (the image's stop signal,
 // then SIGKILL after timeout). A container that is not running is fine.
 func (e *Engine) StopContainer(ctx context.Context, name string, timeout time.Duration) error {

@@ -1,0 +1,91 @@
+package core
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/berthdev/berth/internal/reconcile"
+	"github.com/berthdev/berth/internal/spec"
+)
+
+// After a process is killed mid-operation (kill -9, a crash, the machine
+// going down), what it started may still run or lie half done: its helper
+// containers go on copying into a database's volume, a swap of data
+// folders stops half way. The next operation on the environment, holding
+// its lock, finds the interrupted record (acquire) and converges from
+// there before anything starts: it removes the helpers first, then
+// settles each database volume (a complete copy is swapped in, an
+// incomplete one dropped: never both), and only then plans and applies.
+
+// removeHelpers removes the helpers a killed operation on env left.
+func (b *Berth) removeHelpers(ctx context.Context, env string, emit Emit) error {
+	if b.dbs == nil {
+		return nil
+	}
+	if _, err := b.eng(ctx); err != nil {
+		return nil // no engine: nothing runs there to remove now; the next operation tries again
+	}
+	dbe, err := b.dbs(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := dbe.RemoveHelpers(ctx, env)
+	if err != nil {
+		return fmt.Errorf("removing the helper containers an interrupted operation on %s left: %w", env, err)
+	}
+	if n > 0 {
+		emit.send(Event{Env: env, Kind: "warning", Detail: fmt.Sprintf("removed %d helper container%s the interrupted operation left running", n, plural(n))})
+	}
+	return nil
+}
+
+// settleDatabases settles every existing database volume of p whose
+// server is not running.
+func (b *Berth) settleDatabases(ctx context.Context, p *spec.Project, o reconcile.Observed, emit Emit) error {
+	if b.dbs == nil || len(p.Databases) == 0 {
+		return nil
+	}
+	exists := map[string]bool{}
+	for _, v := range o.Volumes {
+		exists[v.Name] = true
+	}
+	running := map[string]bool{}
+	for _, c := range o.Containers {
+		if c.State == "running" || c.State == "restarting" {
+			running[c.Service] = true
+		}
+	}
+	dbe, err := b.dbs(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range p.Databases {
+		db := &p.Databases[i]
+		if db.Volume == "" || !exists[db.Volume] {
+			continue
+		}
+		if running[db.Service] {
+			emit.send(Event{Env: p.Name, Kind: "warning", Detail: fmt.Sprintf("database %s runs: its volume is not checked for a copy the interrupted operation left", db.Service)})
+			continue
+		}
+		t, err := dataTarget(p, db, o)
+		if err != nil {
+			return err
+		}
+		settled, err := dbe.Settle(ctx, t)
+		if err != nil {
+			return fmt.Errorf("database %s of %s: %w", db.Service, p.Name, err)
+		}
+		if settled {
+			emit.send(Event{Env: p.Name, Kind: "warning", Detail: fmt.Sprintf("database %s: settled the copy the interrupted operation left in %s", db.Service, db.Volume)})
+		}
+	}
+	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
