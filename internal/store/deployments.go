@@ -21,6 +21,13 @@ const (
 	KindDeploy   = "deploy"
 	KindRollback = "rollback"
 	KindHeal     = "heal"
+	// One service's containers replaced, and the database operations.
+	KindRecreate   = "recreate"
+	KindDBClone    = "db-clone"
+	KindDBSnapshot = "db-snapshot"
+	KindDBRestore  = "db-restore"
+	KindDBReset    = "db-reset"
+	KindDBRemove   = "db-remove"
 )
 
 // Deployment statuses. A record starts "running" and Finish gives it one of
@@ -34,7 +41,7 @@ const (
 )
 
 var (
-	kinds    = []string{KindUp, KindDown, KindDeploy, KindRollback, KindHeal}
+	kinds    = []string{KindUp, KindDown, KindDeploy, KindRollback, KindHeal, KindRecreate, KindDBClone, KindDBSnapshot, KindDBRestore, KindDBReset, KindDBRemove}
 	statuses = []string{StatusRunning, StatusSucceeded, StatusFailed, StatusRolledBack, StatusInterrupted}
 )
 
@@ -49,7 +56,10 @@ type Deployment struct {
 	Who              Who    `json:"who"`
 	// Plan is the plan as JSON (ops and their causes). Never put
 	// environment values or other secrets in it.
-	Plan       json.RawMessage `json:"plan,omitempty"`
+	Plan json.RawMessage `json:"plan,omitempty"`
+	// Detail is what a database operation did, as JSON (service, source,
+	// snapshot, strategy): names, never credentials.
+	Detail     json.RawMessage `json:"detail,omitempty"`
 	StartedAt  time.Time       `json:"startedAt"`
 	FinishedAt time.Time       `json:"finishedAt,omitzero"`
 	Duration   time.Duration   `json:"duration,omitzero"`
@@ -114,6 +124,8 @@ type Outcome struct {
 	Duration     time.Duration
 	ImageDigests map[string]string
 	SnapshotIDs  []int64
+	// Detail, when set, replaces the record's detail (JSON).
+	Detail json.RawMessage
 }
 
 // Filter narrows History.
@@ -137,6 +149,9 @@ func (s *Store) Begin(ctx context.Context, d Deployment) (int64, error) {
 	if len(d.Plan) > 0 && !json.Valid(d.Plan) {
 		return 0, errors.New("store: begin: the plan is not valid JSON")
 	}
+	if len(d.Detail) > 0 && !json.Valid(d.Detail) {
+		return 0, errors.New("store: begin: the detail is not valid JSON")
+	}
 	if d.StartedAt.IsZero() {
 		d.StartedAt = s.now()
 	}
@@ -144,16 +159,19 @@ func (s *Store) Begin(ctx context.Context, d Deployment) (int64, error) {
 		d.Process = CurrentProcess()
 	}
 	d.Who = CurrentUser(d.Who)
-	var plan any
+	var plan, detail any
 	if len(d.Plan) > 0 {
 		plan = string(d.Plan)
 	}
+	if len(d.Detail) > 0 {
+		detail = string(d.Detail)
+	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO deployments
 		(kind, env, definition, revision, previous_revision, git_name, git_email, os_user, user_host,
-		 plan, started_at, status, pid, host, proc_start, heartbeat_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 plan, detail, started_at, status, pid, host, proc_start, heartbeat_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Kind, d.Env, d.Definition, d.Revision, d.PreviousRevision, d.Who.GitName, d.Who.GitEmail, d.Who.OSUser, d.Who.Host,
-		plan, d.StartedAt.UnixMilli(), StatusRunning, d.Process.PID, d.Process.Host, d.Process.Start, s.now().UnixMilli())
+		plan, detail, d.StartedAt.UnixMilli(), StatusRunning, d.Process.PID, d.Process.Host, d.Process.Start, s.now().UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("store: begin %s %s: %w", d.Kind, d.Env, err)
 	}
@@ -219,6 +237,14 @@ func (s *Store) Finish(ctx context.Context, id int64, o Outcome) error {
 		WHERE id = ?`, o.Status, o.Error, now.UnixMilli(), d.Milliseconds(), digests, id); err != nil {
 		return fmt.Errorf("store: finish %d: %w", id, err)
 	}
+	if len(o.Detail) > 0 {
+		if !json.Valid(o.Detail) {
+			return fmt.Errorf("store: finish %d: the detail is not valid JSON", id)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE deployments SET detail = ? WHERE id = ?", string(o.Detail), id); err != nil {
+			return fmt.Errorf("store: finish %d: %w", id, err)
+		}
+	}
 	for _, sid := range o.SnapshotIDs {
 		res, err := tx.ExecContext(ctx, "UPDATE snapshots SET deployment_id = ? WHERE id = ?", id, sid)
 		if err != nil {
@@ -252,7 +278,7 @@ func (s *Store) MarkInterrupted(ctx context.Context, id int64) error {
 }
 
 const selectDeployments = `SELECT id, kind, env, definition, revision, previous_revision,
-	git_name, git_email, os_user, user_host, plan, started_at, finished_at, duration_ms,
+	git_name, git_email, os_user, user_host, plan, detail, started_at, finished_at, duration_ms,
 	status, error, image_digests, pid, host, proc_start, heartbeat_at,
 	(SELECT group_concat(s.id) FROM snapshots s WHERE s.deployment_id = d.id)
 	FROM deployments d`
@@ -386,17 +412,20 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]Deployment,
 	for rows.Next() {
 		var (
 			d                    Deployment
-			plan, digests, snaps sql.NullString
+			plan, detail, digests, snaps sql.NullString
 			started, heartbeat   int64
 			finished, durationMS sql.NullInt64
 		)
 		if err := rows.Scan(&d.ID, &d.Kind, &d.Env, &d.Definition, &d.Revision, &d.PreviousRevision,
-			&d.Who.GitName, &d.Who.GitEmail, &d.Who.OSUser, &d.Who.Host, &plan, &started, &finished, &durationMS,
+			&d.Who.GitName, &d.Who.GitEmail, &d.Who.OSUser, &d.Who.Host, &plan, &detail, &started, &finished, &durationMS,
 			&d.Status, &d.Error, &digests, &d.Process.PID, &d.Process.Host, &d.Process.Start, &heartbeat, &snaps); err != nil {
 			return nil, err
 		}
 		if plan.Valid && plan.String != "" {
 			d.Plan = json.RawMessage(plan.String)
+		}
+		if detail.Valid && detail.String != "" {
+			d.Detail = json.RawMessage(detail.String)
 		}
 		d.StartedAt = time.UnixMilli(started)
 		d.HeartbeatAt = time.UnixMilli(heartbeat)

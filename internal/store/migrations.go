@@ -77,4 +77,7 @@ var migrations = []string{
 		decided_at   INTEGER NOT NULL
 	);
 	CREATE INDEX trust_key ON trust (repo, definition, decided_at DESC, id DESC);`,
+	// 4: what a database operation did (service, source, snapshot,
+	// strategy), as JSON, beside the plan of the others.
+	`ALTER TABLE deployments ADD COLUMN detail TEXT;`,
 }
