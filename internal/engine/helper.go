@@ -229,12 +229,14 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	return HelperResult{ExitCode: code, Output: out.String()}, nil
 }
 
-// helperOutput keeps the tail of a helper's output and hands out whole lines.
+// helperOutput keeps the tail of a helper's output and hands out whole
+// lines (of at most MaxLineBytes: a helper printing no newline costs no
+// more than that).
 type helperOutput struct {
-	mu      sync.Mutex
-	line    func(string)
-	partial []byte
-	tail    bytes.Buffer
+	mu    sync.Mutex
+	line  func(string)
+	lines lineSplitter
+	tail  bytes.Buffer
 }
 
 func (w *helperOutput) Write(p []byte) (int, error) {
@@ -248,26 +250,17 @@ func (w *helperOutput) Write(p []byte) (int, error) {
 	if w.line == nil {
 		return len(p), nil
 	}
-	w.partial = append(w.partial, p...)
-	consumed := 0
-	for {
-		i := bytes.IndexByte(w.partial[consumed:], '\n')
-		if i < 0 {
-			break
-		}
-		w.line(strings.TrimRight(string(w.partial[consumed:consumed+i]), "\r"))
-		consumed += i + 1
-	}
-	w.partial = append(w.partial[:0], w.partial[consumed:]...)
+	w.lines.emit = w.line
+	w.lines.Write(p)
 	return len(p), nil
 }
 
 func (w *helperOutput) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.line != nil && len(w.partial) > 0 {
-		w.line(string(w.partial))
-		w.partial = nil
+	if w.line != nil {
+		w.lines.emit = w.line
+		w.lines.flush()
 	}
 }
 

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -116,39 +115,34 @@ func (e *Engine) Logs(ctx context.Context, project string, opts LogOptions, out 
 	return err
 }
 
-// lineWriter splits a stream into lines.
+// lineWriter splits a stream into lines (of at most MaxLineBytes, see
+// lineSplitter).
 type lineWriter struct {
 	base   LogLine
 	stream string
 	stamps bool
 	emit   func(LogLine)
-	buf    []byte
+	lines  lineSplitter
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
+	if w.lines.emit == nil {
+		w.lines.emit = w.line
 	}
+	w.lines.Write(p)
 	return len(p), nil
 }
 
 func (w *lineWriter) flush() {
-	if len(w.buf) > 0 {
-		w.line(string(w.buf))
-		w.buf = nil
+	if w.lines.emit == nil {
+		w.lines.emit = w.line
 	}
+	w.lines.flush()
 }
 
 func (w *lineWriter) line(s string) {
 	l := w.base
 	l.Stream = w.stream
-	s = strings.TrimSuffix(s, "\r")
 	if w.stamps {
 		if ts, rest, ok := strings.Cut(s, " "); ok {
 			if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {
