@@ -199,7 +199,7 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 		return HelperResult{}, fmt.Errorf("attaching to the helper container: %w", err)
 	}
 	defer att.Close()
-	out := &helperOutput{line: h.Line}
+	out := newHelperOutput(h.Line)
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -239,6 +239,14 @@ type helperOutput struct {
 	tail  bytes.Buffer
 }
 
+// newHelperOutput returns a helperOutput calling line with each line
+// (nil: nobody wants lines).
+func newHelperOutput(line func(string)) *helperOutput {
+	w := &helperOutput{line: line}
+	w.lines.emit = line
+	return w
+}
+
 func (w *helperOutput) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -247,11 +255,9 @@ func (w *helperOutput) Write(p []byte) (int, error) {
 		b := w.tail.Bytes()[w.tail.Len()-helperOutputMax:]
 		w.tail = *bytes.NewBuffer(append([]byte{}, b...))
 	}
-	if w.line == nil {
-		return len(p), nil
+	if w.line != nil {
+		w.lines.Write(p)
 	}
-	w.lines.emit = w.line
-	w.lines.Write(p)
 	return len(p), nil
 }
 
@@ -259,7 +265,6 @@ func (w *helperOutput) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.line != nil {
-		w.lines.emit = w.line
 		w.lines.flush()
 	}
 }

@@ -41,8 +41,11 @@ func (s *lineSplitter) Write(p []byte) (int, error) {
 			part = p[:i]
 		}
 		keep := min(MaxLineBytes-len(s.buf), len(part))
-		if s.buf == nil && keep > 0 {
-			s.buf = make([]byte, 0, min(MaxLineBytes, max(keep, 256)))
+		if need := len(s.buf) + keep; need > cap(s.buf) {
+			// Grown here, never past MaxLineBytes (append could double).
+			b := make([]byte, len(s.buf), min(MaxLineBytes, max(need, 2*cap(s.buf), 256)))
+			copy(b, s.buf)
+			s.buf = b
 		}
 		s.buf = append(s.buf, part[:keep]...)
 		s.dropped += int64(len(part) - keep)

@@ -29,7 +29,7 @@ func TestLineSplitter(t *testing.T) {
 		{"a character ending at the limit", long[2:] + "é" + "zz\n", []string{long[2:] + "é" + " … [cut: 2 bytes]"}},
 	}
 	for _, tc := range cases {
-		for _, chunk := range []int{1, 7, 4096, len(tc.in)} {
+		for _, chunk := range []int{1, 7, 300, 4096, 12000, len(tc.in)} {
 			var got []string
 			s := &lineSplitter{emit: func(l string) { got = append(got, l) }}
 			for in := tc.in; len(in) > 0; {
@@ -86,7 +86,7 @@ const gigaCut = " … [cut: 1073725440 bytes]" // 1 GiB - 16 KiB
 // out cut, with the count of what was left out; so does a helper's.
 func TestLogLineOfAGigabyte(t *testing.T) {
 	var got []LogLine
-	w := &lineWriter{base: LogLine{Service: "spew"}, stream: "stdout", emit: func(l LogLine) { got = append(got, l) }}
+	w := newLineWriter(LogLine{Service: "spew"}, "stdout", false, func(l LogLine) { got = append(got, l) })
 	if _, err := io.Copy(w, gigaLine()); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestLogLineOfAGigabyte(t *testing.T) {
 	}
 
 	var lines []string
-	h := &helperOutput{line: func(l string) { lines = append(lines, l) }}
+	h := newHelperOutput(func(l string) { lines = append(lines, l) })
 	if _, err := io.Copy(h, gigaLine()); err != nil {
 		t.Fatal(err)
 	}

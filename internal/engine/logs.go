@@ -90,8 +90,8 @@ func (e *Engine) Logs(ctx context.Context, project string, opts LogOptions, out 
 				return fmt.Errorf("logs of %s: %w", base.Container, err)
 			}
 			defer rc.Close()
-			stdout := &lineWriter{base: base, stream: "stdout", stamps: opts.Timestamps, emit: emit}
-			stderr := &lineWriter{base: base, stream: "stderr", stamps: opts.Timestamps, emit: emit}
+			stdout := newLineWriter(base, "stdout", opts.Timestamps, emit)
+			stderr := newLineWriter(base, "stderr", opts.Timestamps, emit)
 			if ins.Config != nil && ins.Config.Tty {
 				_, err = io.Copy(stdout, rc)
 			} else {
@@ -125,20 +125,15 @@ type lineWriter struct {
 	lines  lineSplitter
 }
 
-func (w *lineWriter) Write(p []byte) (int, error) {
-	if w.lines.emit == nil {
-		w.lines.emit = w.line
-	}
-	w.lines.Write(p)
-	return len(p), nil
+func newLineWriter(base LogLine, stream string, stamps bool, emit func(LogLine)) *lineWriter {
+	w := &lineWriter{base: base, stream: stream, stamps: stamps, emit: emit}
+	w.lines.emit = w.line
+	return w
 }
 
-func (w *lineWriter) flush() {
-	if w.lines.emit == nil {
-		w.lines.emit = w.line
-	}
-	w.lines.flush()
-}
+func (w *lineWriter) Write(p []byte) (int, error) { return w.lines.Write(p) }
+
+func (w *lineWriter) flush() { w.lines.flush() }
 
 func (w *lineWriter) line(s string) {
 	l := w.base
