@@ -60,6 +60,10 @@ type Core interface {
 	Adopt(ctx context.Context, req core.AdoptRequest) (*core.AdoptResult, error)
 	PauseHealing(env string, d time.Duration) time.Time
 	HealingPausedUntil(env string) time.Time
+
+	ReviewTrust(ctx context.Context, req core.TrustRequest) (*core.TrustReview, error)
+	Trust(ctx context.Context, req core.TrustRequest) (*core.TrustReview, error)
+	RevokeTrust(ctx context.Context, req core.TrustRequest) error
 }
 
 // Settings reads and saves the user's settings; app/root implements it.
@@ -308,6 +312,29 @@ func (s *Service) History(ctx context.Context, env string, f HistoryFilter) ([]c
 
 // confirmed is the confirmation of a plan the user has already seen.
 func confirmed(core.DeployPlan) bool { return true }
+
+// ReviewTrust says what a definition (at rev, "" for the definitions
+// folder) can do on this machine and whether the user trusts it. The UI
+// asks before the first action on a definition and shows its review
+// dialog when it is not trusted.
+func (s *Service) ReviewTrust(ctx context.Context, definition, rev string) (*core.TrustReview, error) {
+	return s.core.ReviewTrust(ctx, core.TrustRequest{Definition: definition, Rev: rev})
+}
+
+// Trust grants what the review the user saw (its digest) shows; the
+// review returned says whether the definition is trusted now (a grant may
+// let it read more, which shows more to grant).
+func (s *Service) Trust(ctx context.Context, definition, rev, digest string) (*core.TrustReview, error) {
+	if digest == "" {
+		return nil, errors.New("trust: the digest of the list the user reviewed is required")
+	}
+	return s.core.Trust(ctx, core.TrustRequest{Definition: definition, Rev: rev, Digest: digest, How: "app"})
+}
+
+// RevokeTrust takes every grant of a definition back.
+func (s *Service) RevokeTrust(ctx context.Context, definition, rev string) error {
+	return s.core.RevokeTrust(ctx, core.TrustRequest{Definition: definition, Rev: rev, How: "app"})
+}
 
 // GetSettings returns the saved settings and those in effect.
 func (s *Service) GetSettings() (settings.View, error) {

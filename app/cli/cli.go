@@ -31,6 +31,7 @@ const (
 	ExitBusy      = 8   // another operation runs on this environment (the holder is named)
 	ExitAuth      = 9   // the definitions repo refused the credentials, or needs some (token, ssh key, known host)
 	ExitDrift     = 10  // berth check: the environment has drifted from its deployed revision
+	ExitUntrusted = 11  // the definition's capabilities are not trusted (no terminal to ask, no --trust, or answered no), or the settings refuse them
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 
@@ -48,6 +49,7 @@ type options struct {
 	repo        string
 	branch      string
 	stateDir    string
+	trust       bool
 }
 
 type app struct {
@@ -56,6 +58,7 @@ type app struct {
 	stderr io.Writer
 	berth  *core.Berth
 	root   *root.Root
+	live   livePause // the progress display a trust question clears (trust.go)
 }
 
 // Main runs the command line and returns the exit code.
@@ -79,7 +82,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	}
 	code := exitCode(err)
-	if errors.Is(err, errDrifted) {
+	var rep reported
+	if errors.Is(err, errDrifted) || errors.As(err, &rep) {
 		return code // the report says it
 	}
 	if ctx.Err() != nil {
@@ -94,6 +98,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 type usageError struct{ error }
+
+// reported is an error whose report the command has printed already: only
+// its exit code is left to give.
+type reported struct{ error }
+
+func (r reported) Unwrap() error { return r.error }
 
 func (a *app) rootCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -120,6 +130,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 			a.root = root.New(root.Config{DefinitionsDir: a.opts.definitions, DockerHost: a.opts.host, DockerContext: a.opts.context,
 				Repo: a.opts.repo, Branch: a.opts.branch, StateDir: a.opts.stateDir})
 			a.berth = a.root.Core()
+			cmd.SetContext(a.trustContext(cmd.Context()))
 			return nil
 		},
 	}
@@ -132,12 +143,14 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	f.StringVar(&a.opts.repo, "repo", "", "definitions repo, a path or a URL (default $BERTH_REPO, else the Git repo around the definitions folder or the current directory)")
 	f.StringVar(&a.opts.branch, "branch", "", "branch of the definitions repo to track (default: the repo's default branch)")
 	f.StringVar(&a.opts.stateDir, "state-dir", "", "Berth's data folder: history, locks, workspaces, clones (default $BERTH_STATE_DIR, else the user's config folder)")
+	f.BoolVar(&a.opts.trust, "trust", false, "grant what a definition asks for without asking (for scripts; recorded as granted by --trust; the settings' refusals still hold)")
 	cmd.AddCommand(a.lsCommand(), a.planCommand(), a.upCommand(), a.downCommand(), a.statusCommand(), a.logsCommand(),
 		a.revisionsCommand(), a.deployCommand(), a.rollbackCommand(), a.historyCommand(), a.uiCommand(), a.versionCommand())
 	cmd.AddCommand(a.notesCommand())
 	cmd.AddCommand(a.driftCommands()...)
 	cmd.AddCommand(a.gcCommand())
-	cmd.AddCommand(a.dbCommand()) // db.go
+	cmd.AddCommand(a.trustCommand()) // trust.go
+	cmd.AddCommand(a.dbCommand())    // db.go
 	return cmd
 }
 
@@ -168,6 +181,8 @@ func exitCode(err error) int {
 		return ExitAuth
 	case errors.Is(err, core.ErrConfirm):
 		return ExitConfirm
+	case errors.Is(err, core.ErrUntrusted), errors.Is(err, core.ErrRefused):
+		return ExitUntrusted
 	case errors.Is(err, core.ErrNotFound):
 		return ExitNotFound
 	case errors.Is(err, context.Canceled):

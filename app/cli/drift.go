@@ -173,6 +173,9 @@ not changed and nothing is pushed.`,
 				return nil
 			}
 			fmt.Fprintf(a.stdout, "committed %s on branch %s: %s\n", res.Commit.Short, res.Branch, strings.Join(res.Files, ", "))
+			for _, r := range res.Refused {
+				fmt.Fprintln(a.stdout, "not adopted (looks secret): "+r)
+			}
 			for _, it := range res.Left {
 				fmt.Fprintln(a.stdout, "not adopted (no clean Compose mapping): "+driftLine(it))
 			}

@@ -79,6 +79,7 @@ func TestDriftEndToEnd(t *testing.T) {
     image: %s
     environment:
       V: "1"
+      DB_PASSWORD: committed-pw
     healthcheck:
       test: ["CMD", "/probe", "health"]
       interval: 1s
@@ -191,17 +192,31 @@ func TestDriftEndToEnd(t *testing.T) {
 	// Recreated by hand under the same name with another value: reported
 	// field by field; sync refuses to touch it; adopt commits the value.
 	docker(t, "rm", "-f", web)
-	docker(t, "run", "-d", "--name", web, "--network", env+"_default", "-e", "V=hand", tag)
+	docker(t, "run", "-d", "--name", web, "--network", env+"_default", "-e", "V=hand", "-e", "DB_PASSWORD=live-secret-pw", tag)
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", web).Run() }) // unlabelled: removeLabelled misses it
 	expect("recreated by hand", "web", "", drift.KindReplaced, "created by Berth", "a container Berth did not create")
 	expect("recreated by hand", "web", "/environment/V", drift.KindChanged, "1", "hand")
 	if code, _, stderr := cli("sync", env, "--yes"); code != ExitConflict || !strings.Contains(stderr, web) {
 		t.Fatalf("sync over a hand-made container: exit %d, want %d", code, ExitConflict)
 	}
-	if code, out, _ := cli("adopt", env, "--branch", "adopt-"+env); code != ExitOK || !strings.Contains(out, "adopt-"+env) {
-		t.Fatalf("adopt: exit %d", code)
+	// A secret drifts too: its values are masked in every report (a keyed
+	// hash prefix, so that the change still shows), and adopt leaves it
+	// out of Git.
+	_, r = check(t, base, env)
+	pw := findItem(r, "web", "/environment/DB_PASSWORD", drift.KindChanged)
+	if pw == nil || !strings.HasPrefix(val(pw.Desired), "••••••(") || !strings.HasPrefix(val(pw.Live), "••••••(") || val(pw.Desired) == val(pw.Live) {
+		t.Fatalf("the drifted password: %+v", pw)
 	}
-	if got := repo.git("show", "adopt-"+env+":environments/probe/compose.yaml"); !strings.Contains(got, `V: "hand"`) || !strings.Contains(got, "image: "+tag) {
+	_, textOut, _ := cli("check", env)
+	if code, jsonOut, _ := cli("check", env, "-o", "json"); code != ExitDrift || strings.Contains(jsonOut+textOut, "live-secret-pw") || strings.Contains(jsonOut+textOut, "committed-pw") {
+		t.Fatalf("a password in the check output (exit %d)", code)
+	}
+	code, out, _ := cli("adopt", env, "--branch", "adopt-"+env, "-o", "json")
+	var adopted core.AdoptResult
+	if err := json.Unmarshal([]byte(out), &adopted); err != nil || code != ExitOK || len(adopted.Refused) != 1 || !strings.Contains(adopted.Refused[0], "DB_PASSWORD") || strings.Contains(out, "live-secret-pw") {
+		t.Fatalf("adopt: exit %d %+v %v", code, adopted, err)
+	}
+	if got := repo.git("show", "adopt-"+env+":environments/probe/compose.yaml"); !strings.Contains(got, `V: "hand"`) || !strings.Contains(got, "image: "+tag) || strings.Contains(got, "live-secret-pw") {
 		t.Fatalf("the adopted compose.yaml:\n%s", got)
 	}
 	if got := repo.git("log", "-1", "--format=%an <%ae> %P", "adopt-"+env); got != "Grace Drift <grace@example.com> "+c1 {
@@ -264,6 +279,15 @@ func TestDriftEndToEnd(t *testing.T) {
 	os.Remove(conf)
 	os.WriteFile(conf, []byte("a=4\n"), 0o644)
 	fileDrift("deleted and recreated")
+
+	// A secret typed into a workspace file is never committed.
+	os.WriteFile(conf, []byte("password=hunter22\n"), 0o644)
+	if code, _, stderr := cli("adopt", env, "--branch", "secret-"+env); code == ExitOK || !strings.Contains(stderr, "conf/app.conf: line 1 sets password, which looks secret") || strings.Contains(stderr, "hunter22") {
+		t.Fatalf("adopt of a file with a secret: exit %d", code)
+	}
+	if out, err := exec.Command("git", "-C", repo.dir, "rev-parse", "--verify", "-q", "secret-"+env).Output(); err == nil {
+		t.Fatalf("a branch was made: %s", out)
+	}
 
 	// An edit adopted: the commit carries the edited file.
 	os.WriteFile(conf, []byte("a=adopted\n"), 0o644)

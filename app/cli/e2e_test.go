@@ -28,8 +28,16 @@ import (
 
 var shopImages = []string{"postgres:15", "redis:7", "nginx:1.27", "golang:1.26-bookworm", "debian:bookworm-slim"}
 
-// berth runs the command line in process and returns exit code and output.
+// berth runs the command line in process and returns exit code and
+// output. It passes --trust, as a script would: the definitions the tests
+// run are their own (trust_e2e_test.go tests the questions themselves).
 func berth(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return berthRaw(t, append([]string{"--trust"}, args...)...)
+}
+
+// berthRaw is berth without --trust.
+func berthRaw(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

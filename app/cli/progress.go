@@ -45,6 +45,9 @@ type opLine struct {
 
 func (a *app) progress(env string) *progress {
 	p := &progress{w: a.stderr, env: env, ops: map[int]*opLine{}, quiet: a.json(), live: !a.json() && isTerminal(a.stderr)}
+	a.live.mu.Lock()
+	a.live.pr = p
+	a.live.mu.Unlock()
 	if p.live {
 		p.ticker = time.NewTicker(120 * time.Millisecond)
 		p.done = make(chan struct{})

@@ -203,6 +203,21 @@ func (a *API) SubscribeLogs(req api.LogRequest) (string, error) {
 // UnsubscribeLogs ends a log subscription.
 func (a *API) UnsubscribeLogs(id string) error { return a.svc.UnsubscribeLogs(id) }
 
+// ReviewTrust says what a definition can do and whether it is trusted.
+func (a *API) ReviewTrust(definition, rev string) (*core.TrustReview, error) {
+	return a.svc.ReviewTrust(a.context(), definition, rev)
+}
+
+// Trust grants the list the user reviewed (its digest).
+func (a *API) Trust(definition, rev, digest string) (*core.TrustReview, error) {
+	return a.svc.Trust(a.context(), definition, rev, digest)
+}
+
+// RevokeTrust takes a definition's grants back.
+func (a *API) RevokeTrust(definition, rev string) error {
+	return a.svc.RevokeTrust(a.context(), definition, rev)
+}
+
 // GetSettings returns the saved settings and those in effect.
 func (a *API) GetSettings() (settings.View, error) { return a.svc.GetSettings() }
 

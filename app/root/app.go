@@ -34,6 +34,10 @@ type Root struct {
 	getenv func(string) string
 }
 
+// lookupenv reads one variable of the user's environment for a
+// definition that was granted it.
+var lookupenv = os.LookupEnv
+
 // New builds the core from flags (empty fields: not given) and the saved
 // settings. Flags and environment variables win over saved settings.
 func New(flags Config) *Root {
@@ -59,6 +63,7 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	r.repo.auth = repoAuth(saved, getenv)
 	opts = append(opts, core.WithRevisions(r.repo), core.WithFetch(r.repo, r.fetchEvery), core.WithNotes(&notesAdapter{repo: r.repo, wanted: r.notesWanted}))
 	opts = append(opts, core.WithWorkspaces(workspaces{dataDir: dataDir, err: err}, r.store, r.keepDays, logf))
+	opts = append(opts, core.WithTrust(r.trustSettings(dataDir, lookupenv))) // trust.go
 	r.core = core.New(r.src.get, r.defs, opts...)
 	return r
 }
@@ -108,6 +113,9 @@ func (r *Root) SaveSettings(s settings.Settings) (settings.View, error) {
 		return settings.View{}, err
 	}
 	if _, err := workspaceKeepDays(s, func(string) string { return "" }); err != nil {
+		return settings.View{}, err
+	}
+	if err := checkRefuse(s); err != nil {
 		return settings.View{}, err
 	}
 	if err := r.save(s); err != nil {

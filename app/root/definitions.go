@@ -18,6 +18,7 @@ import (
 type definitions struct {
 	mu  sync.Mutex
 	dir string
+	ids map[string]string // folder → repo identity (trust.go)
 }
 
 func (d *definitions) folder() string {

@@ -207,6 +207,21 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 	h.mux.HandleFunc("DELETE /api/logs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		answer(w)(map[string]string{}, h.svc.UnsubscribeLogs(r.PathValue("id")))
 	})
+	h.mux.HandleFunc("GET /api/definitions/{name}/trust", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.ReviewTrust(r.Context(), r.PathValue("name"), r.URL.Query().Get("rev")))
+	})
+	h.mux.HandleFunc("POST /api/definitions/{name}/trust", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Rev    string `json:"rev"`
+			Digest string `json:"digest"`
+		}
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.Trust(r.Context(), r.PathValue("name"), body.Rev, body.Digest))
+		}
+	})
+	h.mux.HandleFunc("DELETE /api/definitions/{name}/trust", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(map[string]string{}, h.svc.RevokeTrust(r.Context(), r.PathValue("name"), r.URL.Query().Get("rev")))
+	})
 	h.mux.HandleFunc("GET /api/settings", h.getSettings)
 	h.mux.HandleFunc("PUT /api/settings", h.putSettings)
 	h.mux.HandleFunc("POST /api/events/ticket", h.ticket)
@@ -360,6 +375,8 @@ func statusOf(err error) int {
 	switch {
 	case errors.Is(err, api.ErrBusy), errors.Is(err, core.ErrBusy), errors.Is(err, core.ErrConfirm):
 		return http.StatusConflict
+	case errors.Is(err, core.ErrUntrusted), errors.Is(err, core.ErrRefused):
+		return http.StatusForbidden
 	case errors.Is(err, core.ErrNoRepo), errors.Is(err, core.ErrUnsafe), errors.Is(err, core.ErrNoDatabases), errors.Is(err, core.ErrNoDrift):
 		return http.StatusUnprocessableEntity
 	case errors.Is(err, core.ErrNotFound):
@@ -388,5 +405,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {
-	writeJSON(w, status, map[string]string{"error": err.Error()})
+	// An untrusted or refused definition carries its review, so that the
+	// page can show what it asks for and offer the grant.
+	var ue *core.UntrustedError
+	var re *core.RefusedError
+	switch {
+	case errors.As(err, &ue):
+		writeJSON(w, status, map[string]any{"error": err.Error(), "trust": ue.Review})
+	case errors.As(err, &re):
+		writeJSON(w, status, map[string]any{"error": err.Error(), "trust": re.Review})
+	default:
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+	}
 }

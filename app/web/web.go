@@ -62,13 +62,18 @@
 //	PUT    /api/environments/{name}/healing        body {"pauseMinutes"}: pause healing (0 resumes) (api.HealingPause)
 //	POST   /api/logs                               body api.LogRequest: follow logs; answers {"id"}
 //	DELETE /api/logs/{id}                          stop following
+//	GET    /api/definitions/{name}/trust           ?rev=: what a definition can do and whether it is trusted (core.TrustReview)
+//	POST   /api/definitions/{name}/trust           body {"rev", "digest"}: grant the list reviewed (core.TrustReview)
+//	DELETE /api/definitions/{name}/trust           ?rev=: revoke every grant of the definition
 //	GET    /api/settings, PUT /api/settings        settings.View and "readOnly"; PUT takes settings.Settings
 //	POST   /api/events/ticket                      {"ticket", "expiresIn"}: a ticket for one event stream
 //	GET    /api/events?ticket=T                    server-sent events: "berth:event" (core.Event),
 //	                                               "berth:change" (core.Change, drift reports too), "berth:log" (api.LogBatch)
 //
 // Every /api/ call needs the bearer token (GET /api/events: or a ticket).
-// Errors answer with a 4xx or 5xx status and {"error": "<message>"}.
+// Errors answer with a 4xx or 5xx status and {"error": "<message>"}; an
+// action on a definition that is not trusted (or that the settings
+// refuse) answers 403 with its review as "trust" too.
 package web
 
 import (

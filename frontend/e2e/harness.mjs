@@ -97,17 +97,31 @@ export function launch(dir, viewport) {
 
 /**
  * newEnvironment makes environment `name` from `definition` through the New
- * environment dialog (its plan shown, then confirmed), waits until the list
- * says it runs and selects it.
+ * environment dialog (trusting the definition when the app asks, its plan
+ * shown, then confirmed), waits until the list says it runs and selects it.
  */
 export async function newEnvironment(page, definition, name, timeout = 120000) {
   await page.getByTestId('new-env').click()
   await page.getByTestId('new-env-definition').selectOption(definition)
   await page.getByTestId('new-env-name').fill(name)
   await page.getByTestId('new-env-plan').click()
+  await trustIfAsked(page)
   await page.getByTestId('plan-confirm').click()
   await page.getByTestId(`env-state-${name}`).locator('[data-state="running"]').waitFor({ timeout })
   await page.getByTestId(`env-${name}`).click()
+}
+
+/**
+ * trustIfAsked waits for the next dialog: the trust review (granted here)
+ * or the plan, whichever the app shows first.
+ */
+export async function trustIfAsked(page) {
+  const trust = page.getByTestId('trust-dialog')
+  await Promise.race([trust.waitFor(), page.getByTestId('plan-dialog').waitFor()])
+  if (await trust.isVisible()) {
+    await page.getByTestId('trust-grant').click()
+    await page.getByTestId('plan-dialog').waitFor()
+  }
 }
 
 /** reportFailure keeps a screenshot of the failing page and prints what the server said. */

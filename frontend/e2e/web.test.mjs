@@ -74,6 +74,17 @@ test('web mode: up, live state, logs and down of the shop from the UI', { timeou
     await page.getByTestId('new-env-definition').selectOption('shop')
     await page.getByTestId('new-env-name').fill(name)
     await page.getByTestId('new-env-plan').click()
+    // The first action on the shop asks for trust first: what it can do
+    // on this machine, before anything is planned.
+    await page.getByTestId('trust-dialog').waitFor()
+    const asked = await page.getByTestId('trust-dialog').innerText()
+    assert.match(asked, /Trust shop\?/)
+    assert.match(asked, /publishes port 80\/tcp of web as \d+ on every network interface/)
+    assert.match(asked, /reads \$SHOP_WEB_PORT from your environment/)
+    assert.match(asked, /builds the image of api and worker from api\//)
+    assert.equal(await page.getByTestId('plan-dialog').count(), 0, 'a plan before the definition was trusted')
+    await shot(page, '02-trust')
+    await page.getByTestId('trust-grant').click()
     await page.getByTestId('plan-dialog').waitFor()
     assert.match(await page.getByTestId('plan-dialog').innerText(), /create-container/)
     await shot(page, '02-plan')
@@ -83,6 +94,8 @@ test('web mode: up, live state, logs and down of the shop from the UI', { timeou
     await page.getByTestId(`env-state-${name}`).locator('[data-state="running"]').waitFor({ timeout: 10 * 60 * 1000 })
     await page.getByTestId(`env-${name}`).click()
     await page.getByTestId(`svc-state-${name}-cache`).locator('[data-state="running"]').waitFor()
+    // The definition's trust on its page: granted from the app.
+    await page.getByTestId('trust-panel').getByText(/trusted since/).waitFor()
     await shot(page, '03-running')
 
     // Stopped from outside: the UI follows without a reload.

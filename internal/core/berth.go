@@ -54,6 +54,8 @@ type Berth struct {
 	pruning    atomic.Bool
 	background sync.WaitGroup
 
+	trust TrustSettings // trust.go
+
 	dbs         DatabaseSource  // nil: no database clones (db.go)
 	snaps       SnapshotCatalog // nil: snapshots are not catalogued
 	deploySnaps string          // when deploys snapshot first (db.go)
@@ -164,7 +166,9 @@ func (b *Berth) status(ctx context.Context, e Engine, env string) (*Environment,
 	// should exist even if none of their containers do.
 	var desired *spec.Project
 	if def := definitionOf(o, ""); def != "" {
-		desired, _ = b.defs.Load(ctx, def, spec.LoadOptions{Name: env})
+		if l, _, err := b.load(ctx, env, def, nil); err == nil {
+			desired = l.p
+		}
 	}
 	s := summarise(o, desired)
 	return &s, nil
@@ -197,10 +201,11 @@ func (b *Berth) prepare(ctx context.Context, req UpRequest) (Engine, *spec.Proje
 		}
 		def = definitionOf(o, req.Env)
 	}
-	p, err := b.defs.Load(ctx, def, spec.LoadOptions{Name: req.Env})
+	l, err := b.loadTrusted(ctx, req.Env, def, nil)
 	if err != nil {
 		return nil, nil, none, reconcile.Plan{}, err
 	}
+	p := l.p
 	o, err := e.Observe(ctx, p)
 	if err != nil {
 		return nil, nil, none, reconcile.Plan{}, err

@@ -10,8 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -238,10 +238,11 @@ func (b *Berth) desiredOf(ctx context.Context, env string) (*spec.Project, error
 			}
 		}
 	}
-	p, err := b.defs.Load(ctx, def, spec.LoadOptions{Name: env})
+	l, err := b.loadTrusted(ctx, env, def, nil)
 	if err != nil {
 		return nil, err
 	}
+	p := l.p
 	p.Definition = cmpOr(p.Definition, def)
 	return p, nil
 }
@@ -450,7 +451,14 @@ func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, 
 	case "seed":
 		return dbclone.Source{Kind: "seed", Seed: ds.Seed, SHA256: ds.SHA256, Name: "seed " + relTo(p.Dir, ds.Seed)}, nil
 	case "url":
-		return dbclone.Source{Kind: "url", URL: os.Getenv(ds.URL), URLName: ds.URL, Name: "the database at $" + ds.URL}, nil
+		// The manifest's variable is read only when granted (the load's
+		// HostEnv); one the user names with --from is read because the
+		// user asked.
+		url := p.HostEnv[ds.URL]
+		if from != "" && b.trust.Getenv != nil && !slices.Contains(b.reserved(), ds.URL) {
+			url, _ = b.trust.Getenv(ds.URL)
+		}
+		return dbclone.Source{Kind: "url", URL: url, URLName: ds.URL, Name: "the database at $" + ds.URL}, nil
 	case "env":
 		if ds.Env == p.Name {
 			return dbclone.Source{}, fmt.Errorf("environment %q cannot be cloned from itself", p.Name)

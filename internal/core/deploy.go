@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -440,83 +438,16 @@ func (b *Berth) digests(ctx context.Context, e Engine, p *spec.Project) map[stri
 	return out
 }
 
-// loadAt materialises definition def at rev and loads it as env. Bind
-// mounts and build contexts must stay inside the workspace.
+// loadAt materialises definition def at rev and loads it as env for an
+// action: its capabilities must be trusted (trust.go). What lies outside
+// the workspace is read or mounted only when granted, Berth's data folder
+// (which holds the other workspaces) never.
 func (b *Berth) loadAt(ctx context.Context, env, def string, rev Revision) (*spec.Project, error) {
-	dir, err := b.revs.Materialise(ctx, rev, def)
+	l, err := b.loadTrusted(ctx, env, def, &rev)
 	if err != nil {
-		return nil, fmt.Errorf("definition %q at %s: %w", def, rev.Short, err)
+		return nil, err
 	}
-	p, err := spec.LoadDefinition(ctx, dir, spec.LoadOptions{Name: env, Revision: rev.Hash})
-	if err != nil {
-		return nil, fmt.Errorf("definition %q at %s: %w", def, rev.Short, err)
-	}
-	p.Definition = def
-	if err := Contained(p, dir); err != nil {
-		return nil, fmt.Errorf("definition %q at %s: %w", def, rev.Short, err)
-	}
-	return p, nil
-}
-
-// Contained checks that every bind mount source and build context of p
-// lies inside dir (symlinks evaluated). The first that does not is a
-// *spec.Error naming the file and field, wrapping ErrUnsafe.
-func Contained(p *spec.Project, dir string) error {
-	root, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		return err
-	}
-	file := ""
-	for i, f := range p.ComposeFiles {
-		if i > 0 {
-			file += ", "
-		}
-		file += filepath.Base(f)
-	}
-	check := func(path, field, what string) error {
-		if !filepath.IsAbs(path) {
-			return nil // a remote build context (URL): nothing on disk
-		}
-		rel, err := filepath.Rel(root, evalExisting(path))
-		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return nil
-		}
-		return &spec.Error{File: file, Field: field, Err: ErrUnsafe,
-			Message: fmt.Sprintf("%s %s is outside the definition's folder; a deployed definition may only use its own files", what, path)}
-	}
-	for _, s := range p.Services {
-		for _, m := range s.Mounts {
-			if m.Type == "bind" {
-				if err := check(m.Source, "services."+s.Name+".volumes", "bind mount source"); err != nil {
-					return err
-				}
-			}
-		}
-		if s.Build != nil {
-			if err := check(s.Build.Context, "services."+s.Name+".build.context", "build context"); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// evalExisting evaluates the symlinks of the longest part of path that
-// exists and appends the rest.
-func evalExisting(path string) string {
-	rest := ""
-	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			return filepath.Join(real, rest)
-		}
-		if _, err := os.Lstat(p); err == nil {
-			return filepath.Join(p, rest) // a dangling symlink: judged lexically
-		}
-		if filepath.Dir(p) == p {
-			return path
-		}
-		rest = filepath.Join(filepath.Base(p), rest)
-	}
+	return l.p, nil
 }
 
 func cmpOr(a, b string) string {

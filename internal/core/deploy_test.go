@@ -22,6 +22,8 @@ type fakeRevs struct {
 	// unlisted revisions are left out of Log (commits that do not touch
 	// the definition).
 	unlisted map[string]bool
+	// root holds the workspaces (as Berth's data folder does).
+	root string
 }
 
 func (f *fakeRevs) Resolve(_ context.Context, rev string) (Revision, error) {
@@ -55,7 +57,13 @@ func (f *fakeRevs) DefinitionTree(_ context.Context, rev Revision, def string) (
 }
 
 func (f *fakeRevs) Materialise(_ context.Context, rev Revision, def string) (string, error) {
-	parent := f.t.TempDir()
+	if f.root == "" {
+		f.root = f.t.TempDir()
+	}
+	parent, err := os.MkdirTemp(f.root, "ws-")
+	if err != nil {
+		return "", err
+	}
 	// A Dockerfile beside the definition, for a build context that
 	// escapes it.
 	os.WriteFile(filepath.Join(parent, "Dockerfile"), []byte("FROM scratch\n"), 0o644)
@@ -167,9 +175,12 @@ func (l *fakeLocker) Lock(_ context.Context, env, what string) (func(), error) {
 type healthEngine struct {
 	fakeEngine
 	bad map[string]bool
+	// projects are the desired states applied, in order.
+	projects []*spec.Project
 }
 
 func (h *healthEngine) Apply(ctx context.Context, p *spec.Project, plan reconcile.Plan, o ApplyOptions, progress func(reconcile.Progress)) error {
+	h.projects = append(h.projects, p)
 	if err := h.fakeEngine.Apply(ctx, p, plan, o, progress); err != nil {
 		return err
 	}
@@ -194,7 +205,9 @@ func deployFixture(t *testing.T) (*Berth, *healthEngine, *fakeStore, *fakeLocker
 	e := &healthEngine{fakeEngine: fakeEngine{observed: map[string]reconcile.Observed{}}, bad: map[string]bool{}}
 	st := &fakeStore{dead: map[int64]bool{}}
 	lk := &fakeLocker{held: map[string]bool{}}
-	b := New(func(context.Context) (Engine, error) { return e, nil }, fakeDefs{}, WithRevisions(revs), WithStore(st), WithLocker(lk))
+	revs.root = t.TempDir()
+	b := New(func(context.Context) (Engine, error) { return e, nil }, fakeDefs{}, WithRevisions(revs), WithStore(st), WithLocker(lk),
+		WithTrust(TrustSettings{Forbid: []string{revs.root}}))
 	return b, e, st, lk
 }
 
@@ -381,12 +394,19 @@ func TestDefinitionEscapingWorkspaceIsRefused(t *testing.T) {
 	revs.revs["bind"] = "services:\n  app:\n    image: berth-test/probe:latest\n    volumes:\n      - /etc:/host-etc\n"
 	revs.revs["build"] = "services:\n  app:\n    build: ..\n"
 	revs.revs["inside"] = "services:\n  app:\n    image: berth-test/probe:latest\n    volumes:\n      - ./data:/data\n"
-	for _, rev := range []string{"bind", "build"} {
-		_, err := b.Deploy(context.Background(), DeployRequest{Env: "web", Rev: rev}, yes, nil)
-		var se *spec.Error
-		if !errors.Is(err, ErrUnsafe) || !errors.As(err, &se) || !strings.Contains(se.Field, "services.app.") || se.File != "compose.yaml" {
-			t.Fatalf("%s: want an unsafe spec.Error naming file and field, got %v", rev, err)
-		}
+	// A host path outside: a capability to grant (no store records
+	// trust here, so nothing can grant it).
+	_, err := b.Deploy(context.Background(), DeployRequest{Env: "web", Rev: "bind"}, yes, nil)
+	var ue *UntrustedError
+	if !errors.As(err, &ue) || len(ue.Review.Blocked) != 1 || ue.Review.Blocked[0] != "/etc" || !strings.Contains(err.Error(), "mounts the host path /etc into app") {
+		t.Fatalf("bind: want an untrusted error naming /etc, got %v", err)
+	}
+	// Out of the workspace into Berth's data folder (the other
+	// workspaces): refused whatever is granted.
+	_, err = b.Deploy(context.Background(), DeployRequest{Env: "web", Rev: "build"}, yes, nil)
+	var se *spec.Error
+	if !errors.Is(err, spec.ErrOutside) || !errors.As(err, &se) || se.Field != "services.app.build.context" || !strings.HasSuffix(se.File, "compose.yaml") {
+		t.Fatalf("build: want an outside spec.Error naming file and field, got %v", err)
 	}
 	if len(e.applied) != 0 || len(st.ds) != 0 {
 		t.Fatal("a refused definition must change nothing")

@@ -109,6 +109,10 @@ type DriftReport struct {
 	// Unknown is set by WatchDrift when the environment could not be
 	// checked (the engine went away): InSync is then false, never stale.
 	Unknown bool `json:"unknown,omitempty"`
+
+	// raw are the runtime differences unmasked, for Adopt only: Runtime
+	// masks secret values (mask.go) and raw never leaves core.
+	raw []drift.Item
 }
 
 // Drifted reports whether r found any drift.
@@ -252,7 +256,7 @@ func (b *Berth) deployedOn(ctx context.Context, e Engine, env string) (*deployed
 		}
 	}
 	if revHash == "" || b.revs == nil {
-		p, err := b.defs.Load(ctx, d.def, spec.LoadOptions{Name: env})
+		p, err := b.loadGranted(ctx, env, d.def, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -284,7 +288,7 @@ func (b *Berth) deployedOn(ctx context.Context, e Engine, env string) (*deployed
 		return d, nil
 	}
 	if len(d.files) == 0 || fd == nil {
-		d.p, err = b.loadAt(ctx, env, d.def, rev)
+		d.p, err = b.loadGranted(ctx, env, d.def, &rev)
 	} else {
 		d.p, err = b.loadPristine(ctx, fd, env, d.def, rev, d.dir)
 	}
@@ -304,9 +308,17 @@ func (b *Berth) loadPristine(ctx context.Context, fd FileDrifter, env, def strin
 		return nil, err
 	}
 	defer release()
-	p, err := spec.LoadDefinition(ctx, clean, spec.LoadOptions{Name: env, Revision: rev.Hash})
+	opts, _, err := b.loadOptions(ctx, env, def, &rev)
+	if err != nil {
+		return nil, err
+	}
+	opts.Revision = rev.Hash
+	p, err := spec.LoadDefinition(ctx, clean, opts)
 	if err != nil {
 		return nil, fmt.Errorf("definition %q at %s: %w", def, rev.Short, err)
+	}
+	if len(p.Blocked) > 0 {
+		return nil, b.untrusted(ctx, p, def, &rev)
 	}
 	p.Definition = def
 	rebase := func(path string) string {
@@ -497,7 +509,7 @@ func (b *Berth) checkWith(ctx context.Context, env string, d *deployedEnv, live 
 		return nil, envGone(ctx, d.e, env)
 	}
 	res := drift.Runtime(d.p, live)
-	r.Runtime, r.Ignored = res.Items, res.Ignored
+	r.raw, r.Runtime, r.Ignored = res.Items, maskItems(d.p, res.Items), res.Ignored
 	if r.Policy == spec.DriftIgnore {
 		r.Ignored += len(r.Files)
 		r.Files = []FileChange{}
@@ -585,6 +597,10 @@ func (b *Berth) Sync(ctx context.Context, env string, yes bool, confirm Confirm,
 func (b *Berth) sync(ctx context.Context, env string, yes bool, confirm Confirm, emit Emit, start time.Time) (*SyncResult, error) {
 	d, err := b.deployed(ctx, env)
 	if err != nil {
+		return nil, err
+	}
+	// Healing runs the definition again: only a trusted one.
+	if _, err := b.loadTrusted(ctx, env, d.def, d.rev); err != nil {
 		return nil, err
 	}
 	res := &SyncResult{Result: Result{Env: env, Warnings: d.p.Warnings}, Restored: []FileChange{}}
@@ -688,6 +704,10 @@ type AdoptResult struct {
 	Adopted []drift.Item `json:"adopted"`
 	// Left are runtime differences that do not map onto Compose.
 	Left []drift.Item `json:"left"`
+	// Refused says what was not written into Git because it looks
+	// secret: a variable with a secret name or an interpolated value, an
+	// edited file that sets one.
+	Refused []string `json:"refused,omitempty"`
 }
 
 // Adopt turns env's drift into a commit on a new branch of the
@@ -712,30 +732,48 @@ func (b *Berth) Adopt(ctx context.Context, req AdoptRequest) (*AdoptResult, erro
 	if err != nil {
 		return nil, err
 	}
+	// The workspace is read through an os.Root: a file a container
+	// replaced with a symlink to one of the user's files is refused, never
+	// committed.
+	ws, err := os.OpenRoot(d.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer ws.Close()
+	res := &AdoptResult{Env: req.Env, Adopted: []drift.Item{}, Left: []drift.Item{}}
+	committed, release := b.pristineReader(ctx, d)
+	defer release()
 	files := map[string][]byte{}
 	for _, f := range d.files {
-		full := filepath.Join(d.dir, filepath.FromSlash(f.Path))
 		if f.Kind == "deleted" {
 			files[f.Path] = nil
 			continue
 		}
-		data, err := os.ReadFile(full)
+		data, err := ws.ReadFile(filepath.FromSlash(f.Path))
 		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", full, err)
+			return nil, fmt.Errorf("reading %s in %s: %w", f.Path, d.dir, err)
+		}
+		// A secret typed into a workspace file stays out of Git.
+		if found := newSecrets(committed(f.Path), data); len(found) > 0 {
+			res.Refused = append(res.Refused, fmt.Sprintf("%s: %s, which looks secret: the file is not committed (keep secrets out of Git: a local env file or your environment)", f.Path, strings.Join(found, ", ")))
+			continue
 		}
 		files[f.Path] = data
 	}
-	res := &AdoptResult{Env: req.Env, Adopted: []drift.Item{}, Left: []drift.Item{}}
 	var edits []spec.ComposeEdit
 	seen := map[string]bool{}
 	byEdit := map[string]drift.Item{}
-	for _, it := range rep.Runtime {
+	for i, it := range rep.raw {
 		mappable := (it.Kind == drift.KindChanged || it.Kind == drift.KindAdded || it.Kind == drift.KindRemoved) &&
 			(strings.HasPrefix(it.Path, "/environment/") || it.Path == "/image")
 		if !mappable {
 			if it.Kind != drift.KindReplaced {
-				res.Left = append(res.Left, it)
+				res.Left = append(res.Left, rep.Runtime[i])
 			}
+			continue
+		}
+		if it.Kind != drift.KindRemoved && secretItem(d.p, it) {
+			res.Refused = append(res.Refused, fmt.Sprintf("services.%s%s: the live value looks secret (its name, its value, or a value from your environment): not written into Git", it.Service, strings.ReplaceAll(it.Path, "/", ".")))
 			continue
 		}
 		k := it.Service + it.Path
@@ -755,7 +793,7 @@ func (b *Berth) Adopt(ctx context.Context, req AdoptRequest) (*AdoptResult, erro
 		rel = filepath.ToSlash(rel)
 		data, ok := files[rel]
 		if !ok {
-			if data, err = os.ReadFile(d.p.ComposeFiles[i]); err != nil {
+			if data, err = ws.ReadFile(filepath.FromSlash(rel)); err != nil {
 				return nil, err
 			}
 		}
@@ -770,7 +808,7 @@ func (b *Berth) Adopt(ctx context.Context, req AdoptRequest) (*AdoptResult, erro
 		done := map[string]bool{}
 		for _, a := range applied {
 			done[a.Service+a.Path] = true
-			res.Adopted = append(res.Adopted, byEdit[a.Service+a.Path])
+			res.Adopted = append(res.Adopted, maskItems(d.p, []drift.Item{byEdit[a.Service+a.Path]})[0])
 		}
 		var rest []spec.ComposeEdit
 		for _, e := range edits {
@@ -781,7 +819,10 @@ func (b *Berth) Adopt(ctx context.Context, req AdoptRequest) (*AdoptResult, erro
 		edits = rest
 	}
 	for _, e := range edits {
-		res.Left = append(res.Left, byEdit[e.Service+e.Path])
+		res.Left = append(res.Left, maskItems(d.p, []drift.Item{byEdit[e.Service+e.Path]})[0])
+	}
+	if len(files) == 0 && len(res.Refused) > 0 {
+		return nil, fmt.Errorf("environment %q: nothing adopted; refused: %s", req.Env, strings.Join(res.Refused, "; "))
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("environment %q: %w to adopt (edited workspace files, or environment variables and image tags changed on its containers)", req.Env, ErrNoDrift)

@@ -223,10 +223,11 @@ func (b *Berth) neededGolden(ctx context.Context, dbe DatabaseEngine, uses []Gol
 		if d.Error != "" {
 			continue
 		}
-		p, err := b.defs.Load(ctx, d.Name, spec.LoadOptions{Name: d.Name})
+		l, _, err := b.load(ctx, d.Name, d.Name, nil)
 		if err != nil {
 			continue
 		}
+		p := l.p
 		p.Definition = cmpOr(p.Definition, d.Name)
 		_ = b.goldenOf(ctx, dbe, p, func(v dbclone.Volume, service string) { need(v.Name, "definition "+d.Name+": "+service) })
 	}

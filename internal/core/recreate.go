@@ -48,10 +48,11 @@ func (b *Berth) prepareRecreate(ctx context.Context, env, service string) (Engin
 		return nil, nil, none, fmt.Errorf("environment %q: %w on %s", env, ErrNotFound, e.Target(ctx).Host)
 	}
 	def := definitionOf(o, env)
-	p, err := b.defs.Load(ctx, def, spec.LoadOptions{Name: env})
+	l, err := b.loadTrusted(ctx, env, def, nil)
 	if err != nil {
 		return nil, nil, none, err
 	}
+	p := l.p
 	if p.Service(service) == nil {
 		return nil, nil, none, fmt.Errorf("environment %q has no service %q: %w", env, service, ErrNotFound)
 	}

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
+	pathpkg "path"
 	"sort"
 	"strings"
 	"time"
@@ -47,6 +46,10 @@ func (r *Repo) Blobs(ctx context.Context, rev Commit, path string) (map[string]s
 // that bind-mounts the file sees the committed content again), a deleted
 // one is written again, an added one removed. The files keep the
 // workspace's read-only modes. It returns what it put back.
+//
+// dir is written through an os.Root: a folder in it replaced by a
+// symlink that leads out (a container that bind-mounts part of the
+// workspace read-write could make one) is refused, never followed.
 func (r *Repo) Restore(ctx context.Context, rev Commit, path, dir string) ([]FileChange, error) {
 	changes, err := r.Changes(ctx, rev, path, dir)
 	if err != nil || len(changes) == 0 {
@@ -62,70 +65,62 @@ func (r *Repo) Restore(ctx context.Context, rev Commit, path, dir string) ([]Fil
 	if err == nil {
 		ents, err = r.entries(t, "", nil)
 	}
+	var links map[string]string
+	if err == nil {
+		links, err = r.symlinks(ents)
+	}
+	r.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("%s at %s: %w", p, rev.Short, err)
+	}
 	byPath := map[string]entry{}
 	for _, e := range ents {
 		byPath[e.path] = e
 	}
-	contents := map[string][]byte{}
-	for _, c := range changes {
-		e, ok := byPath[c.Path]
-		if !ok || e.mode == filemode.Symlink || err != nil {
-			continue
-		}
-		var b []byte
-		if b, err = r.readBlob(e.hash); err == nil {
-			contents[c.Path] = b
-		}
-	}
-	r.mu.Unlock()
+	out, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
+	defer out.Close()
 	for _, c := range changes {
-		full := filepath.Join(dir, filepath.FromSlash(c.Path))
-		parent := filepath.Dir(full)
 		e, tracked := byPath[c.Path]
-		err := withWritable(dir, parent, func() error {
+		err := withWritable(out, c.Path, func() error {
 			switch {
 			case c.Kind == Added:
-				return os.RemoveAll(full)
+				return out.RemoveAll(c.Path)
 			case e.mode == filemode.Symlink:
-				os.RemoveAll(full)
-				target := ""
-				r.mu.Lock()
-				b, err := r.readBlob(e.hash)
-				r.mu.Unlock()
-				if err != nil {
+				if err := out.RemoveAll(c.Path); err != nil {
 					return err
 				}
-				target = string(b)
-				return os.Symlink(target, full)
+				return out.Symlink(links[c.Path], c.Path)
 			case tracked:
-				perm := fs.FileMode(0o444)
-				if e.mode == filemode.Executable {
-					perm = 0o555
+				if fi, err := out.Lstat(c.Path); err == nil && !fi.Mode().IsRegular() {
+					if err := out.RemoveAll(c.Path); err != nil {
+						return err
+					}
 				}
-				if fi, err := os.Lstat(full); err == nil && !fi.Mode().IsRegular() {
-					os.RemoveAll(full)
+				if parent := pathpkg.Dir(c.Path); parent != "." {
+					if err := out.MkdirAll(parent, 0o755); err != nil {
+						return err
+					}
 				}
-				if err := os.MkdirAll(parent, 0o755); err != nil {
-					return err
+				if fi, err := out.Lstat(c.Path); err == nil {
+					out.Chmod(c.Path, fi.Mode().Perm()|0o200)
 				}
-				if fi, err := os.Stat(full); err == nil {
-					os.Chmod(full, fi.Mode().Perm()|0o200)
-				}
-				f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+				f, err := out.OpenFile(c.Path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 				if err != nil {
 					return err
 				}
-				if _, err := f.Write(contents[c.Path]); err != nil {
-					f.Close()
+				r.mu.Lock()
+				err = r.copyBlob(e.hash, f)
+				r.mu.Unlock()
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err != nil {
 					return err
 				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-				return os.Chmod(full, perm)
+				return out.Chmod(c.Path, entryPerm(e.mode))
 			}
 			return nil
 		})
@@ -136,23 +131,24 @@ func (r *Repo) Restore(ctx context.Context, rev Commit, path, dir string) ([]Fil
 	return changes, nil
 }
 
-// withWritable makes the folders from parent up to root writable while fn
-// runs (a workspace is read-only), then read-only again.
-func withWritable(root, parent string, fn func() error) error {
+// withWritable makes the folders holding rel (a slash path under out's
+// folder), up to that folder itself, writable while fn runs (a workspace
+// is read-only), then read-only again.
+func withWritable(out *os.Root, rel string, fn func() error) error {
 	var opened []string
-	for d := parent; ; d = filepath.Dir(d) {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() && fi.Mode().Perm()&0o200 == 0 {
-			if os.Chmod(d, fi.Mode().Perm()|0o700) == nil {
+	for d := pathpkg.Dir(rel); ; d = pathpkg.Dir(d) {
+		if fi, err := out.Lstat(d); err == nil && fi.IsDir() && fi.Mode().Perm()&0o200 == 0 {
+			if out.Chmod(d, fi.Mode().Perm()|0o700) == nil {
 				opened = append(opened, d)
 			}
 		}
-		if d == root || filepath.Dir(d) == d || !strings.HasPrefix(d, root) {
+		if d == "." {
 			break
 		}
 	}
 	err := fn()
-	for i := len(opened) - 1; i >= 0; i-- {
-		os.Chmod(opened[i], 0o555)
+	for _, d := range opened {
+		out.Chmod(d, 0o555)
 	}
 	return err
 }

@@ -27,10 +27,64 @@ type memPackFS struct {
 	shared *packCache
 }
 
+// maxCachedPacks bounds the bytes one Repo keeps in memory across its
+// packfiles and indexes: fetches over a long session add packs (and a
+// repack replaces them), and a file no longer opened should not stay in
+// memory for the life of the app. The least recently opened go first.
+const maxCachedPacks = 256 << 20
+
 // packCache shares the files read between the storages of one Repo.
 type packCache struct {
 	mu    sync.Mutex
-	files map[string][]byte
+	files map[string]*cachedPack
+	bytes int64
+	clock uint64
+	// limit is maxCachedPacks outside tests.
+	limit int64
+}
+
+type cachedPack struct {
+	data []byte
+	used uint64
+}
+
+// get returns a cached file and marks it used; callers hold c.mu.
+func (c *packCache) get(name string) ([]byte, bool) {
+	p, ok := c.files[name]
+	if !ok {
+		return nil, false
+	}
+	c.clock++
+	p.used = c.clock
+	return p.data, true
+}
+
+// put caches a file, evicting the least recently used ones until the
+// total fits; callers hold c.mu.
+func (c *packCache) put(name string, b []byte) {
+	limit := c.limit
+	if limit == 0 {
+		limit = maxCachedPacks
+	}
+	if int64(len(b)) > limit {
+		return
+	}
+	if c.files == nil {
+		c.files = map[string]*cachedPack{}
+	}
+	for c.bytes+int64(len(b)) > limit && len(c.files) > 0 {
+		oldest, at := "", uint64(0)
+		for n, p := range c.files {
+			if oldest == "" || p.used < at {
+				oldest, at = n, p.used
+			}
+		}
+		c.bytes -= int64(len(c.files[oldest].data))
+		delete(c.files, oldest)
+	}
+	c.clock++
+	c.files[name] = &cachedPack{data: b, used: c.clock}
+	c.bytes += int64(len(b))
 }
 
 func (fs memPackFS) Open(name string) (billy.File, error) {
@@ -39,7 +93,7 @@ func (fs memPackFS) Open(name string) (billy.File, error) {
 	}
 	fs.shared.mu.Lock()
 	defer fs.shared.mu.Unlock()
-	if b, ok := fs.shared.files[name]; ok {
+	if b, ok := fs.shared.get(name); ok {
 		return &memFile{name: name, Reader: bytes.NewReader(b)}, nil
 	}
 	f, err := fs.Filesystem.Open(name)
@@ -55,10 +109,7 @@ func (fs memPackFS) Open(name string) (billy.File, error) {
 	if _, err := io.ReadFull(f, b); err != nil {
 		return nil, err
 	}
-	if fs.shared.files == nil {
-		fs.shared.files = map[string][]byte{}
-	}
-	fs.shared.files[name] = b
+	fs.shared.put(name, b)
 	return &memFile{name: name, Reader: bytes.NewReader(b)}, nil
 }
 

@@ -34,6 +34,10 @@ type Settings struct {
 	// Notes also records each deploy, rollback and up as a git note on its
 	// revision (refs/notes/berth in the definitions repo).
 	Notes bool `json:"notes,omitempty"`
+	// Refuse names capabilities no definition may have, whatever the user
+	// grants it ("privileged", "docker-socket", ..., or "outside" for any
+	// file outside its folder).
+	Refuse []string `json:"refuse,omitempty"`
 }
 
 // Window is the desktop window's last size and place.

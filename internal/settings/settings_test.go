@@ -3,6 +3,7 @@ package settings
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -11,10 +12,10 @@ func TestRoundTrip(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", dir)
 	t.Setenv("HOME", dir)
 	s, err := Load()
-	if err != nil || s != (Settings{}) {
+	if err != nil || !reflect.DeepEqual(s, Settings{}) {
 		t.Fatalf("no file: want zero settings, got %+v, %v", s, err)
 	}
-	want := Settings{DefinitionsDir: "/defs", DockerHost: "tcp://h:2376", DockerContext: "remote"}
+	want := Settings{DefinitionsDir: "/defs", DockerHost: "tcp://h:2376", DockerContext: "remote", Refuse: []string{"privileged", "docker-socket"}}
 	if err := Save(want); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("settings file mode %v, %v", fi.Mode(), err)
 	}
 	got, err := Load()
-	if err != nil || got != want {
+	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, %v", got, err)
 	}
 

@@ -11,23 +11,42 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/dotenv"
+	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 	"go.yaml.in/yaml/v4"
 )
 
-// LoadOptions say which environment to load a definition as.
+// LoadOptions say which environment to load a definition as, and what of
+// the user's machine it may read.
 type LoadOptions struct {
 	// Name is the environment name; empty means the manifest's name. Another
 	// name makes another environment from the same definition (berth up --as).
 	Name string
 	// Profiles are Compose profiles to enable on top of the manifest's.
 	Profiles []string
-	// Environment holds interpolation variables (local settings); they
-	// override the process environment, which overrides the definition's
-	// .env file.
+	// Environment holds interpolation variables set by the user for this
+	// load (local settings); they win over HostEnv, which wins over the
+	// definition's .env file.
 	Environment map[string]string
+	// HostEnv are the variables of the user's environment the definition
+	// may read: the caller passes only those the user granted. The process
+	// environment is never read. Berth's own variables (BERTH_*) and the
+	// loader's (COMPOSE_*) are dropped whatever is passed.
+	HostEnv map[string]string
+	// Reserved names more variables a definition may never read (the one
+	// holding the repo token); they are shown as asked for and unset.
+	Reserved []string
+	// Granted are files and folders outside the definition's folder that
+	// it may read or mount (absolute paths the user granted). Anything
+	// else outside is not read: the load says what it needed (Blocked).
+	Granted []string
+	// Forbid are folders no definition may read or mount, granted or not
+	// (Berth's data folder).
+	Forbid []string
 	// Revision is the commit the definition was read from, if known.
 	Revision string
 }
@@ -46,7 +65,32 @@ func LoadDefinition(ctx context.Context, dir string, opts LoadOptions) (*Project
 	return LoadManifest(ctx, m, opts)
 }
 
+// interpolationEnv is what compose-go interpolates with: the granted host
+// variables, then the explicit ones over them; reserved names never.
+func interpolationEnv(opts LoadOptions) map[string]string {
+	env := map[string]string{}
+	for k, v := range opts.HostEnv {
+		if !reservedVar(k) && !containsString(opts.Reserved, k) {
+			env[k] = v
+		}
+	}
+	for k, v := range opts.Environment {
+		env[k] = v
+	}
+	return env
+}
+
 // LoadManifest is LoadDefinition for a manifest already read.
+//
+// A definition is untrusted input. Its Compose files are parsed first and
+// checked against a budget (size, YAML aliases); the files they name
+// through include and extends, its env files, bind sources and build
+// contexts are checked against the definition's folder before anything
+// reads them: a file outside it is read only when granted (LoadOptions.
+// Granted), else the load stops short of it and the project comes back
+// Blocked, with its capabilities, and must not run. The project's
+// Capabilities say what it can do on this machine beyond running its own
+// containers; the caller decides whether the user trusts that.
 func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project, error) {
 	name := opts.Name
 	if name == "" {
@@ -56,17 +100,67 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		return nil, fmt.Errorf("environment name: %w", err)
 	}
 	profiles := mergeProfiles(m.Profiles, opts.Profiles)
-
-	// The Compose files are parsed for positions, and walked for keys Berth
-	// does not support, while compose-go loads them (see BenchmarkLoad100).
-	type sideWork struct {
-		src      *sources
-		warnings []Warning
+	f := newFence(m.Dir, opts.Granted, opts.Forbid)
+	for _, cf := range m.ComposeFiles {
+		if e := f.own(cf, "Compose file"); e != nil {
+			return nil, e
+		}
 	}
+	if e := f.own(filepath.Join(m.Dir, ".env"), ".env file"); e != nil {
+		return nil, e
+	}
+	for _, db := range m.Databases {
+		if db.Source != nil && db.Source.Seed != "" {
+			if e := f.own(filepath.Join(m.Dir, filepath.FromSlash(db.Source.Seed)), "seed"); e != nil {
+				return nil, e
+			}
+		}
+	}
+
+	// The Compose files are parsed for positions, the budget and the
+	// files they name before compose-go reads anything; walking them for
+	// keys Berth does not support runs beside compose-go's load.
+	src := parseSources(m.Dir, m.ComposeFiles)
+	for _, sf := range src.files {
+		if sf.fatal != nil {
+			return nil, sf.fatal
+		}
+	}
+	env := interpolationEnv(opts)
+	scan := &refScan{f: f, env: withDotEnv(m.Dir, env), vars: map[string]bool{}, visited: map[string]bool{}}
+	for _, sf := range src.files {
+		scan.file(sf, m.Dir, 0, true)
+	}
+	if scan.err != nil {
+		return nil, scan.err
+	}
+	envFileVars(filepath.Join(m.Dir, ".env"), scan.vars)
+	caps := newCapCollector(src)
+	caps.includeCapabilities(f, scan.refs)
+	caps.databaseCapabilities(m)
+	hostEnv := map[string]string{}
+	for k, v := range opts.HostEnv {
+		if !reservedVar(k) && !containsString(opts.Reserved, k) {
+			hostEnv[k] = v
+		}
+	}
+	base := &Project{HostEnv: hostEnv, Name: name, Definition: filepath.Base(m.Dir), Description: m.Description, Dir: m.Dir,
+		ComposeFiles: append([]string{}, m.ComposeFiles...), Revision: opts.Revision, Profiles: profiles,
+		Health: m.Health, Drift: m.Drift, Services: []Service{}, Networks: []Network{}, Volumes: []Volume{}}
+	if len(f.blocked) > 0 {
+		// An include or extends leads outside and is not granted: compose-go
+		// would read it, so nothing more is loaded.
+		caps.envCapabilities(capVars(scan.vars, opts))
+		base.Capabilities = caps.list()
+		base.Blocked = f.blocked
+		return base, nil
+	}
+
+	type sideWork struct{ warnings []Warning }
 	sidec := make(chan sideWork, 1)
 	go func() {
-		w := sideWork{src: parseSources(m.Dir, m.ComposeFiles)}
-		for _, f := range w.src.files {
+		var w sideWork
+		for _, f := range src.files {
 			if f.err == nil {
 				w.warnings = append(w.warnings, unsupportedKeys(f)...)
 				w.warnings = append(w.warnings, projectNameWarning(f, name)...)
@@ -75,27 +169,66 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		sidec <- w
 	}()
 
-	cp, err := loadCompose(ctx, m.Dir, m.ComposeFiles, name, profiles, opts.Environment)
+	cp, err := loadCompose(ctx, m.Dir, m.ComposeFiles, name, profiles, env, scan.vars)
 	side := <-sidec
-	src := side.src
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, src.mapComposeError(err)
 	}
+	// Env and label files are read only once the fence lets them; values
+	// a service takes from the environment by name are variables too.
+	readable := true
+	for _, sname := range sortedKeys(cp.Services) {
+		s := cp.Services[sname]
+		for k, v := range s.Environment {
+			if v == nil {
+				scan.vars[k] = true
+			}
+		}
+		for _, ef := range s.EnvFiles {
+			ok, err := f.may(ef.Path)
+			if err != nil {
+				return nil, src.errorAt([]string{"services", sname, "env_file"}, err.Error(), err)
+			}
+			if ok {
+				envFileVars(ef.Path, scan.vars)
+			}
+			readable = readable && ok
+		}
+		for _, lf := range s.LabelFiles {
+			ok, err := f.may(lf)
+			if err != nil {
+				return nil, src.errorAt([]string{"services", sname, "label_file"}, err.Error(), err)
+			}
+			readable = readable && ok
+		}
+	}
+	caps.serviceCapabilities(cp, f)
+	caps.resourceCapabilities(cp, f)
+	caps.envCapabilities(capVars(scan.vars, opts))
+	if readable {
+		if cp, err = cp.WithServicesEnvironmentResolved(false); err == nil {
+			cp, err = cp.WithServicesLabelsResolved(false)
+		}
+		if err != nil {
+			return nil, src.mapComposeError(err)
+		}
+	}
 
 	z := &normalizer{src: src}
 	p := z.project(cp)
-	p.Name = name
-	p.Definition = filepath.Base(m.Dir)
-	p.Description = m.Description
-	p.Dir = m.Dir
-	p.ComposeFiles = append([]string{}, m.ComposeFiles...)
-	p.Revision = opts.Revision
-	p.Profiles = profiles
-	p.Health = m.Health
-	p.Drift = m.Drift
+	p.Name = base.Name
+	p.HostEnv = base.HostEnv
+	p.Definition = base.Definition
+	p.Description = base.Description
+	p.Dir = base.Dir
+	p.ComposeFiles = base.ComposeFiles
+	p.Revision = base.Revision
+	p.Profiles = base.Profiles
+	p.Health = base.Health
+	p.Drift = base.Drift
 
 	errs := z.errs
 	errs = append(errs, checkManifestRefs(m, cp)...)
@@ -113,6 +246,12 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
+			if ok, e := f.buildReadable(src, s); e != nil {
+				errs = append(errs, e)
+				continue
+			} else if !ok {
+				continue // blocked: not read, not hashed
+			}
 			if e := checkBuildContext(src, s); e != nil {
 				errs = append(errs, e)
 				continue
@@ -126,6 +265,12 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 				continue
 			}
 			s.BuildHash = bh
+		}
+		if ok, e := f.mountsReadable(src, *s); e != nil {
+			errs = append(errs, e)
+			continue
+		} else if !ok {
+			continue
 		}
 		view, err := mounts.hashView(ctx, *s)
 		if err != nil {
@@ -154,7 +299,99 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		}
 	}
 	p.Warnings = sortWarnings(warnings, src)
+	for i := range p.Services {
+		s := &p.Services[i]
+		var files []string
+		if cs, ok := cp.Services[s.Name]; ok {
+			for _, ef := range cs.EnvFiles {
+				if ok, _ := f.inside(ef.Path); ok || readable {
+					files = append(files, ef.Path)
+				}
+			}
+		}
+		s.Interpolated = interpolatedKeys(src, *s, files, hostEnv)
+	}
+	p.Capabilities = caps.list()
+	p.Blocked = f.blocked
 	return p, nil
+}
+
+// withDotEnv is env over the definition's .env file, as compose-go
+// interpolates (the file was checked to be the definition's own).
+func withDotEnv(dir string, env map[string]string) map[string]string {
+	p := filepath.Join(dir, ".env")
+	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Size() > maxDefinitionFile {
+		return env
+	}
+	fromFile, err := dotenv.GetEnvFromFile(env, []string{p})
+	if err != nil {
+		return env
+	}
+	out := make(map[string]string, len(env)+len(fromFile))
+	for k, v := range fromFile {
+		out[k] = v
+	}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
+// capVars are the variables a definition reads from the user's
+// environment: those it interpolates or takes by name, less those the
+// load's explicit values (local settings) provide.
+func capVars(vars map[string]bool, opts LoadOptions) []string {
+	var out []string
+	for _, v := range sortedVars(vars) {
+		if _, set := opts.Environment[v]; set {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// buildReadable checks a service's build context and Dockerfile against
+// the fence: they are read (hashed, sent to the engine) only when they
+// may be. A remote context reads nothing here.
+func (f *fence) buildReadable(src *sources, s *Service) (bool, *Error) {
+	b := s.Build
+	if !filepath.IsAbs(b.Context) {
+		return true, nil
+	}
+	ok, err := f.may(b.Context)
+	if err != nil {
+		return false, src.errorAt([]string{"services", s.Name, "build", "context"}, err.Error(), err)
+	}
+	df := b.Dockerfile
+	if !filepath.IsAbs(df) {
+		df = filepath.Join(b.Context, df)
+	}
+	if within(evalExisting(b.Context), evalExisting(df)) {
+		return ok, nil // read with its context, granted with it
+	}
+	dok, err := f.may(df)
+	if err != nil {
+		return false, src.errorAt([]string{"services", s.Name, "build", "dockerfile"}, err.Error(), err)
+	}
+	return ok && dok, nil
+}
+
+// mountsReadable checks a service's bind sources against the fence (a
+// read-only one is hashed by content, and every one is mounted).
+func (f *fence) mountsReadable(src *sources, s Service) (bool, *Error) {
+	all := true
+	for _, m := range s.Mounts {
+		if m.Type != MountBind {
+			continue
+		}
+		ok, err := f.may(m.Source)
+		if err != nil {
+			return false, src.errorAt([]string{"services", s.Name, "volumes"}, err.Error(), err)
+		}
+		all = all && ok
+	}
+	return all, nil
 }
 
 // inDisabledService reports whether field lies under a service that
@@ -172,9 +409,11 @@ func inDisabledService(field string, disabled types.Services) bool {
 	return false
 }
 
-// loadCompose runs compose-go over the files.
-func loadCompose(ctx context.Context, dir string, files []string, name string, profiles []string, env map[string]string) (*types.Project, error) {
-	o, err := composeOptions(dir, files, name, profiles, env)
+// loadCompose runs compose-go over the files. Environment files and label
+// files are not read here (the caller checks them first); every variable
+// compose-go looks up is added to vars.
+func loadCompose(ctx context.Context, dir string, files []string, name string, profiles []string, env map[string]string, vars map[string]bool) (*types.Project, error) {
+	o, err := composeOptions(dir, files, name, profiles, env, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -183,9 +422,11 @@ func loadCompose(ctx context.Context, dir string, files []string, name string, p
 
 // composeOptions are the compose-go options Berth loads with: the
 // environment name as project name, the definition folder as working
-// directory, interpolation from local settings, the process environment and
-// the folder's .env (in that precedence), and paths made absolute.
-func composeOptions(dir string, files []string, name string, profiles []string, env map[string]string) (*cli.ProjectOptions, error) {
+// directory, interpolation from the given variables (never the process
+// environment) and the folder's .env, paths made absolute, and services'
+// env and label files left for the caller to read.
+func composeOptions(dir string, files []string, name string, profiles []string, env map[string]string, vars map[string]bool) (*cli.ProjectOptions, error) {
+	var mu sync.Mutex
 	return cli.NewProjectOptions(files,
 		func(o *cli.ProjectOptions) error {
 			for k, v := range env {
@@ -195,11 +436,23 @@ func composeOptions(dir string, files []string, name string, profiles []string, 
 		},
 		cli.WithName(name),
 		cli.WithWorkingDirectory(dir),
-		cli.WithOsEnv,
 		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		cli.WithProfiles(profiles),
 		cli.WithResolvedPaths(true),
+		cli.WithLoadOptions(func(lo *loader.Options) {
+			lo.SkipResolveEnvironment = true
+			lo.SkipResolveLabels = true
+			if lo.Interpolate != nil && vars != nil {
+				lookup := lo.Interpolate.LookupValue
+				lo.Interpolate.LookupValue = func(k string) (string, bool) {
+					mu.Lock()
+					vars[k] = true
+					mu.Unlock()
+					return lookup(k)
+				}
+			}
+		}),
 	)
 }
 
@@ -442,6 +695,6 @@ func LoadComposeOnly(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	_, err = loadCompose(ctx, m.Dir, m.ComposeFiles, m.Name, m.Profiles, nil)
+	_, err = loadCompose(ctx, m.Dir, m.ComposeFiles, m.Name, m.Profiles, nil, nil)
 	return err
 }

@@ -47,9 +47,6 @@ func TestLoadShopFixture(t *testing.T) {
 // environments/shop.
 func TestLoadShopExample(t *testing.T) {
 	dir := filepath.Join("..", "..", "environments", "shop")
-	if _, err := os.Stat(filepath.Join(dir, ManifestFile)); err != nil {
-		t.Skip("environments/shop is not there yet")
-	}
 	unsetEnv(t, "SHOP_DB_PASSWORD", "SHOP_WEB_PORT")
 	p, err := LoadDefinition(context.Background(), dir, LoadOptions{})
 	if err != nil {
@@ -155,10 +152,11 @@ func TestLoadOptions(t *testing.T) {
 			t.Errorf("profiles %v", p.Profiles)
 		}
 	})
-	t.Run("local settings override the process environment", func(t *testing.T) {
-		t.Setenv("SHOP_WEB_PORT", "8181")
-		t.Setenv("SHOP_DB_PASSWORD", "from-os")
-		p, err := LoadDefinition(ctx, "testdata/shop", LoadOptions{Environment: map[string]string{"SHOP_DB_PASSWORD": "local"}})
+	t.Run("local settings override the granted host environment", func(t *testing.T) {
+		p, err := LoadDefinition(ctx, "testdata/shop", LoadOptions{
+			HostEnv:     map[string]string{"SHOP_WEB_PORT": "8181", "SHOP_DB_PASSWORD": "from-host"},
+			Environment: map[string]string{"SHOP_DB_PASSWORD": "local"},
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,20 +167,33 @@ func TestLoadOptions(t *testing.T) {
 			t.Errorf("host port = %q, want 8181", got)
 		}
 	})
-	t.Run("the process environment overrides .env", func(t *testing.T) {
+	t.Run("the process environment is never read", func(t *testing.T) {
+		t.Setenv("SHOP_WEB_PORT", "8181")
+		t.Setenv("SHOP_DB_PASSWORD", "from-os")
+		p, err := LoadDefinition(ctx, "testdata/shop", LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Service("web").Ports[0].HostPort; got != "8080" {
+			t.Errorf("host port = %q: the process environment was read", got)
+		}
+		if got := p.Service("db").Environment["POSTGRES_PASSWORD"]; got == "from-os" {
+			t.Error("POSTGRES_PASSWORD came from the process environment")
+		}
+	})
+	t.Run("the granted host environment overrides .env", func(t *testing.T) {
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string]string{
 			"berth.yaml":   "name: t\n",
-			".env":         "BERTH_TEST_TAG=from-dotenv\nBERTH_TEST_OTHER=dotenv\n",
-			"compose.yaml": "services:\n  api:\n    image: x:${BERTH_TEST_TAG}\n    command: [\"${BERTH_TEST_OTHER}\"]\n",
+			".env":         "SHOP_TEST_TAG=from-dotenv\nSHOP_TEST_OTHER=dotenv\n",
+			"compose.yaml": "services:\n  api:\n    image: x:${SHOP_TEST_TAG}\n    command: [\"${SHOP_TEST_OTHER}\"]\n",
 		})
-		t.Setenv("BERTH_TEST_TAG", "from-os")
-		p, err := LoadDefinition(ctx, dir, LoadOptions{})
+		p, err := LoadDefinition(ctx, dir, LoadOptions{HostEnv: map[string]string{"SHOP_TEST_TAG": "from-host"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		api := p.Service("api")
-		if api.Image != "x:from-os" || api.Command[0] != "dotenv" {
+		if api.Image != "x:from-host" || api.Command[0] != "dotenv" {
 			t.Errorf("image %q command %v", api.Image, api.Command)
 		}
 	})

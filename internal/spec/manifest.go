@@ -206,6 +206,11 @@ func ReadManifest(path string) (*Manifest, error) {
 	case err != nil && !strings.HasSuffix(abs, ".yaml") && !strings.HasSuffix(abs, ".yml"):
 		return nil, &Error{File: displayPath(abs), Message: "no such definition folder", Err: err}
 	}
+	if fi, err := os.Stat(file); err == nil {
+		if e := checkSize(displayPath(file), fi.Size()); e != nil {
+			return nil, e
+		}
+	}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &Error{File: displayPath(dir), Message: "no " + ManifestFile + " (a definition folder needs one)", Err: err}
@@ -245,6 +250,9 @@ func parseManifest(file string, data []byte) (*Manifest, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		line, msg := syntaxError(data, err)
 		return nil, &Error{File: d.file, Line: line, Message: "invalid YAML: " + msg, Err: err}
+	}
+	if e := checkBudget(d.file, &doc); e != nil {
+		return nil, e
 	}
 	root := deref(&doc)
 	if root == nil || root.Kind == 0 || (root.Kind == yaml.ScalarNode && root.Tag == "!!null") {
@@ -413,6 +421,11 @@ func (m *Manifest) checkSeeds() error {
 		}
 		field := fmt.Sprintf("databases[%d].source.seed", i)
 		p := filepath.Join(m.Dir, filepath.FromSlash(db.Source.Seed))
+		if real := evalExisting(p); !within(evalExisting(m.Dir), real) {
+			errs = append(errs, &Error{File: displayPath(m.Path), Line: m.Line(field), Field: field, Err: ErrOutside,
+				Message: fmt.Sprintf("seed %q leads to %s, outside the definition folder (a symlink?): a seed is a file or folder inside it", db.Source.Seed, real)})
+			continue
+		}
 		if _, err := os.Stat(p); err != nil {
 			msg := err.Error()
 			if errors.Is(err, fs.ErrNotExist) {

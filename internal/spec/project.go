@@ -33,6 +33,17 @@ type Project struct {
 	Databases []Database `json:"databases,omitempty"`
 	// Warnings name what Berth read but does not act on yet (file:line).
 	Warnings []Warning `json:"warnings,omitempty"`
+	// Capabilities are what the definition can do on the user's machine
+	// beyond running its own containers (see Capability).
+	Capabilities []Capability `json:"capabilities,omitempty"`
+	// HostEnv are the variables of the user's environment this load was
+	// given (granted ones only): a database url source reads its URL
+	// here. Never serialised.
+	HostEnv map[string]string `json:"-"`
+	// Blocked lists files outside the definition's folder the load needed
+	// and did not read, because they were not granted: the project is
+	// incomplete and must not run until they are.
+	Blocked []string `json:"blocked,omitempty"`
 
 	// Health and Drift are the manifest's settings, nil when not set:
 	// HealthSettings.TimeoutOrDefault and DriftSettings.PolicyFor give the
@@ -80,6 +91,11 @@ type Service struct {
 
 	StopSignal      string         `json:"stopSignal,omitempty"`
 	StopGracePeriod *time.Duration `json:"stopGracePeriod,omitempty"`
+
+	// Interpolated are the environment variables whose values came from
+	// interpolation or from the user's environment: masked wherever Berth
+	// shows them, like those with secret names. Not part of the hash.
+	Interpolated []string `json:"-"`
 
 	// Hash is the configuration hash of everything above that shapes the
 	// container (not Replicas, Build or PullPolicy). It is stored on the

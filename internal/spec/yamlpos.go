@@ -20,16 +20,29 @@ type yamlFile struct {
 	path string       // absolute
 	docs []*yaml.Node // the root node of each document
 	err  error        // the parse error, if the file could not be parsed
+	// fatal says why the file is refused outright (too large, aliases
+	// expanding beyond the budget): nothing reads it further.
+	fatal *Error
 }
 
 // parseYAMLFile reads and parses path. A read or parse error is kept in the
-// result rather than returned: locating is best effort.
+// result rather than returned: locating is best effort. A file over the
+// size or alias budget is marked fatal instead.
 func parseYAMLFile(path string) *yamlFile {
+	if fi, err := os.Stat(path); err == nil {
+		if e := checkSize(displayPath(path), fi.Size()); e != nil {
+			return &yamlFile{path: path, err: e, fatal: e}
+		}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return &yamlFile{path: path, err: err}
 	}
-	return parseYAML(path, data)
+	f := parseYAML(path, data)
+	if e := checkBudget(displayPath(path), f.docs...); e != nil {
+		return &yamlFile{path: path, err: e, fatal: e}
+	}
+	return f
 }
 
 func parseYAML(path string, data []byte) *yamlFile {

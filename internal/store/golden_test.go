@@ -70,7 +70,7 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to the first schema, as a file written by an older Berth.
-	for _, q := range []string{"DROP TABLE golden_copies", "DROP TABLE golden_clones", "DELETE FROM schema_version WHERE version > 1"} {
+	for _, q := range []string{"DROP TABLE golden_copies", "DROP TABLE golden_clones", "DROP TABLE trust", "DELETE FROM schema_version WHERE version > 1"} {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +85,9 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 		t.Fatalf("schema version %d (%v), want %d", v, err, len(migrations))
 	}
 	if err := s2.UseGolden(ctx, "g", "seed", "shop", "db"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s2.RecordTrust(ctx, TrustRecord{Repo: "r", Definition: "shop", Decision: TrustGranted, Digest: "d"}); err != nil {
 		t.Fatal(err)
 	}
 	if d, err := s2.Get(ctx, id); err != nil || d.Env != "shop" {

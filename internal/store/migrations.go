@@ -60,4 +60,21 @@ var migrations = []string{
 		used_at INTEGER NOT NULL,
 		PRIMARY KEY (env, service)
 	);`,
+	// 3: trust records: the user's decisions on what a definition of a
+	// repo may do on this machine (its capability list and digest).
+	`CREATE TABLE trust (
+		id           INTEGER PRIMARY KEY,
+		repo         TEXT    NOT NULL,
+		definition   TEXT    NOT NULL,
+		decision     TEXT    NOT NULL,
+		digest       TEXT    NOT NULL DEFAULT '',
+		capabilities TEXT,
+		how          TEXT    NOT NULL DEFAULT '',
+		git_name     TEXT    NOT NULL DEFAULT '',
+		git_email    TEXT    NOT NULL DEFAULT '',
+		os_user      TEXT    NOT NULL DEFAULT '',
+		user_host    TEXT    NOT NULL DEFAULT '',
+		decided_at   INTEGER NOT NULL
+	);
+	CREATE INDEX trust_key ON trust (repo, definition, decided_at DESC, id DESC);`,
 }

@@ -1,4 +1,4 @@
-import type { AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, Settings, SettingsView, SyncResult } from './types'
+import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, Settings, SettingsView, SyncResult } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -65,6 +65,12 @@ export interface BerthAPI {
   /** Follows logs; batches arrive through onLog with the returned id. */
   subscribeLogs(req: LogRequest): Promise<string>
   unsubscribeLogs(id: string): Promise<void>
+  /** What a definition (at rev; '' : the definitions folder) can do on this machine, and whether it is trusted. */
+  reviewTrust(definition: string, rev?: string): Promise<TrustReview>
+  /** Grants the list the user reviewed (its digest); the answer says whether the definition is trusted now. */
+  trust(definition: string, rev: string, digest: string): Promise<TrustReview>
+  /** Takes every grant of a definition back. */
+  revokeTrust(definition: string, rev?: string): Promise<void>
   getSettings(): Promise<SettingsView>
   saveSettings(s: Settings): Promise<SettingsView>
   /** Opens an http(s) link in the system browser (desktop) or a new tab. */
@@ -77,14 +83,26 @@ export interface BerthAPI {
   onLog(handler: (b: LogBatch) => void): () => void
 }
 
-/** ApiError is an error the Go side returned, with the HTTP status when known. */
+/**
+ * ApiError is an error the Go side returned, with the HTTP status when
+ * known and, for an action on a definition that is not trusted, its review.
+ */
 export class ApiError extends Error {
   readonly status?: number
-  constructor(message: string, status?: number) {
+  readonly trust?: TrustReview
+  constructor(message: string, status?: number, trust?: TrustReview) {
     super(message)
     this.name = 'ApiError'
     this.status = status
+    this.trust = trust
   }
+}
+
+/** untrusted says whether an error refused an action because its definition is not trusted (or refused by the settings). */
+export function untrusted(e: unknown): boolean {
+  if (e instanceof ApiError && (e.trust || e.status === 403)) return true
+  const m = e instanceof Error ? e.message : String(e)
+  return /is not trusted yet|asks for more than was granted|trust was revoked|asks for what the settings refuse/.test(m)
 }
 
 /** toError turns whatever a promise rejected with into an Error. */

@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -98,13 +98,15 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
     const text = await res.text()
     if (!res.ok) {
       let message = text.trim() || res.statusText
+      let trust: TrustReview | undefined
       try {
-        const parsed = JSON.parse(text) as { error?: string }
+        const parsed = JSON.parse(text) as { error?: string; trust?: TrustReview }
         if (parsed.error) message = parsed.error
+        trust = parsed.trust
       } catch {
         // not JSON: keep the text
       }
-      throw new ApiError(message, res.status)
+      throw new ApiError(message, res.status, trust)
     }
     return JSON.parse(text) as T
   }
@@ -232,6 +234,12 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
     subscribeLogs: async (req) => (await request<{ id: string }>('POST', '/api/logs', req)).id,
     unsubscribeLogs: async (id) => {
       await request('DELETE', `/api/logs/${encodeURIComponent(id)}`)
+    },
+    reviewTrust: (definition, rev = '') =>
+      request<TrustReview>('GET', `/api/definitions/${encodeURIComponent(definition)}/trust${rev ? `?rev=${encodeURIComponent(rev)}` : ''}`),
+    trust: (definition, rev, digest) => request<TrustReview>('POST', `/api/definitions/${encodeURIComponent(definition)}/trust`, { rev, digest }),
+    revokeTrust: async (definition, rev = '') => {
+      await request('DELETE', `/api/definitions/${encodeURIComponent(definition)}/trust${rev ? `?rev=${encodeURIComponent(rev)}` : ''}`)
     },
     getSettings: () => request<SettingsView>('GET', '/api/settings'),
     saveSettings: (s) => request<SettingsView>('PUT', '/api/settings', s),

@@ -4,7 +4,7 @@ import { httpTransport, pageToken, type HttpOptions, type TokenWindow } from './
 import { isWails, wailsTransport, type WailsWindow } from './wails'
 
 export type { BerthAPI } from './client'
-export { ApiError, toError } from './client'
+export { ApiError, toError, untrusted } from './client'
 export { httpTransport, pageToken } from './http'
 export { wailsTransport, isWails } from './wails'
 export * from './types'

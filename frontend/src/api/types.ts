@@ -432,3 +432,44 @@ export interface HealingPause {
   env: string
   until?: string
 }
+
+/** One thing a definition can do on the user's machine (spec.Capability). */
+export interface Capability {
+  kind: string
+  subject: string
+  text: string
+  services?: string[]
+  outside?: boolean
+  file?: string
+  line?: number
+  field?: string
+}
+
+/** A recorded trust decision (core.TrustDecision). */
+export interface TrustDecision {
+  id: number
+  repo: string
+  definition: string
+  decision: 'granted' | 'revoked'
+  digest?: string
+  capabilities?: Capability[]
+  how?: string
+  who?: string
+  decidedAt: string
+}
+
+/** What a definition can do and whether the user trusts it (core.TrustReview). */
+export interface TrustReview {
+  repo: string
+  definition: string
+  revision?: string
+  capabilities: Capability[]
+  digest: string
+  trusted: boolean
+  granted?: TrustDecision
+  revoked?: boolean
+  new?: Capability[]
+  gone?: Capability[]
+  refused?: Capability[]
+  blocked?: string[]
+}

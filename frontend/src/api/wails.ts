@@ -1,5 +1,5 @@
 import { ApiError, toError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type HistoryFilter, type Listing, type LogBatch, type LogRequest, type Result, type RevisionEntry, type Settings, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type HistoryFilter, type Listing, type LogBatch, type LogRequest, type Result, type RevisionEntry, type Settings, type SettingsView } from './types'
 
 /** The bound Go methods of app/desktop.API, as Wails exposes them. */
 export interface WailsBoundAPI {
@@ -33,6 +33,9 @@ export interface WailsBoundAPI {
   HealingPaused?(env: string): Promise<HealingPause>
   SubscribeLogs?(req: LogRequest): Promise<string>
   UnsubscribeLogs?(id: string): Promise<void>
+  ReviewTrust?(definition: string, rev: string): Promise<TrustReview>
+  Trust?(definition: string, rev: string, digest: string): Promise<TrustReview>
+  RevokeTrust?(definition: string, rev: string): Promise<void>
   GetSettings?(): Promise<SettingsView>
   SaveSettings?(s: Settings): Promise<SettingsView>
   OpenURL?(url: string): Promise<void>
@@ -114,6 +117,9 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
     healingPaused: (env) => call(() => need('HealingPaused')(env)),
     subscribeLogs: (req) => call(() => need('SubscribeLogs')(req)),
     unsubscribeLogs: (id) => call(() => need('UnsubscribeLogs')(id)),
+    reviewTrust: (definition, rev = '') => call(() => need('ReviewTrust')(definition, rev)),
+    trust: (definition, rev, digest) => call(() => need('Trust')(definition, rev, digest)),
+    revokeTrust: (definition, rev = '') => call(() => need('RevokeTrust')(definition, rev)),
     getSettings: () => call(() => need('GetSettings')()),
     saveSettings: (st) => call(() => need('SaveSettings')(st)),
     openURL: (url) => call(() => need('OpenURL')(url)),

@@ -1,5 +1,7 @@
 import {
+  ApiError,
   toError,
+  type TrustReview,
   type BerthAPI,
   type BerthEvent,
   type AdoptResult,
@@ -47,6 +49,21 @@ export interface PendingPlan {
   result: Result
   destructive: boolean
   run: () => Promise<Result>
+}
+
+/**
+ * A definition waiting for the user's trust before an action runs: its
+ * review (what it can do on this machine) and the action to run once
+ * granted.
+ */
+export interface PendingTrust {
+  review: TrustReview
+  /** The action waiting, for the dialog's title. */
+  title: string
+  env: string
+  /** The revision reviewed ('' : the definitions folder). */
+  rev: string
+  resume: () => Promise<void>
 }
 
 const DESTRUCTIVE = new Set(['remove-volume', 'remove-container', 'recreate-container', 'remove-network', 'stop-container'])
@@ -119,6 +136,13 @@ export class BerthStore {
   adopted = $state<Record<string, AdoptResult>>({})
   /** Until when healing is paused, per environment. */
   paused = $state<Record<string, HealingPause>>({})
+  /** A definition waiting for the user's trust (the review dialog). */
+  pendingTrust = $state<PendingTrust | null>(null)
+  /** Why the last grant failed. */
+  trustError = $state<string | null>(null)
+  /** Each environment's definition as reviewed (loaded with its details). */
+  trust = $state<Record<string, TrustReview>>({})
+  trustReviewError = $state<Record<string, string>>({})
 
   private nextId = 1
   private shown = false
@@ -190,6 +214,7 @@ export class BerthStore {
     void this.loadRevisions(env)
     void this.loadHistory(env)
     void this.loadDatabases(env)
+    void this.loadTrust(env)
     void this.checkDrift(env)
     try {
       this.details[env] = await this.api.status(env)
@@ -328,16 +353,20 @@ export class BerthStore {
   // Actions. Each asks for the plan first; destructive plans (and new
   // environments) wait for confirm(), others run at once.
 
+  /** definitionOf is the definition env comes from (its own name when unknown). */
+  private definitionOf(env: string): string {
+    return this.listing?.environments.find((x) => x.name === env)?.definition || env
+  }
+
   async up(env: string): Promise<void> {
-    const e = this.listing?.environments.find((x) => x.name === env)
-    const def = e?.definition || env
-    await this.ask({ title: `Up ${env}`, env, action: 'up', always: false }, () => this.api.plan(def, env), () => this.api.up(env))
+    const def = this.definitionOf(env)
+    await this.ask({ title: `Up ${env}`, env, action: 'up', always: false, trust: { definition: def } }, () => this.api.plan(def, env), () => this.api.up(env))
   }
 
   async newEnvironment(definition: string, name: string): Promise<void> {
     const env = name.trim() || definition
     await this.ask(
-      { title: `New environment ${env} from ${definition}`, env, action: 'up', always: true },
+      { title: `New environment ${env} from ${definition}`, env, action: 'up', always: true, trust: { definition } },
       () => this.api.plan(definition, env),
       () => this.api.up(env, definition),
     )
@@ -353,7 +382,7 @@ export class BerthStore {
 
   async recreate(env: string, service: string): Promise<void> {
     await this.ask(
-      { title: `Recreate ${service} of ${env}`, env, action: `recreate ${service}`, always: true },
+      { title: `Recreate ${service} of ${env}`, env, action: `recreate ${service}`, always: true, trust: { definition: this.definitionOf(env) } },
       () => this.api.planRecreate(env, service),
       () => this.api.recreate(env, service),
     )
@@ -362,7 +391,7 @@ export class BerthStore {
   /** deploy shows the plan of deploying rev to env, and deploys it once confirmed. */
   async deploy(env: string, rev: RevisionEntry): Promise<void> {
     await this.ask(
-      { title: `Deploy ${rev.short} to ${env}: ${oneLine(rev.message)}`, env, action: `deploy ${rev.short}`, always: true },
+      { title: `Deploy ${rev.short} to ${env}: ${oneLine(rev.message)}`, env, action: `deploy ${rev.short}`, always: true, trust: { definition: this.definitionOf(env), rev: rev.hash } },
       async () => (await this.api.planDeploy(env, rev.hash)).result,
       () => this.api.deploy(env, rev.hash),
     )
@@ -505,17 +534,42 @@ export class BerthStore {
     this.pending = null
   }
 
+  /**
+   * ask runs an action: the definition's trust first (the review dialog
+   * when it is not trusted yet), then the plan; destructive plans (and new
+   * environments) wait for confirm(), others run at once.
+   */
   private async ask(
-    o: { title: string; env: string; action: string; always: boolean },
+    o: { title: string; env: string; action: string; always: boolean; trust?: { definition: string; rev?: string } },
     plan: () => Promise<Result>,
     run: () => Promise<Result>,
-  ) {
+  ): Promise<void> {
     if (this.busy[o.env]) return
     this.planError = null
+    const resume = () => this.ask(o, plan, run)
+    if (o.trust) {
+      let review: TrustReview
+      try {
+        review = await this.api.reviewTrust(o.trust.definition, o.trust.rev ?? '')
+      } catch (e) {
+        this.planError = `${o.title}: ${toError(e).message}`
+        this.append(o.env, 'error', this.planError)
+        return
+      }
+      if (!review.trusted) {
+        this.pendingTrust = { review, title: o.title, env: o.env, rev: o.trust.rev ?? '', resume }
+        return
+      }
+    }
     let result: Result
     try {
       result = await plan()
     } catch (e) {
+      // Not reviewed before (a rollback's target): the answer carries the review.
+      if (e instanceof ApiError && e.trust && !e.trust.trusted) {
+        this.pendingTrust = { review: e.trust, title: o.title, env: o.env, rev: e.trust.revision ?? '', resume }
+        return
+      }
       this.planError = `${o.title}: ${toError(e).message}`
       this.append(o.env, 'error', this.planError)
       return
@@ -553,6 +607,59 @@ export class BerthStore {
       // where what ran now shows.
       await this.refresh()
     }
+  }
+
+  /**
+   * grantTrust grants what the pending review shows, then runs the action
+   * that waited. A grant that lets the definition read more (files outside
+   * its folder) may show more to grant: the dialog then shows that.
+   */
+  async grantTrust(): Promise<void> {
+    const p = this.pendingTrust
+    if (!p) return
+    this.trustError = null
+    try {
+      const r = await this.api.trust(p.review.definition, p.rev, p.review.digest)
+      if (!r.trusted) {
+        this.pendingTrust = { ...p, review: r }
+        return
+      }
+      this.append(p.env, 'info', `trusted ${p.review.definition}: ${p.review.capabilities.length} capabilit${p.review.capabilities.length === 1 ? 'y' : 'ies'} granted`)
+    } catch (e) {
+      this.trustError = toError(e).message
+      return
+    }
+    this.pendingTrust = null
+    void this.loadTrust(p.env)
+    await p.resume()
+  }
+
+  cancelTrust(): void {
+    this.pendingTrust = null
+    this.trustError = null
+  }
+
+  /** loadTrust reviews env's definition (at its deployed revision, when known). */
+  async loadTrust(env: string): Promise<void> {
+    const e = this.listing?.environments.find((x) => x.name === env)
+    try {
+      this.trust[env] = await this.api.reviewTrust(this.definitionOf(env), e?.revision ?? '')
+      delete this.trustReviewError[env]
+    } catch (err) {
+      this.trustReviewError[env] = toError(err).message
+    }
+  }
+
+  /** revokeTrust takes the grants of env's definition back. */
+  async revokeTrust(env: string): Promise<void> {
+    const e = this.listing?.environments.find((x) => x.name === env)
+    try {
+      await this.api.revokeTrust(this.definitionOf(env), e?.revision ?? '')
+      this.append(env, 'info', `revoked the trust of ${this.definitionOf(env)}: its next action asks again`)
+    } catch (err) {
+      this.trustReviewError[env] = toError(err).message
+    }
+    await this.loadTrust(env)
   }
 
   dismissProgress(env: string): void {
