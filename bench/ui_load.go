@@ -272,7 +272,7 @@ func benchUILoad(chromium, dist string, nEnvs, nSvcs, rate int, dur time.Duratio
 	case <-time.After(10 * time.Second):
 		return nil, errors.New("web.Serve announced no URL")
 	}
-	base := pageURL[:strings.Index(pageURL, "/?")]
+	base := pageURL[:strings.Index(pageURL, "/#")]
 
 	br, err := startChromium(chromium, 1200, 800)
 	if err != nil {

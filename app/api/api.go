@@ -79,7 +79,7 @@ var ErrBusy = errors.New("one operation at a time")
 type Emitter func(name string, data any)
 
 // LogBatch carries the lines of one log subscription, a batch at a time
-// (at most every FlushEvery, or MaxBatch lines). The last batch has Done
+// (at most every FlushEvery, or MaxBatch lines, or MaxBatchBytes of text). The last batch has Done
 // set, and Error when the stream failed.
 type LogBatch struct {
 	ID    string         `json:"id"`
@@ -103,6 +103,9 @@ const (
 	DefaultTail   = 500
 	MaxLogStreams = 16
 	MaxBatch      = 500
+	// MaxBatchBytes bounds a batch's text: lines are at most 16 KiB
+	// (engine.MaxLineBytes), and 500 of those would make one 8 MiB event.
+	MaxBatchBytes = 1 << 20
 	FlushEvery    = 50 * time.Millisecond
 )
 
@@ -444,19 +447,24 @@ func (s *Service) follow(ctx context.Context, id string, req core.LogsRequest) {
 	tick := time.NewTicker(FlushEvery)
 	defer tick.Stop()
 	var batch []core.LogLine
+	size := 0
 	flush := func() {
 		if len(batch) > 0 {
 			s.emit(EventLog, LogBatch{ID: id, Lines: batch})
-			batch = nil
+			batch, size = nil, 0
+		}
+	}
+	add := func(l core.LogLine) {
+		batch = append(batch, l)
+		size += len(l.Text)
+		if len(batch) >= MaxBatch || size >= MaxBatchBytes {
+			flush()
 		}
 	}
 	for {
 		select {
 		case l := <-lines:
-			batch = append(batch, l)
-			if len(batch) >= MaxBatch {
-				flush()
-			}
+			add(l)
 		case <-tick.C:
 			flush()
 		case err := <-errc:
@@ -465,10 +473,7 @@ func (s *Service) follow(ctx context.Context, id string, req core.LogsRequest) {
 			for {
 				select {
 				case l := <-lines:
-					batch = append(batch, l)
-					if len(batch) >= MaxBatch {
-						flush()
-					}
+					add(l)
 				default:
 					break drain
 				}

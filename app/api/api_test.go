@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,12 +15,17 @@ import (
 type fakeCore struct {
 	Core  // methods a test does not need panic
 	lines int
+	text  string // each line's text, when set
 	block chan struct{}
 }
 
 func (f *fakeCore) Logs(ctx context.Context, req core.LogsRequest, out func(core.LogLine)) error {
 	for i := range f.lines {
-		out(core.LogLine{Service: "web", Text: fmt.Sprint("line ", i)})
+		text := f.text
+		if text == "" {
+			text = fmt.Sprint("line ", i)
+		}
+		out(core.LogLine{Service: "web", Text: text})
 	}
 	if f.block != nil {
 		<-ctx.Done()
@@ -89,6 +95,47 @@ func TestLogsBatchedAndEnded(t *testing.T) {
 			t.Fatalf("no end batch: %d batches", len(bs))
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitEnd waits for a subscription's last batch and returns every batch.
+func waitEnd(t *testing.T, rec *recorder) []LogBatch {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		bs := rec.batches()
+		if len(bs) > 0 && bs[len(bs)-1].Done {
+			return bs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no end batch: %d batches", len(bs))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLogBatchesBoundedInBytes: long lines (16 KiB, the most the engine
+// keeps of one) make smaller batches, not 8 MiB events.
+func TestLogBatchesBoundedInBytes(t *testing.T) {
+	rec := &recorder{}
+	line := strings.Repeat("x", 16<<10)
+	s := New(&fakeCore{lines: 300, text: line}, nil, rec.emit)
+	if _, err := s.SubscribeLogs(t.Context(), LogRequest{Env: "shop"}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range waitEnd(t, rec) {
+		size := 0
+		for _, l := range b.Lines {
+			size += len(l.Text)
+		}
+		if size > MaxBatchBytes+len(line) {
+			t.Errorf("a batch of %d lines holds %d bytes", len(b.Lines), size)
+		}
+		n += len(b.Lines)
+	}
+	if n != 300 {
+		t.Errorf("%d lines arrived, want 300", n)
 	}
 }
 

@@ -252,13 +252,20 @@ func (a *app) logsCommand() *cobra.Command {
 // Assets is the built frontend, set by the GUI and web builds.
 var Assets fs.FS
 
+// WebOptions are the flags of `berth ui --web`.
+type WebOptions struct {
+	Addr            string
+	TLSCert, TLSKey string
+	Insecure        bool
+}
+
 // WebServer serves the dashboard; set by main so the CLI does not import
 // the web package in builds that leave it out.
-var WebServer func(ctx context.Context, r *root.Root, addr string, assets fs.FS, out func(string)) error
+var WebServer func(ctx context.Context, r *root.Root, opts WebOptions, assets fs.FS, out func(string)) error
 
 func (a *app) uiCommand() *cobra.Command {
 	var web bool
-	var addr string
+	var wo WebOptions
 	cmd := &cobra.Command{
 		Use:   "ui",
 		Short: "Open the desktop app, or serve the dashboard in a browser with --web",
@@ -273,11 +280,14 @@ func (a *app) uiCommand() *cobra.Command {
 			if WebServer == nil {
 				return errors.New("this build has no web dashboard")
 			}
-			return WebServer(cmd.Context(), a.root, addr, Assets, func(s string) { fmt.Fprintln(a.stdout, s) })
+			return WebServer(cmd.Context(), a.root, wo, Assets, func(s string) { fmt.Fprintln(a.stdout, s) })
 		},
 	}
 	cmd.Flags().BoolVar(&web, "web", false, "serve the dashboard over HTTP instead of opening a window")
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "address to serve on (loopback by default)")
+	cmd.Flags().StringVar(&wo.Addr, "addr", "127.0.0.1:0", "address to serve on (loopback by default; any other needs --tls-cert and --tls-key, or --insecure)")
+	cmd.Flags().StringVar(&wo.TLSCert, "tls-cert", "", "serve https with this certificate (PEM file; with --tls-key)")
+	cmd.Flags().StringVar(&wo.TLSKey, "tls-key", "", "the private key of --tls-cert (PEM file)")
+	cmd.Flags().BoolVar(&wo.Insecure, "insecure", false, "DANGEROUS: allow plain HTTP on an --addr other than loopback; the access token and everything the dashboard shows cross the network in clear, and whoever sees the token controls Berth")
 	return cmd
 }
 

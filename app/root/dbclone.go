@@ -2,6 +2,9 @@ package root
 
 import (
 	"context"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/berthdev/berth/internal/core"
@@ -24,9 +27,27 @@ func (s *engineSource) databases(ctx context.Context) (core.DatabaseEngine, erro
 	a.dbOnce.Do(func() {
 		cl := dbclone.New(a.e.DBClone())
 		cl.Used = s.goldenUsed
+		cl.SeedLimit = seedLimit(os.Getenv)
 		a.db = &databaseEngine{Cloner: cl, e: a.e}
 	})
 	return a.db, nil
+}
+
+// seedLimit is the most a compressed seed may unpack to, from
+// BERTH_SEED_LIMIT_GIB (whole GiB); 0, the default
+// (dbclone.DefaultSeedLimit), when unset or not a positive count, which is
+// said on standard error.
+func seedLimit(getenv func(string) string) int64 {
+	v := strings.TrimSpace(getenv("BERTH_SEED_LIMIT_GIB"))
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > 1<<20 {
+		logf("BERTH_SEED_LIMIT_GIB %q is not a positive whole number of GiB: using the default, %d GiB", v, dbclone.DefaultSeedLimit>>30)
+		return 0
+	}
+	return n << 30
 }
 
 // databaseEngine is the cloner plus the engine's project volumes.

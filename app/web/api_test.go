@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/reconcile"
@@ -52,9 +50,13 @@ func TestStreamCarriesChangesAndLogs(t *testing.T) {
 	defer srv.Close()
 	h := srv.Config.Handler.(*handler)
 	h.hosts[strings.TrimPrefix(srv.URL, "http://")] = true
-	time.Sleep(50 * time.Millisecond) // the watcher publishes the engine state
+	waitFor(t, func() bool { // the watcher publishes the engine state
+		h.hub.mu.Lock()
+		defer h.hub.mu.Unlock()
+		return h.hub.engine != nil
+	})
 
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/events?token="+url.QueryEscape(testToken), nil)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/events?ticket="+ticketFor(t, srv.Client(), srv.URL), nil)
 	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

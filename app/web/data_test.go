@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -138,7 +137,7 @@ func TestDatabaseAndDriftEndpoints(t *testing.T) {
 	h := srv.Config.Handler.(*handler)
 	h.hosts[strings.TrimPrefix(srv.URL, "http://")] = true
 
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/events?token="+url.QueryEscape(testToken), nil)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/events?ticket="+ticketFor(t, srv.Client(), srv.URL), nil)
 	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +15,16 @@ import (
 
 	"github.com/berthdev/berth/app/api"
 	"github.com/berthdev/berth/internal/core"
-	"github.com/berthdev/berth/internal/settings"
 )
 
-// cookieName holds the token in the browser after the first load.
-const cookieName = "berth_token"
+// maxBody is the largest request body (the API's are small JSON).
+const maxBody = 64 << 10
+
+// writeTimeout is how long writing one response (or one event of the
+// stream) may take, counted from when it starts; the server's own
+// WriteTimeout would count from the request and cut an operation's answer
+// or the event stream. A variable: tests shorten it.
+var writeTimeout = 30 * time.Second
 
 type handlerConfig struct {
 	token  string
@@ -29,17 +33,22 @@ type handlerConfig struct {
 	// every Host (a server listening on all addresses).
 	hosts   []string
 	anyHost bool
+	// tls: the server is reached over https.
+	tls bool
 	// settings, when set, serves GET and PUT /api/settings.
 	settings api.Settings
+	// now is the clock of event stream tickets; nil: time.Now.
+	now func() time.Time
 }
 
 // handler is the dashboard: authentication, the API and the frontend.
 type handler struct {
-	svc   *api.Service
-	cfg   handlerConfig
-	hub   *hub
-	mux   *http.ServeMux
-	hosts map[string]bool
+	svc     *api.Service
+	cfg     handlerConfig
+	hub     *hub
+	mux     *http.ServeMux
+	hosts   map[string]bool
+	tickets *tickets
 }
 
 // newHandler returns the dashboard's handler. Operations and log streams
@@ -47,7 +56,7 @@ type handler struct {
 // browser tab does not abort a deployment half-way; ending ctx cancels
 // them. It also starts the watcher that pushes live state changes.
 func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
-	h := &handler{cfg: cfg, hub: newHub(), mux: http.NewServeMux(), hosts: map[string]bool{}}
+	h := &handler{cfg: cfg, hub: newHub(), mux: http.NewServeMux(), hosts: map[string]bool{}, tickets: newTickets(cfg.now)}
 	h.svc = api.New(b, cfg.settings, h.hub.publish)
 	for _, host := range cfg.hosts {
 		h.hosts[strings.ToLower(host)] = true
@@ -213,15 +222,9 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 	h.mux.HandleFunc("DELETE /api/definitions/{name}/trust", func(w http.ResponseWriter, r *http.Request) {
 		answer(w)(map[string]string{}, h.svc.RevokeTrust(r.Context(), r.PathValue("name"), r.URL.Query().Get("rev")))
 	})
-	h.mux.HandleFunc("GET /api/settings", func(w http.ResponseWriter, r *http.Request) {
-		answer(w)(h.svc.GetSettings())
-	})
-	h.mux.HandleFunc("PUT /api/settings", func(w http.ResponseWriter, r *http.Request) {
-		var body settings.Settings
-		if readBody(w, r, &body) {
-			answer(w)(h.svc.SaveSettings(body))
-		}
-	})
+	h.mux.HandleFunc("GET /api/settings", h.getSettings)
+	h.mux.HandleFunc("PUT /api/settings", h.putSettings)
+	h.mux.HandleFunc("POST /api/events/ticket", h.ticket)
 	h.mux.HandleFunc("GET /api/events", h.events)
 	h.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -229,6 +232,7 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 	if cfg.assets != nil {
 		files := http.FileServerFS(cfg.assets)
 		h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			writeDeadline(w)
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
 				w.Header().Set("Allow", "GET, HEAD")
 				http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -252,12 +256,18 @@ func answer(w http.ResponseWriter) func(any, error) {
 }
 
 // readBody decodes an optional JSON body into v; on a bad one it answers
-// 400 and returns false.
+// 400 (413 past maxBody) and returns false.
 func readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	if r.ContentLength == 0 {
 		return true
 	}
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(v); err != nil && !errors.Is(err, io.EOF) {
+	err := json.NewDecoder(r.Body).Decode(v)
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the request body is over %d bytes", tooBig.Limit))
+		return false
+	case err != nil && !errors.Is(err, io.EOF):
 		writeError(w, http.StatusBadRequest, fmt.Errorf("read the request: %w", err))
 		return false
 	}
@@ -284,13 +294,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.authenticate(w, r) {
 		return
 	}
+	if r.ContentLength > maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the request body is over %d bytes", maxBody))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	h.mux.ServeHTTP(w, r)
 }
 
 // sameOrigin reports whether origin is this server's own.
 func (h *handler) sameOrigin(origin, host string) bool {
+	scheme := "http"
+	if h.cfg.tls {
+		scheme = "https"
+	}
 	u, err := url.Parse(origin)
-	if err != nil || u.Scheme != "http" {
+	if err != nil || u.Scheme != scheme {
 		return false
 	}
 	if h.cfg.anyHost {
@@ -299,69 +318,20 @@ func (h *handler) sameOrigin(origin, host string) bool {
 	return h.hosts[strings.ToLower(u.Host)]
 }
 
-// authenticate accepts the token as a bearer token, the cookie, or the
-// ?token= of a first load, which it turns into the cookie. A page load
-// with ?token= is redirected to the same URL without it, so that the
-// token does not stay in the address bar or the history.
-func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) bool {
-	if q := r.URL.Query().Get("token"); q != "" && h.validToken(q) {
-		http.SetCookie(w, &http.Cookie{
-			Name:     cookieName,
-			Value:    q,
-			Path:     "/",
-			HttpOnly: true,
-			SameSite: http.SameSiteStrictMode,
-		})
-		if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
-			clean := *r.URL
-			qs := clean.Query()
-			qs.Del("token")
-			clean.RawQuery = qs.Encode()
-			http.Redirect(w, r, clean.RequestURI(), http.StatusSeeOther)
-			return false
-		}
-		return true
-	}
-	if auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && h.validToken(strings.TrimSpace(auth)) {
-		return true
-	}
-	if c, err := r.Cookie(cookieName); err == nil && h.validToken(c.Value) {
-		return true
-	}
-	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, http.StatusUnauthorized, errors.New("missing or wrong token"))
-	} else {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, unauthorizedPage)
-	}
-	return false
-}
-
-func (h *handler) validToken(t string) bool {
-	return subtle.ConstantTimeCompare([]byte(t), []byte(h.cfg.token)) == 1
-}
-
-const unauthorizedPage = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Berth</title>
-<meta name="color-scheme" content="light dark"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 36em; margin: 4em auto">
-<h1>Berth</h1>
-<p>This dashboard needs its access token. Open the link that <code>berth ui --web</code> printed when it started.</p>
-</body></html>
-`
-
 // keepAlive is how often an idle event stream gets a comment line, so
 // that proxies and browsers keep it open.
 var keepAlive = 20 * time.Second
 
-// events streams core events to the browser as server-sent events.
+// events streams core events to the browser as server-sent events. The
+// stream has no deadline as a whole; each write has writeTimeout, so a
+// client that stops reading is dropped.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	evs, unsubscribe := h.hub.subscribe()
 	defer unsubscribe()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
+	writeDeadline(w)
 	w.WriteHeader(http.StatusOK)
 	if _, err := io.WriteString(w, ": connected\n\n"); err != nil {
 		return
@@ -369,6 +339,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
+	_ = rc.SetWriteDeadline(time.Time{})
 	tick := time.NewTicker(keepAlive)
 	defer tick.Stop()
 	for {
@@ -376,6 +347,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
+			writeDeadline(w)
 			if _, err := io.WriteString(w, ": keep-alive\n\n"); err != nil {
 				return
 			}
@@ -384,6 +356,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				continue
 			}
+			writeDeadline(w)
 			if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.name, data); err != nil {
 				return
 			}
@@ -391,6 +364,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		if err := rc.Flush(); err != nil {
 			return
 		}
+		// Idle between events: no deadline (over HTTP/2 a deadline is a
+		// timer that resets the stream even when nothing is written).
+		_ = rc.SetWriteDeadline(time.Time{})
 	}
 }
 
@@ -413,7 +389,15 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// writeDeadline gives the response writeTimeout from now to be written
+// (operations answer after minutes: the deadline starts with the answer).
+// A writer that cannot set deadlines (tests' recorders) is left alone.
+func writeDeadline(w http.ResponseWriter) {
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeTimeout))
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	writeDeadline(w)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

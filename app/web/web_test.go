@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -118,6 +119,7 @@ func errorOf(t *testing.T, w *httptest.ResponseRecorder) string {
 
 func TestTokenRequired(t *testing.T) {
 	h := newTestHandler(t, &fakeCore{listing: sampleListing()})
+	withCookie := func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "berth_token", Value: testToken}) }
 	tests := []struct {
 		name   string
 		target string
@@ -126,14 +128,18 @@ func TestTokenRequired(t *testing.T) {
 	}{
 		{"api without token", "/api/environments", nil, http.StatusUnauthorized},
 		{"api with wrong token", "/api/environments", func(r *http.Request) { r.Header.Set("Authorization", "Bearer nope") }, http.StatusUnauthorized},
-		{"api with wrong query token", "/api/environments?token=nope", nil, http.StatusUnauthorized},
-		{"page without token", "/", nil, http.StatusUnauthorized},
-		{"asset without token", "/assets/index.js", nil, http.StatusUnauthorized},
 		{"events without token", "/api/events", nil, http.StatusUnauthorized},
 		{"api with bearer token", "/api/environments", bearer, http.StatusOK},
-		{"api with cookie", "/api/environments", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: cookieName, Value: testToken}) }, http.StatusOK},
-		{"api with query token", "/api/environments?token=" + testToken, nil, http.StatusOK},
-		{"asset with cookie", "/assets/index.js", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: cookieName, Value: testToken}) }, http.StatusOK},
+		// Tokens in URLs end up in logs and histories; cookies go to
+		// every port of the host. Neither is a credential.
+		{"api with query token", "/api/environments?token=" + testToken, nil, http.StatusUnauthorized},
+		{"api with the old cookie", "/api/environments", withCookie, http.StatusUnauthorized},
+		{"events with query token", "/api/events?token=" + testToken, nil, http.StatusUnauthorized},
+		{"events with a made-up ticket", "/api/events?ticket=" + testToken, nil, http.StatusUnauthorized},
+		// The page and its assets hold nothing secret: the page finds the
+		// token in its URL fragment.
+		{"page", "/", nil, http.StatusOK},
+		{"asset", "/assets/index.js", nil, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,32 +147,12 @@ func TestTokenRequired(t *testing.T) {
 			if w.Code != tt.want {
 				t.Errorf("GET %s = %d, want %d (%s)", tt.target, w.Code, tt.want, w.Body)
 			}
+			if w.Code == http.StatusUnauthorized {
+				if !strings.Contains(errorOf(t, w), "berth ui --web") || w.Header().Get("WWW-Authenticate") == "" {
+					t.Errorf("401 %q (WWW-Authenticate %q): want the way to the token", w.Body, w.Header().Get("WWW-Authenticate"))
+				}
+			}
 		})
-	}
-}
-
-func TestFirstLoadSetsCookieAndDropsToken(t *testing.T) {
-	h := newTestHandler(t, &fakeCore{listing: sampleListing()})
-	w := do(h, "GET", "/?token="+testToken+"&view=envs", nil, nil)
-	if w.Code != http.StatusSeeOther {
-		t.Fatalf("first load = %d, want 303", w.Code)
-	}
-	if loc := w.Header().Get("Location"); loc != "/?view=envs" {
-		t.Errorf("redirect to %q, want /?view=envs", loc)
-	}
-	res := w.Result()
-	var cookie *http.Cookie
-	for _, c := range res.Cookies() {
-		if c.Name == cookieName {
-			cookie = c
-		}
-	}
-	if cookie == nil || cookie.Value != testToken || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
-		t.Fatalf("cookie = %+v, want an HttpOnly, SameSite=Strict cookie with the token", cookie)
-	}
-	w = do(h, "GET", "/", nil, func(r *http.Request) { r.AddCookie(cookie) })
-	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "<title>Berth</title>") {
-		t.Errorf("page with cookie = %d %q, want the index", w.Code, w.Body)
 	}
 }
 
@@ -309,6 +295,26 @@ func TestOneOperationPerEnvironment(t *testing.T) {
 	}
 }
 
+// ticketFor buys an event stream ticket with the bearer token.
+func ticketFor(t *testing.T, client *http.Client, base string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/events/ticket", nil)
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var tk struct {
+		Ticket    string `json:"ticket"`
+		ExpiresIn int    `json:"expiresIn"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&tk); err != nil || res.StatusCode != http.StatusOK || tk.Ticket == "" || tk.ExpiresIn != 30 {
+		t.Fatalf("ticket: %d %+v %v", res.StatusCode, tk, err)
+	}
+	return tk.Ticket
+}
+
 func TestEventsStream(t *testing.T) {
 	f := &fakeCore{listing: sampleListing()}
 	srv := httptest.NewServer(newHandler(t.Context(), f, handlerConfig{token: testToken}))
@@ -316,7 +322,7 @@ func TestEventsStream(t *testing.T) {
 	h := srv.Config.Handler.(*handler)
 	h.hosts[strings.TrimPrefix(srv.URL, "http://")] = true
 
-	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/events?token="+url.QueryEscape(testToken), nil)
+	req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/api/events?ticket="+ticketFor(t, srv.Client(), srv.URL), nil)
 	res, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -359,35 +365,55 @@ func TestEventsStream(t *testing.T) {
 	}
 }
 
-func TestServe(t *testing.T) {
+// serve runs Serve with opts until the test ends and returns the URL it
+// announced; Serve's error arrives on the channel.
+func serve(t *testing.T, f CoreAPI, opts Options) (string, <-chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	urls := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() {
-		errc <- Serve(ctx, &fakeCore{listing: sampleListing()}, Options{
-			Assets:   testAssets,
-			Announce: func(u string) { urls <- u },
-		})
-	}()
-	var link string
+	opts.Announce = func(u string) { urls <- u }
+	go func() { errc <- Serve(ctx, f, opts) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-errc:
+			if err != nil {
+				t.Errorf("Serve after cancel: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("Serve did not stop")
+		}
+	})
 	select {
-	case link = <-urls:
+	case u := <-urls:
+		return u, errc
 	case err := <-errc:
 		t.Fatalf("Serve: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve announced no URL")
 	}
+	return "", nil
+}
+
+func TestServe(t *testing.T) {
+	link, _ := serve(t, &fakeCore{listing: sampleListing()}, Options{Assets: testAssets})
 	u, err := url.Parse(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(u.Host, "127.0.0.1:") || len(u.Query().Get("token")) != 48 {
-		t.Errorf("announced %q, want a loopback URL with a 48-hex-digit token", link)
+	token, ok := strings.CutPrefix(u.Fragment, "token=")
+	if u.Scheme != "http" || !strings.HasPrefix(u.Host, "127.0.0.1:") || u.RawQuery != "" || !ok || len(token) != 48 {
+		t.Errorf("announced %q, want a loopback URL with a 48-hex-digit token in its fragment", link)
 	}
 
-	// The announced link works in a browser-like client: it redirects to
-	// the page and leaves a cookie that the API accepts.
-	jar := &cookieJar{}
+	// The announced link works in a browser-like client: the page loads
+	// (the fragment stays with the client), the API takes the token as a
+	// bearer token, and nothing sets a cookie.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	client := &http.Client{Jar: jar}
 	res, err := client.Get(link)
 	if err != nil {
@@ -395,45 +421,22 @@ func TestServe(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || res.Request.URL.RawQuery != "" || !strings.Contains(string(body), "Berth") {
-		t.Errorf("GET %s = %d at %s", link, res.StatusCode, res.Request.URL)
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(body), "Berth") {
+		t.Errorf("GET %s = %d %q", link, res.StatusCode, body)
 	}
-	res, err = client.Get("http://" + u.Host + "/api/environments")
+	req, _ := http.NewRequest("GET", "http://"+u.Host+"/api/environments", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err = client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		t.Errorf("API with the cookie = %d", res.StatusCode)
+		t.Errorf("API with the bearer token = %d", res.StatusCode)
 	}
-
-	cancel()
-	select {
-	case err := <-errc:
-		if err != nil {
-			t.Errorf("Serve after cancel: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve did not stop")
+	if c := jar.Cookies(&url.URL{Scheme: "http", Host: u.Host}); len(c) != 0 {
+		t.Errorf("cookies set: %v", c)
 	}
-}
-
-// cookieJar is the smallest jar that keeps the dashboard's cookie.
-type cookieJar struct {
-	mu      sync.Mutex
-	cookies []*http.Cookie
-}
-
-func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.cookies = append(j.cookies, cs...)
-}
-
-func (j *cookieJar) Cookies(*url.URL) []*http.Cookie {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.cookies
 }
 
 func waitFor(t *testing.T, cond func() bool) {

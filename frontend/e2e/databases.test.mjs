@@ -93,7 +93,12 @@ test('web mode: snapshot and restore a database from the UI', { timeout: 10 * 60
     assert.equal(await panel.getByTestId(`db-source-${name}-db`).innerText(), 'seed seed/app.sql')
     assert.notEqual((await panel.getByTestId(`db-strategy-${name}-db`).innerText()).trim(), '—')
     assert.equal(await psql(name, 'SELECT string_agg(body, \',\' ORDER BY id) FROM notes'), 'seeded')
-    golden = (await page.evaluate(async (n) => (await (await fetch(`/api/environments/${n}/databases`)).json())[0].golden?.volume ?? '', name))
+    // The API as a script calls it: with the token as a bearer token.
+    const token = new URL(url).hash.replace('#token=', '')
+    golden = await page.evaluate(
+      async ([n, t]) => (await (await fetch(`/api/environments/${n}/databases`, { headers: { Authorization: `Bearer ${t}` } })).json())[0].golden?.volume ?? '',
+      [name, token],
+    )
     await shot(page, '01-databases')
 
     // A row from outside, then a snapshot from the UI.

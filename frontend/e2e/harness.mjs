@@ -3,6 +3,7 @@
 // an environment's objects by label with the docker CLI.
 import { spawn, execFileSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
+import { createServer as createHttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,7 +54,7 @@ export function startServer(env, args) {
     const timer = setTimeout(() => fail(new Error(`no URL printed in 20 s:\n${out}`)), 20000)
     const read = (d) => {
       out += d
-      const m = out.match(/Berth dashboard: (http:\/\/\S+)/)
+      const m = out.match(/Berth dashboard: (https?:\/\/\S+)/)
       if (m) {
         clearTimeout(timer)
         ok(m[1])
@@ -64,6 +65,24 @@ export function startServer(env, args) {
     proc.on('exit', (code) => fail(new Error(`berth exited with ${code}:\n${out}`)))
   })
   return { proc, url, output: () => out }
+}
+
+/**
+ * listen starts an HTTP server on a free loopback port that records each
+ * request's headers: a stand-in for an environment's container, which
+ * shares 127.0.0.1 with the dashboard.
+ */
+export function listen() {
+  const seen = []
+  const srv = createHttpServer((req, res) => {
+    seen.push(req.headers)
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.end('a container\n')
+  })
+  return new Promise((ok, fail) => {
+    srv.on('error', fail)
+    srv.listen(0, '127.0.0.1', () => ok({ url: `http://127.0.0.1:${srv.address().port}/`, seen, close: () => srv.close() }))
+  })
 }
 
 /** launch starts headless chromium with a fresh profile in dir. */

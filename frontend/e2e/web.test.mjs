@@ -12,7 +12,7 @@ import assert from 'node:assert/strict'
 import { cpSync, mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { docker, finish, freePort, launch, repoRoot, reportFailure, shots, startServer } from './harness.mjs'
+import { docker, finish, freePort, launch, listen, repoRoot, reportFailure, shots, startServer } from './harness.mjs'
 
 test('web mode: up, live state, logs and down of the shop from the UI', { timeout: 15 * 60 * 1000 }, async () => {
   mkdirSync(shots, { recursive: true })
@@ -37,6 +37,37 @@ test('web mode: up, live state, logs and down of the shop from the UI', { timeou
     await page.goto(url)
     await page.getByTestId('new-env').waitFor()
     await shot(page, '01-opened')
+
+    // The token came in the URL's fragment: it is gone from the address
+    // bar, no cookie holds it (a cookie of 127.0.0.1 would go to every
+    // port, the containers' too), and a server on another port of
+    // 127.0.0.1 gets neither a cookie nor the token from this browser.
+    const token = new URL(url).hash.replace('#token=', '')
+    assert.ok(token.length >= 32, `no token in ${url}`)
+    assert.ok(!page.url().includes(token), `the token stayed in the address bar: ${page.url()}`)
+    assert.deepEqual(await browser.cookies(), [])
+    assert.deepEqual(await browser.cookies(['http://127.0.0.1', new URL(url).origin]), [])
+    const other = await listen()
+    try {
+      const tab = await browser.newPage()
+      await tab.goto(other.url)
+      await tab.close()
+      assert.equal(other.seen.length >= 1, true)
+      for (const h of other.seen) {
+        assert.equal(h.cookie, undefined, `another port got a cookie: ${h.cookie}`)
+        assert.ok(!JSON.stringify(h).includes(token), 'another port got the token')
+      }
+    } finally {
+      other.close()
+    }
+    // A reload keeps working: the tab kept the token.
+    await page.reload()
+    await page.getByTestId('new-env').waitFor()
+    await page.getByTestId('new-env').click()
+    await page.getByTestId('new-env-definition').locator('option[value="shop"]').waitFor({ state: 'attached' })
+    await page.getByTestId('new-env-dialog').getByRole('button', { name: 'Cancel' }).click()
+    await page.getByTestId('new-env-dialog').waitFor({ state: 'detached' })
+    assert.deepEqual(await browser.cookies(), [])
 
     // New environment from the shop definition, under a unique name.
     await page.getByTestId('new-env').click()

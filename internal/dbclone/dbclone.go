@@ -222,6 +222,9 @@ type Cloner struct {
 	// Force, when set, makes every copy use this strategy (benchmarks and
 	// tests); the automatic choice otherwise.
 	Force string
+	// SeedLimit is the most a compressed seed may unpack to; 0:
+	// DefaultSeedLimit.
+	SeedLimit int64
 	// DriverOpts are the local driver options for volumes dbclone creates
 	// (tests use a size-limited tmpfs); nil for ordinary volumes.
 	DriverOpts map[string]string

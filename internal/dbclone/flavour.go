@@ -174,6 +174,9 @@ func sqlIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") +
 func mariadbLoadError(src Source, step, out string) error {
 	what := src.Name
 	tail := lastLines(out, 6)
+	if err := seedTooBig(what, out); err != nil {
+		return err
+	}
 	if src.Kind == "url" {
 		if err := mariadbURLError(src, step, out, tail); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -33,6 +34,75 @@ const (
 	CompressGzip    = "gzip"
 	CompressZstd    = "zstd"
 )
+
+// DefaultSeedLimit is the most a compressed seed may unpack to (gzip in
+// the helper, zstd on this machine before the upload), unless
+// Cloner.SeedLimit says otherwise. The unpacked seed is written to disk
+// (the helper container's layer on the engine's disk, or this machine's
+// temporary folder) before it is loaded, and gzip expands up to about
+// 1000 times, zstd far more: a seed of a few megabytes in a repo could
+// fill either disk. 16 GiB is well above a development database's dump
+// (the db benchmark's largest, 4x pgbench at scale 70, is about 4 GB of
+// SQL) and still a fraction of a developer machine's free disk. A seed
+// that reaches it fails, naming the seed and the limit, and leaves no
+// golden copy.
+const DefaultSeedLimit int64 = 16 << 30
+
+// zstdMaxWindow is the largest zstd window a seed may use: what the zstd
+// command line decompresses without --memory (128 MiB); the decoder
+// allocates that much up front whatever the frame holds.
+const zstdMaxWindow = 128 << 20
+
+// newZstdReader reads a zstd stream with the window bounded.
+func newZstdReader(r io.Reader) (*zstd.Decoder, error) {
+	return zstd.NewReader(r, zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderConcurrency(1))
+}
+
+// windowError explains a zstd seed whose window is over zstdMaxWindow; nil
+// for any other error.
+func windowError(what string, err error) error {
+	if !errors.Is(err, zstd.ErrWindowSizeExceeded) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s needs a zstd window larger than %s (compressed with --long above 27?): compress it again without it",
+		ErrSource, what, sizeText(zstdMaxWindow))
+}
+
+// tooBigError is a compressed seed that unpacks to more than the limit.
+func tooBigError(what string, limit int64) error {
+	return fmt.Errorf("%w: %s unpacks to more than %s, the limit for an unpacked seed (a compression bomb, or a seed larger than allowed: set BERTH_SEED_LIMIT_GIB to raise it)",
+		ErrSource, what, sizeText(limit))
+}
+
+// sizeText writes n bytes in the largest binary unit that divides it.
+func sizeText(n int64) string {
+	for _, u := range []struct {
+		unit  string
+		shift uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return strconv.FormatInt(n>>u.shift, 10) + " " + u.unit
+		}
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// seedTooBig reads the load script's "berth-error too-big LIMIT" line.
+func seedTooBig(what, out string) error {
+	if !strings.Contains(out, "berth-error too-big") {
+		return nil
+	}
+	limit, _ := strconv.ParseInt(lastField(out, "berth-error too-big "), 10, 64)
+	return tooBigError(what, limit)
+}
+
+// seedLimit is the limit in effect.
+func (c *Cloner) seedLimit() int64 {
+	if c.SeedLimit > 0 {
+		return c.SeedLimit
+	}
+	return DefaultSeedLimit
+}
 
 // SeedInfo is what a seed is.
 type SeedInfo struct {
@@ -192,7 +262,7 @@ func inspectSeed(p, want string, remembered bool) (SeedInfo, error) {
 		defer gz.Close()
 		r = gz
 	case CompressZstd:
-		zr, err := zstd.NewReader(f)
+		zr, err := newZstdReader(f)
 		if err != nil {
 			return info, fmt.Errorf("%w: seed %s: not a readable zstd file: %v", ErrSource, filepath.Base(p), err)
 		}
@@ -201,6 +271,9 @@ func inspectSeed(p, want string, remembered bool) (SeedInfo, error) {
 	}
 	inner := make([]byte, 16)
 	n, err = io.ReadFull(r, inner)
+	if werr := windowError("seed "+filepath.Base(p), err); werr != nil {
+		return info, werr
+	}
 	if n == 0 {
 		return info, fmt.Errorf("%w: seed %s is empty or unreadable: %v", ErrSource, filepath.Base(p), err)
 	}
@@ -403,8 +476,8 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	var secrets []string // the URL's, besides the URL itself
 	switch src.Kind {
 	case "seed":
-		env = append(env, "FORMAT="+seed.Format, "COMPRESSION="+seed.Compression)
-		files["seed"] = fileSource{path: seed.Path, zstd: seed.Compression == CompressZstd}
+		env = append(env, "FORMAT="+seed.Format, "COMPRESSION="+seed.Compression, "SEED_MAX="+strconv.FormatInt(c.seedLimit(), 10))
+		files["seed"] = fileSource{path: seed.Path, zstd: seed.Compression == CompressZstd, limit: c.seedLimit(), what: src.Name}
 		send(progress, Progress{Step: "uploading the seed", Total: seed.Size})
 	case "url":
 		uf, us, err := fl.url(src, t)
@@ -432,7 +505,9 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 			}
 		},
 	})
-	if uerr := <-errc; uerr != nil && err == nil {
+	// A seed refused on its way up (zstd past the limit, corrupt) says
+	// more than the helper's failed upload.
+	if uerr := <-errc; uerr != nil && (err == nil || errors.Is(uerr, ErrSource)) {
 		return 0, "", fmt.Errorf("uploading the seed: %w", uerr)
 	}
 	if err != nil {
@@ -451,6 +526,9 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 func loadError(src Source, step, out string) error {
 	what := src.Name
 	tail := lastLines(out, 6)
+	if err := seedTooBig(what, out); err != nil {
+		return err
+	}
 	switch {
 	case strings.Contains(out, "berth-error truncated"):
 		return fmt.Errorf("%w: %s is truncated: the dump does not end with pg_dump's closing line", ErrSource, what)
@@ -507,11 +585,14 @@ func relData(t Target) string {
 }
 
 // fileSource is one file (or folder) to upload: data, or a path on this
-// machine (zstd: unpacked on the way).
+// machine (zstd: unpacked on the way, to at most limit bytes; what names
+// it in errors).
 type fileSource struct {
-	data []byte
-	path string
-	zstd bool
+	data  []byte
+	path  string
+	zstd  bool
+	limit int64
+	what  string
 }
 
 // tarStream streams files as a tar archive of /berth/in (to unpack at /). A zstd file is unpacked into
@@ -554,7 +635,7 @@ func writeTar(w io.Writer, files map[string]fileSource) error {
 		}
 		src := f.path
 		if f.zstd {
-			tmp, err := unzstd(f.path)
+			tmp, err := unzstd(f.path, f.limit, cmpOr(f.what, "seed "+filepath.Base(f.path)))
 			if err != nil {
 				return err
 			}
@@ -601,27 +682,44 @@ func addPath(tw *tar.Writer, src, name string) error {
 	})
 }
 
-func unzstd(p string) (string, error) {
+// unzstd unpacks the zstd file p into a temporary file, refusing (and
+// removing what it wrote) past limit bytes (0: DefaultSeedLimit); what
+// names the seed in errors.
+func unzstd(p string, limit int64, what string) (string, error) {
+	if limit <= 0 {
+		limit = DefaultSeedLimit
+	}
 	in, err := os.Open(p)
 	if err != nil {
 		return "", err
 	}
 	defer in.Close()
-	zr, err := zstd.NewReader(in)
+	zr, err := newZstdReader(in)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", ErrSource, filepath.Base(p), err)
+		return "", fmt.Errorf("%w: %s: %v", ErrSource, what, err)
 	}
 	defer zr.Close()
 	out, err := os.CreateTemp("", "berth-seed-*")
 	if err != nil {
 		return "", err
 	}
-	if _, err := io.Copy(out, zr); err != nil {
-		out.Close()
-		os.Remove(out.Name())
-		return "", fmt.Errorf("%w: %s is corrupt or truncated (zstd): %v", ErrSource, filepath.Base(p), err)
+	n, err := io.Copy(out, io.LimitReader(zr, limit+1))
+	switch {
+	case windowError(what, err) != nil:
+		err = windowError(what, err)
+	case err != nil:
+		err = fmt.Errorf("%w: %s is corrupt or truncated (zstd): %v", ErrSource, what, err)
+	case n > limit:
+		err = tooBigError(what, limit)
 	}
-	return out.Name(), out.Close()
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(out.Name())
+		return "", err
+	}
+	return out.Name(), nil
 }
 
 // scrub removes secrets from helper output before it goes anywhere.

@@ -37,11 +37,24 @@ create_db() { # SOCKETDIR
 
 // seedFile is a load script's first step for a seed: f names the uploaded
 // seed, gunzipped into /berth/work when it came gzipped (a zstd seed is
-// unpacked on its way up, see tarStream).
+// unpacked on its way up, see tarStream). At most $SEED_MAX bytes are
+// unpacked: head takes one more and stops gunzip there (a compression
+// bomb writes no further), and a seed that reached it fails with
+// "berth-error too-big $SEED_MAX". gunzip's own status counts only when
+// head did not stop it.
 const seedFile = `	f=/berth/in/seed
 	if [ "$COMPRESSION" = gzip ]; then
 		echo "berth-step unpacking the seed"
-		gunzip -c "$f" >/berth/work/seed
+		set +o pipefail
+		gunzip -c "$f" | head -c "$((SEED_MAX + 1))" >/berth/work/seed
+		st=("${PIPESTATUS[@]}")
+		set -o pipefail
+		if [ "$(stat -c %s /berth/work/seed)" -gt "$SEED_MAX" ]; then
+			rm -f /berth/work/seed
+			echo "berth-error too-big $SEED_MAX"
+			exit 65
+		fi
+		if [ "${st[0]}" -ne 0 ]; then exit "${st[0]}"; fi
 		f=/berth/work/seed
 	fi
 `

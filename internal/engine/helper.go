@@ -199,7 +199,7 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 		return HelperResult{}, fmt.Errorf("attaching to the helper container: %w", err)
 	}
 	defer att.Close()
-	out := &helperOutput{line: h.Line}
+	out := newHelperOutput(h.Line)
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -229,12 +229,22 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	return HelperResult{ExitCode: code, Output: out.String()}, nil
 }
 
-// helperOutput keeps the tail of a helper's output and hands out whole lines.
+// helperOutput keeps the tail of a helper's output and hands out whole
+// lines (of at most MaxLineBytes: a helper printing no newline costs no
+// more than that).
 type helperOutput struct {
-	mu      sync.Mutex
-	line    func(string)
-	partial []byte
-	tail    bytes.Buffer
+	mu    sync.Mutex
+	line  func(string)
+	lines lineSplitter
+	tail  bytes.Buffer
+}
+
+// newHelperOutput returns a helperOutput calling line with each line
+// (nil: nobody wants lines).
+func newHelperOutput(line func(string)) *helperOutput {
+	w := &helperOutput{line: line}
+	w.lines.emit = line
+	return w
 }
 
 func (w *helperOutput) Write(p []byte) (int, error) {
@@ -245,29 +255,17 @@ func (w *helperOutput) Write(p []byte) (int, error) {
 		b := w.tail.Bytes()[w.tail.Len()-helperOutputMax:]
 		w.tail = *bytes.NewBuffer(append([]byte{}, b...))
 	}
-	if w.line == nil {
-		return len(p), nil
+	if w.line != nil {
+		w.lines.Write(p)
 	}
-	w.partial = append(w.partial, p...)
-	consumed := 0
-	for {
-		i := bytes.IndexByte(w.partial[consumed:], '\n')
-		if i < 0 {
-			break
-		}
-		w.line(strings.TrimRight(string(w.partial[consumed:consumed+i]), "\r"))
-		consumed += i + 1
-	}
-	w.partial = append(w.partial[:0], w.partial[consumed:]...)
 	return len(p), nil
 }
 
 func (w *helperOutput) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.line != nil && len(w.partial) > 0 {
-		w.line(string(w.partial))
-		w.partial = nil
+	if w.line != nil {
+		w.lines.flush()
 	}
 }
 

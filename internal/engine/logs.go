@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -91,8 +90,8 @@ func (e *Engine) Logs(ctx context.Context, project string, opts LogOptions, out 
 				return fmt.Errorf("logs of %s: %w", base.Container, err)
 			}
 			defer rc.Close()
-			stdout := &lineWriter{base: base, stream: "stdout", stamps: opts.Timestamps, emit: emit}
-			stderr := &lineWriter{base: base, stream: "stderr", stamps: opts.Timestamps, emit: emit}
+			stdout := newLineWriter(base, "stdout", opts.Timestamps, emit)
+			stderr := newLineWriter(base, "stderr", opts.Timestamps, emit)
 			if ins.Config != nil && ins.Config.Tty {
 				_, err = io.Copy(stdout, rc)
 			} else {
@@ -116,39 +115,29 @@ func (e *Engine) Logs(ctx context.Context, project string, opts LogOptions, out 
 	return err
 }
 
-// lineWriter splits a stream into lines.
+// lineWriter splits a stream into lines (of at most MaxLineBytes, see
+// lineSplitter).
 type lineWriter struct {
 	base   LogLine
 	stream string
 	stamps bool
 	emit   func(LogLine)
-	buf    []byte
+	lines  lineSplitter
 }
 
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.buf[:i]))
-		w.buf = w.buf[i+1:]
-	}
-	return len(p), nil
+func newLineWriter(base LogLine, stream string, stamps bool, emit func(LogLine)) *lineWriter {
+	w := &lineWriter{base: base, stream: stream, stamps: stamps, emit: emit}
+	w.lines.emit = w.line
+	return w
 }
 
-func (w *lineWriter) flush() {
-	if len(w.buf) > 0 {
-		w.line(string(w.buf))
-		w.buf = nil
-	}
-}
+func (w *lineWriter) Write(p []byte) (int, error) { return w.lines.Write(p) }
+
+func (w *lineWriter) flush() { w.lines.flush() }
 
 func (w *lineWriter) line(s string) {
 	l := w.base
 	l.Stream = w.stream
-	s = strings.TrimSuffix(s, "\r")
 	if w.stamps {
 		if ts, rest, ok := strings.Cut(s, " "); ok {
 			if t, err := time.Parse(time.RFC3339Nano, ts); err == nil {

@@ -1,12 +1,11 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -69,69 +68,153 @@ func (t sshTarget) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return dialCommand("ssh", t.args()...)
+	c, err := dialCommand("ssh", t.args()...)
+	if err != nil {
+		return nil, err
+	}
+	c.pipeFailed = sshPipeFailed
+	return c, nil
 }
+
+// sshPipeFailed, when set (tests only), is called by every ssh connection
+// as soon as a read or write on its pipes fails, before it waits for ssh
+// to exit.
+var sshPipeFailed func()
+
+// How long a connection over a process waits, once its pipes failed, for
+// the process to exit and its standard error to be read; and how long the
+// process's standard error may stay open after it exited (a descendant
+// holding it).
+var (
+	cmdExitWait   = 5 * time.Second
+	cmdStderrWait = time.Second
+)
 
 // cmdConn is a net.Conn over a child process's stdin and stdout.
+//
+// When a read or a write fails (the process closed its end or died: EOF,
+// a broken pipe), what the process printed on standard error says why, and
+// it may come after the pipe error: ssh closes its end, then prints
+// "Could not resolve hostname" and exits. So the failing call waits for
+// the process to exit and for its standard error to be read in full (at
+// most cmdExitWait), and reports the last line it printed instead of the
+// pipe error.
 type cmdConn struct {
+	name   string
 	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout io.ReadCloser
-	stderr *syncBuffer
+	stdin  *os.File // the write end of the process's stdin
+	stdout *os.File // the read end of its stdout
+	stderr *tailBuffer
+	// exited is closed once the process exited and its standard error was
+	// read to the end (or cmdStderrWait passed).
+	exited chan struct{}
+	// pipeFailed, when set, is called when a read or a write fails,
+	// before waiting (tests).
+	pipeFailed func()
 
 	closeOnce sync.Once
-	closeErr  error
 }
 
-func dialCommand(name string, args ...string) (net.Conn, error) {
+// dialCommand starts name with args and connects to its stdin and stdout.
+// The pipes are made here rather than by exec.Cmd, whose Wait closes them:
+// a goroutine waits for the process from the start, and what it wrote
+// before exiting can still be read afterwards.
+func dialCommand(name string, args ...string) (*cmdConn, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		inR.Close()
+		inW.Close()
+		return nil, err
+	}
 	cmd := exec.Command(name, args...)
-	stdin, err := cmd.StdinPipe()
+	c := &cmdConn{name: filepath.Base(name), cmd: cmd, stdin: inW, stdout: outR, stderr: &tailBuffer{}, exited: make(chan struct{})}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, c.stderr
+	cmd.WaitDelay = cmdStderrWait
+	err = cmd.Start()
+	// The child has its own copies; the parent keeps only its ends, so
+	// that the child closing or exiting is seen as EOF and a broken pipe.
+	inR.Close()
+	outW.Close()
 	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	c := &cmdConn{cmd: cmd, stdin: stdin, stdout: stdout, stderr: &syncBuffer{}}
-	cmd.Stderr = c.stderr
-	if err := cmd.Start(); err != nil {
+		inW.Close()
+		outR.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
+	go func() {
+		_ = cmd.Wait() // the exit status says less than standard error
+		close(c.exited)
+	}()
 	return c, nil
 }
 
 func (c *cmdConn) Read(p []byte) (int, error) {
 	n, err := c.stdout.Read(p)
-	if err == io.EOF {
-		// Give the process a moment to say why it closed.
-		for range 10 {
-			if c.stderr.Len() > 0 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if msg := strings.TrimSpace(c.stderr.String()); msg != "" {
-			return n, fmt.Errorf("%s closed the connection: %s", filepath.Base(c.cmd.Path), lastLine(msg))
-		}
+	if err != nil {
+		err = c.failed(err)
 	}
 	return n, err
 }
 
-func (c *cmdConn) Write(p []byte) (int, error) { return c.stdin.Write(p) }
+func (c *cmdConn) Write(p []byte) (int, error) {
+	n, err := c.stdin.Write(p)
+	if err != nil {
+		err = c.failed(err)
+	}
+	return n, err
+}
+
+// failed is what a failed read or write returns: err, or when the process
+// said something on standard error by the time it exited, that.
+func (c *cmdConn) failed(err error) error {
+	if c.pipeFailed != nil {
+		c.pipeFailed()
+	}
+	wait := time.NewTimer(cmdExitWait)
+	defer wait.Stop()
+	select {
+	case <-c.exited:
+	case <-wait.C:
+	}
+	msg := strings.TrimSpace(c.stderr.String())
+	if msg == "" {
+		return err
+	}
+	return &processError{name: c.name, msg: lastLine(msg), err: err}
+}
+
+// processError is a connection's process gone, in its own words.
+type processError struct {
+	name, msg string
+	err       error // the pipe's error
+}
+
+func (e *processError) Error() string {
+	return e.name + " closed the connection: " + e.msg
+}
+
+func (e *processError) Unwrap() error { return e.err }
 
 // CloseWrite closes the process's stdin (half-close).
 func (c *cmdConn) CloseWrite() error { return c.stdin.Close() }
 
+// Close ends the process and releases the pipes.
 func (c *cmdConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.stdin.Close()
-		if c.cmd.Process != nil {
-			c.cmd.Process.Kill()
+		_ = c.cmd.Process.Kill() // "already finished" is fine
+		wait := time.NewTimer(cmdExitWait)
+		defer wait.Stop()
+		select {
+		case <-c.exited:
+		case <-wait.C:
 		}
-		c.cmd.Wait()
+		c.stdout.Close()
 	})
-	return c.closeErr
+	return nil
 }
 
 type cmdAddr struct{}
@@ -145,30 +228,31 @@ func (c *cmdConn) SetDeadline(t time.Time) error      { return nil }
 func (c *cmdConn) SetReadDeadline(t time.Time) error  { return nil }
 func (c *cmdConn) SetWriteDeadline(t time.Time) error { return nil }
 
-type syncBuffer struct {
+// tailBuffer keeps the last 64 KiB written to it.
+type tailBuffer struct {
 	mu sync.Mutex
-	b  bytes.Buffer
+	b  []byte
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+const tailMax = 64 << 10
+
+func (s *tailBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.b.Len() > 64<<10 {
-		return len(p), nil
+	s.b = append(s.b, p...)
+	if len(s.b) > 2*tailMax {
+		s.b = append(s.b[:0], s.b[len(s.b)-tailMax:]...)
 	}
-	return s.b.Write(p)
+	return len(p), nil
 }
 
-func (s *syncBuffer) Len() int {
+func (s *tailBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.b.Len()
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	if len(s.b) > tailMax {
+		return string(s.b[len(s.b)-tailMax:])
+	}
+	return string(s.b)
 }
 
 func lastLine(s string) string {

@@ -17,7 +17,7 @@ import (
 
 func TestLineWriter(t *testing.T) {
 	var got []LogLine
-	w := &lineWriter{base: LogLine{Service: "api", Container: "shop-api-1", Number: 1}, stream: "stderr", stamps: true, emit: func(l LogLine) { got = append(got, l) }}
+	w := newLineWriter(LogLine{Service: "api", Container: "shop-api-1", Number: 1}, "stderr", true, func(l LogLine) { got = append(got, l) })
 	w.Write([]byte("2024-05-01T10:00:00.123456789Z first line\r\n2024-05-01T10:00:01Z sec"))
 	w.Write([]byte("ond\nno-stamp-here"))
 	w.flush()

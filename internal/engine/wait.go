@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -164,20 +163,26 @@ func (e *Engine) lastLogLines(ctx context.Context, id string, n int) []string {
 		return nil
 	}
 	defer rc.Close()
-	var buf bytes.Buffer
-	if ins.Config != nil && ins.Config.Tty {
-		_, _ = io.Copy(&buf, rc)
-	} else {
-		_, _ = stdcopy.StdCopy(&buf, &buf, rc)
-	}
+	// The last lines, each cut at MaxLineBytes: the last line may be a
+	// gigabyte without a newline.
 	var lines []string
-	for l := range strings.SplitSeq(strings.TrimRight(buf.String(), "\n"), "\n") {
-		if l = strings.TrimRight(l, "\r"); l != "" || len(lines) > 0 {
-			lines = append(lines, l)
+	w := &lineSplitter{emit: func(l string) {
+		if l == "" && len(lines) == 0 {
+			return
 		}
+		lines = append(lines, l)
+		if len(lines) > n {
+			lines = lines[1:]
+		}
+	}}
+	if ins.Config != nil && ins.Config.Tty {
+		_, _ = io.Copy(w, rc)
+	} else {
+		_, _ = stdcopy.StdCopy(w, w, rc)
 	}
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
+	w.flush()
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
 	}
 	return lines
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
-import { ApiError, EVENT_NAME, httpTransport, type BerthEvent } from '.'
-import type { EventSourceLike } from './http'
+import { ApiError, EVENT_NAME, connect, httpTransport, type BerthEvent } from '.'
+import { pageToken, TOKEN_KEY, type EventSourceLike, type TokenWindow } from './http'
 import { sampleListing } from '../test/fixtures'
 
 interface Call {
@@ -47,7 +47,7 @@ describe('http transport', () => {
     expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('Bearer s3cret')
   })
 
-  it('sends no Authorization header without a token (the cookie does it)', async () => {
+  it('sends no Authorization header without a token', async () => {
     const { fetch, calls } = fakeFetch(() => json(sampleListing()))
     await httpTransport({ fetch }).listEnvironments()
     expect(calls[0].url).toBe('/api/environments')
@@ -116,12 +116,11 @@ describe('http transport', () => {
   it('streams server-sent events and closes the stream on unsubscribe', () => {
     let source: FakeEventSource | undefined
     const api = httpTransport({
-      token: 't/1',
       eventSource: (url) => (source = new FakeEventSource(url)),
     })
     const seen: BerthEvent[] = []
     const off = api.onEvent((ev) => seen.push(ev))
-    expect(source!.url).toBe('/api/events?token=t%2F1')
+    expect(source!.url).toBe('/api/events')
     const ev: BerthEvent = { time: '2025-01-01T00:00:00Z', env: 'shop', kind: 'op', status: 'done' }
     source!.dispatch(EVENT_NAME, JSON.stringify(ev))
     source!.dispatch(EVENT_NAME, 'not json')
@@ -129,5 +128,118 @@ describe('http transport', () => {
     expect(seen).toEqual([ev])
     off()
     expect(source!.closed).toBe(true)
+  })
+
+  it('opens the stream with a ticket bought with the token, and a new one after an error', async () => {
+    let n = 0
+    const { fetch, calls } = fakeFetch((url) => (url === '/api/events/ticket' ? json({ ticket: `t/${++n}`, expiresIn: 30 }) : json({})))
+    const sources: FakeEventSource[] = []
+    const timers: { f: () => void; ms: number }[] = []
+    const api = httpTransport({
+      token: 's3cret',
+      fetch,
+      eventSource: (url) => {
+        const s = new FakeEventSource(url)
+        sources.push(s)
+        return s
+      },
+      setTimeout: (f, ms) => timers.push({ f, ms }),
+      clearTimeout: () => {},
+    })
+    const seen: unknown[] = []
+    const offA = api.onEvent((ev) => seen.push(ev))
+    const offB = api.onChange((c) => seen.push(c))
+    await vi.waitFor(() => expect(sources).toHaveLength(1))
+    // One stream for both kinds, one ticket, bought with the bearer token.
+    expect(calls.map((c) => `${c.init.method} ${c.url}`)).toEqual(['POST /api/events/ticket'])
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('Bearer s3cret')
+    expect(sources[0].url).toBe('/api/events?ticket=t%2F1')
+    expect(sources[0].url).not.toContain('s3cret')
+
+    // An error: the stream is closed (the browser's retry would reuse the
+    // spent ticket) and opened again later with a new ticket.
+    sources[0].dispatch('error', '')
+    expect(sources[0].closed).toBe(true)
+    expect(timers.map((t) => t.ms)).toEqual([1000])
+    timers[0].f()
+    await vi.waitFor(() => expect(sources).toHaveLength(2))
+    expect(sources[1].url).toBe('/api/events?ticket=t%2F2')
+    // The back-off doubles while it fails, and starts again once open.
+    sources[1].dispatch('error', '')
+    expect(timers.map((t) => t.ms)).toEqual([1000, 2000])
+    timers[1].f()
+    await vi.waitFor(() => expect(sources).toHaveLength(3))
+    sources[2].dispatch('open', '')
+    sources[2].dispatch('error', '')
+    expect(timers.map((t) => t.ms)).toEqual([1000, 2000, 1000])
+
+    offA()
+    offB()
+    timers[2].f()
+    await Promise.resolve()
+    expect(sources).toHaveLength(3)
+  })
+
+  it('tries the ticket again later when the server cannot be reached', async () => {
+    let up = false
+    const fetch = (async () => {
+      if (!up) throw new TypeError('Failed to fetch')
+      return json({ ticket: 'x', expiresIn: 30 }, 200)
+    }) as unknown as typeof globalThis.fetch
+    const timers: (() => void)[] = []
+    const sources: string[] = []
+    const api = httpTransport({
+      token: 't',
+      fetch,
+      eventSource: (url) => {
+        sources.push(url)
+        return new FakeEventSource(url)
+      },
+      setTimeout: (f) => timers.push(f),
+      clearTimeout: () => {},
+    })
+    api.onLog(() => {})
+    await vi.waitFor(() => expect(timers).toHaveLength(1))
+    expect(sources).toEqual([])
+    up = true
+    timers[0]()
+    await vi.waitFor(() => expect(sources).toEqual(['/api/events?ticket=x']))
+  })
+})
+
+describe('pageToken', () => {
+  function fakeWindow(hash: string, stored?: string) {
+    const store = new Map<string, string>(stored ? [[TOKEN_KEY, stored]] : [])
+    const replaced: string[] = []
+    const win: TokenWindow = {
+      location: { hash, pathname: '/', search: '?view=envs' },
+      history: { replaceState: (_d, _u, url) => replaced.push(url) },
+      sessionStorage: { getItem: (k) => store.get(k) ?? null, setItem: (k, v) => void store.set(k, v) },
+    }
+    return { win, store, replaced }
+  }
+
+  it('takes the token from the fragment, keeps it for the tab and clears the address', () => {
+    const { win, store, replaced } = fakeWindow('#token=abc123&panel=logs')
+    expect(pageToken(win)).toBe('abc123')
+    expect(store.get(TOKEN_KEY)).toBe('abc123')
+    expect(replaced).toEqual(['/?view=envs#panel=logs'])
+    const bare = fakeWindow('#token=abc123')
+    pageToken(bare.win)
+    expect(bare.replaced).toEqual(['/?view=envs'])
+  })
+
+  it('finds the token of an earlier load of the tab, and none without one', () => {
+    const { win, replaced } = fakeWindow('', 'kept')
+    expect(pageToken(win)).toBe('kept')
+    expect(replaced).toEqual([])
+    expect(pageToken(fakeWindow('').win)).toBeUndefined()
+  })
+
+  it('connect sends the page token as a bearer token', async () => {
+    const { win } = fakeWindow('#token=p4ge')
+    const { fetch, calls } = fakeFetch(() => json(sampleListing()))
+    await connect(win as never, { fetch }).listEnvironments()
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('Bearer p4ge')
   })
 })

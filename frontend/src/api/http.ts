@@ -11,15 +11,62 @@ export interface HttpOptions {
   /** Where the API lives; '' means the page's own origin. */
   base?: string
   /**
-   * The dashboard's access token. The browser normally needs none: the
-   * server turns the ?token= of the first page load into an HttpOnly
-   * cookie, which fetch and EventSource send by themselves. Scripts and
-   * tests that have the token pass it here; it goes out as a bearer token.
+   * The dashboard's access token (see pageToken): it goes out as
+   * "Authorization: Bearer" with every call, and buys the tickets that
+   * open the event stream. The server sets no cookie.
    */
   token?: string
   fetch?: typeof fetch
   eventSource?: (url: string) => EventSourceLike
+  /** Timers for reopening the event stream (tests use fakes). */
+  setTimeout?: (f: () => void, ms: number) => unknown
+  clearTimeout?: (id: unknown) => void
 }
+
+/** The parts of the page's window pageToken uses. */
+export interface TokenWindow {
+  location: { hash: string; pathname: string; search: string }
+  history: { replaceState(data: unknown, unused: string, url: string): void; state?: unknown }
+  sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void }
+}
+
+/** Where the page keeps the token: the tab's sessionStorage. */
+export const TOKEN_KEY = 'berth.token'
+
+/**
+ * pageToken returns the dashboard's access token. `berth ui --web` prints
+ * a URL with it in the fragment (#token=...), which the browser never
+ * sends to any server. The first load takes it from there into the tab's
+ * sessionStorage (kept per scheme, host and port, so no container serving
+ * on another port of 127.0.0.1 can read it, unlike a cookie) and removes
+ * it from the address bar and the history entry; a reload finds it in
+ * sessionStorage. Without either there is none, and the API answers 401
+ * saying where to find it.
+ */
+export function pageToken(win: TokenWindow): string | undefined {
+  const hash = new URLSearchParams(win.location.hash.replace(/^#/, ''))
+  const fromURL = hash.get('token')
+  if (fromURL) {
+    try {
+      win.sessionStorage.setItem(TOKEN_KEY, fromURL)
+    } catch {
+      // storage refused (private mode quotas): the token lives in memory only
+    }
+    hash.delete('token')
+    const rest = hash.toString()
+    win.history.replaceState(win.history.state ?? null, '', win.location.pathname + win.location.search + (rest ? `#${rest}` : ''))
+    return fromURL
+  }
+  try {
+    return win.sessionStorage.getItem(TOKEN_KEY) ?? undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** How long the event stream waits before it reopens: 1 s, doubling to 15 s. */
+export const STREAM_RETRY_FIRST = 1000
+export const STREAM_RETRY_MAX = 15000
 
 /**
  * httpTransport talks to app/web: JSON over /api/... and server-sent
@@ -30,6 +77,8 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
   const base = (opts.base ?? '').replace(/\/$/, '')
   const doFetch = opts.fetch ?? ((input, init) => fetch(input, init))
   const openEvents = opts.eventSource ?? ((url: string) => new EventSource(url))
+  const later = opts.setTimeout ?? ((f: () => void, ms: number) => setTimeout(f, ms))
+  const cancelLater = opts.clearTimeout ?? ((id: unknown) => clearTimeout(id as ReturnType<typeof setTimeout>))
 
   async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { Accept: 'application/json' }
@@ -65,34 +114,79 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
   const env = (name: string) => `/api/environments/${encodeURIComponent(name)}`
 
   // One event stream carries every kind; it opens with the first
-  // subscriber and closes with the last.
+  // subscriber and closes with the last. EventSource cannot send headers,
+  // so with a token each opening first buys a ticket (one use, 30 s) with
+  // it. A ticket cannot serve the browser's own reconnection, so on an
+  // error the stream is closed and opened again here, with a new ticket,
+  // after a back-off (1 s doubling to 15 s, back to 1 s once open).
   const handlers = new Map<string, Set<(data: unknown) => void>>()
   let source: EventSourceLike | null = null
-  function listen(name: string, handler: (data: unknown) => void): () => void {
-    if (!source) {
-      // EventSource cannot send headers: a token given here travels in the
-      // query, which the server also accepts.
-      const url = base + '/api/events' + (opts.token ? `?token=${encodeURIComponent(opts.token)}` : '')
-      source = openEvents(url)
-      for (const n of [EVENT_NAME, CHANGE_EVENT, LOG_EVENT]) {
-        source.addEventListener(n, (msg) => {
-          let data: unknown
-          try {
-            data = JSON.parse(msg.data)
-          } catch {
-            return // a malformed event is dropped, the stream goes on
-          }
-          handlers.get(n)?.forEach((h) => h(data))
-        })
+  let opening = false
+  let retry: unknown = null
+  let delay = STREAM_RETRY_FIRST
+  const wanted = () => [...handlers.values()].some((s) => s.size > 0)
+
+  function reopenLater() {
+    if (retry !== null || !wanted()) return
+    retry = later(() => {
+      retry = null
+      void open()
+    }, delay)
+    delay = Math.min(delay * 2, STREAM_RETRY_MAX)
+  }
+
+  async function open() {
+    if (source || opening || !wanted()) return
+    opening = true
+    let url = base + '/api/events'
+    try {
+      if (opts.token) {
+        const { ticket } = await request<{ ticket: string }>('POST', '/api/events/ticket')
+        url += `?ticket=${encodeURIComponent(ticket)}`
       }
+    } catch {
+      opening = false
+      reopenLater()
+      return
     }
+    opening = false
+    if (source || !wanted()) return
+    const s = openEvents(url)
+    source = s
+    s.addEventListener('open', () => {
+      delay = STREAM_RETRY_FIRST
+    })
+    s.addEventListener('error', () => {
+      if (source !== s) return
+      s.close()
+      source = null
+      reopenLater()
+    })
+    for (const n of [EVENT_NAME, CHANGE_EVENT, LOG_EVENT]) {
+      s.addEventListener(n, (msg) => {
+        let data: unknown
+        try {
+          data = JSON.parse(msg.data)
+        } catch {
+          return // a malformed event is dropped, the stream goes on
+        }
+        handlers.get(n)?.forEach((h) => h(data))
+      })
+    }
+  }
+
+  function listen(name: string, handler: (data: unknown) => void): () => void {
     if (!handlers.has(name)) handlers.set(name, new Set())
     handlers.get(name)!.add(handler)
+    void open()
     return () => {
       handlers.get(name)?.delete(handler)
-      if ([...handlers.values()].every((s) => s.size === 0) && source) {
-        source.close()
+      if (!wanted()) {
+        source?.close()
         source = null
+        if (retry !== null) cancelLater(retry)
+        retry = null
+        delay = STREAM_RETRY_FIRST
       }
     }
   }

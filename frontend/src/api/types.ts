@@ -230,6 +230,11 @@ export interface SettingsView {
   overrides?: string[]
   path: string
   error?: string
+  /**
+   * Settings this transport may not change (the web mode's: definitionsDir,
+   * dockerHost, dockerContext, repoTokenEnv); absent in the desktop window.
+   */
+  readOnly?: (keyof Settings)[]
 }
 
 export const CHANGE_EVENT = 'berth:change'
