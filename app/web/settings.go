@@ -17,9 +17,11 @@ import (
 // folder decides what Berth runs, so a browser that could repoint it at a
 // folder of its choosing (a temporary folder, a volume a container writes)
 // would choose the Compose files, bind mounts and builds that run on this
-// machine. A stolen or leaked token then still drives only the definitions
-// and the engine the user chose. The desktop window, the CLI flags and the
-// settings file change them.
+// machine; and the capabilities the settings refuse are the user's floor
+// under every grant, which a browser must not lower. A stolen or leaked
+// token then still drives only the definitions and the engine the user
+// chose, within the refusals the user set. The desktop window, the CLI
+// flags and the settings file change them.
 var browserReadOnly = []struct {
 	name string
 	get  func(settings.Settings) string
@@ -28,6 +30,7 @@ var browserReadOnly = []struct {
 	{"dockerHost", func(s settings.Settings) string { return s.DockerHost }},
 	{"dockerContext", func(s settings.Settings) string { return s.DockerContext }},
 	{"repoTokenEnv", func(s settings.Settings) string { return s.RepoTokenEnv }},
+	{"refuse", func(s settings.Settings) string { return strings.Join(s.Refuse, "\x00") }},
 }
 
 // settingsView is settings.View with the fields the page must show

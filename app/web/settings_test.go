@@ -36,7 +36,7 @@ func (f *fakeSettings) SaveSettings(s settings.Settings) (settings.View, error) 
 // over HTTP; the others can, and the page is told which are read-only.
 func TestSettingsReadOnlyFromTheBrowser(t *testing.T) {
 	keep := 7
-	fs := &fakeSettings{saved: settings.Settings{DefinitionsDir: "/home/ada/defs", DockerHost: "unix:///var/run/docker.sock", RepoTokenEnv: "GITEA_TOKEN", FetchInterval: "5m"}}
+	fs := &fakeSettings{saved: settings.Settings{DefinitionsDir: "/home/ada/defs", DockerHost: "unix:///var/run/docker.sock", RepoTokenEnv: "GITEA_TOKEN", FetchInterval: "5m", Refuse: []string{"privileged"}}}
 	h := newHandler(t.Context(), &fakeCore{listing: sampleListing()}, handlerConfig{token: testToken, hosts: []string{testHost}, settings: fs})
 	put := func(s settings.Settings) *http.Response {
 		t.Helper()
@@ -52,7 +52,7 @@ func TestSettingsReadOnlyFromTheBrowser(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &view); err != nil || w.Code != http.StatusOK {
 		t.Fatalf("GET /api/settings = %d %s (%v)", w.Code, w.Body, err)
 	}
-	if strings.Join(view.ReadOnly, " ") != "definitionsDir dockerHost dockerContext repoTokenEnv" || view.Saved.DefinitionsDir != "/home/ada/defs" {
+	if strings.Join(view.ReadOnly, " ") != "definitionsDir dockerHost dockerContext repoTokenEnv refuse" || view.Saved.DefinitionsDir != "/home/ada/defs" {
 		t.Errorf("view %+v", view)
 	}
 
@@ -65,6 +65,7 @@ func TestSettingsReadOnlyFromTheBrowser(t *testing.T) {
 		{"dockerContext", func(s *settings.Settings) { s.DockerContext = "elsewhere" }},
 		{"repoTokenEnv", func(s *settings.Settings) { s.RepoTokenEnv = "AWS_SECRET_ACCESS_KEY" }},
 		{"repoTokenEnv", func(s *settings.Settings) { s.RepoTokenEnv = "" }},
+		{"refuse", func(s *settings.Settings) { s.Refuse = nil }},
 	} {
 		s := fs.saved
 		s.FetchInterval = "1m" // an allowed change along with it
