@@ -60,13 +60,17 @@ func faultBinary(t *testing.T) string {
 // faultCompose is the definition: PostgreSQL from a seed, and a web
 // service whose V changes between revisions.
 func faultCompose(v string) string {
-	return pgCompose("1") + fmt.Sprintf(`  web:
+	db, volumes, _ := strings.Cut(pgCompose("1"), "volumes:\n  data:\n")
+	_ = volumes
+	return db + fmt.Sprintf(`  web:
     image: %s
     environment:
       V: %q
     depends_on:
       db:
         condition: service_healthy
+volumes:
+  data:
 `, probe, v)
 }
 
@@ -94,21 +98,21 @@ func TestFaultInjection(t *testing.T) {
 	})
 
 	repo := newDefRepo(t)
-	manifest := "name: fault\ndatabases:\n  - service: db\n    engine: postgres\n    source: {seed: seed/app.sql}\n"
+	manifest := "name: probe\ndatabases:\n  - service: db\n    engine: postgres\n    source: {seed: seed/app.sql}\n"
 	r1 := repo.commit("v1", map[string]string{"berth.yaml": manifest, "compose.yaml": faultCompose("1"), "seed/app.sql": pgSeed})
 	r2 := repo.commit("v2", map[string]string{"compose.yaml": faultCompose("2")})
-	base := []string{"--repo", repo.dir, "--trust"}
+	base := []string{"--repo", repo.dir, "--definitions", filepath.Join(repo.dir, "environments"), "--trust"}
 
 	// Objects beside Berth's, which nothing may touch.
 	foreignVol := env + "_not-berths"
 	docker(t, "volume", "create", foreignVol)
 	t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", foreignVol).Run() })
 	foreign := env + "-foreign"
-	docker(t, "run", "-d", "--name", foreign, "--label", "com.docker.compose.project="+env, probe, "sleep")
+	docker(t, "run", "-d", "--name", foreign, probe, "sleep")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", foreign).Run() })
 	foreignID := docker(t, "inspect", "-f", "{{.Id}}", foreign)
 
-	run := func(extra []string, args ...string) faultRun {
+	run := func(t *testing.T, extra []string, args ...string) faultRun {
 		t.Helper()
 		cmd := exec.Command(bin, append(append([]string{}, base...), args...)...)
 		cmd.Env = append(os.Environ(), "BERTH_STATE_DIR="+state)
@@ -130,26 +134,28 @@ func TestFaultInjection(t *testing.T) {
 		}
 		return r
 	}
-	must := func(args ...string) {
+	must := func(t *testing.T, args ...string) {
 		t.Helper()
-		if r := run(nil, args...); r.code != 0 {
+		if r := run(t, nil, args...); r.code != 0 {
 			t.Fatalf("berth %s: exit %d\n%s", strings.Join(args, " "), r.code, r.out)
 		}
 	}
 	seeded := ""
-	sums := func() string { return tableSums(t, env) }
+	sums := func(t *testing.T) string { return tableSums(t, env) }
 
 	// converged checks what a run after a fault must leave.
-	converged := func(what string, want ...string) {
+	converged := func(t *testing.T, what string, want ...string) {
 		t.Helper()
-		r := run(nil, "plan", env, "-o", "json")
-		var res core.Result
-		if r.code != 0 || json.Unmarshal([]byte(r.out), &res) != nil {
-			t.Errorf("%s: plan: exit %d\n%s", what, r.code, r.out)
-		} else if len(res.Plan.Ops) != 0 {
-			t.Errorf("%s: not converged, the plan still has %d ops: %s", what, len(res.Plan.Ops), res.Plan.Render())
+		// What runs is what the deployed revision says: no runtime drift,
+		// no workspace file changed (the branch may be ahead: a rollback).
+		r := run(t, nil, "check", env, "-o", "json")
+		var rep core.DriftReport
+		if err := json.Unmarshal([]byte(r.out), &rep); err != nil {
+			t.Errorf("%s: check: exit %d\n%s", what, r.code, r.out)
+		} else if len(rep.Runtime) != 0 || len(rep.Files) != 0 {
+			t.Errorf("%s: not converged: %d runtime differences %v, %d files", what, len(rep.Runtime), rep.Runtime, len(rep.Files))
 		}
-		got := sums()
+		got := sums(t)
 		ok := false
 		for _, w := range want {
 			ok = ok || got == w
@@ -182,47 +188,44 @@ func TestFaultInjection(t *testing.T) {
 	// contents the database may hold after it.
 	type scenario struct {
 		name  string
-		setup func()
+		setup func(t *testing.T)
 		cmd   []string
 		want  func() []string
 	}
 	modified := ""
-	atR1 := func() {
-		must("deploy", "fault", r1, "--as", env, "--yes")
+	atR1 := func(t *testing.T) {
+		must(t, "deploy", "probe", r1, "--as", env, "--yes")
+	}
+	modify := func(t *testing.T) {
+		atR1(t)
+		pgq(t, env, "UPDATE notes SET body = 'changed'; DELETE FROM items WHERE id % 5 = 0")
+		modified = sums(t)
 	}
 	scenarios := []scenario{
-		{name: "up", setup: func() {
+		{name: "up", setup: func(t *testing.T) {
 			if len(labelled(t, env)) > 0 {
-				must("down", env, "--volumes")
+				must(t, "down", env, "--volumes")
 			}
-		}, cmd: []string{"up", "fault", "--as", env}, want: func() []string { return []string{seeded} }},
-		{name: "deploy", setup: atR1, cmd: []string{"deploy", "fault", r2, "--as", env, "--yes"}, want: func() []string { return []string{seeded} }},
-		{name: "rollback", setup: func() { atR1(); must("deploy", "fault", r2, "--as", env, "--yes") },
+		}, cmd: []string{"up", "probe", "--as", env}, want: func() []string { return []string{seeded} }},
+		{name: "deploy", setup: atR1, cmd: []string{"deploy", "probe", r2, "--as", env, "--yes"}, want: func() []string { return []string{seeded} }},
+		{name: "rollback", setup: func(t *testing.T) { atR1(t); must(t, "deploy", "probe", r2, "--as", env, "--yes") },
 			cmd: []string{"rollback", env, "--yes"}, want: func() []string { return []string{seeded} }},
-		{name: "db clone", setup: func() {
-			atR1()
-			pgq(t, env, "UPDATE notes SET body = 'changed'; DELETE FROM items WHERE id % 5 = 0")
-			modified = sums()
-		}, cmd: []string{"db", "clone", env}, want: func() []string { return []string{modified, seeded} }},
-		{name: "db restore", setup: func() {
-			atR1()
-			pgq(t, env, "UPDATE notes SET body = 'changed'; DELETE FROM items WHERE id % 5 = 0")
-			modified = sums()
-		}, cmd: []string{"db", "restore", env, "base", "--yes"}, want: func() []string { return []string{modified, seeded} }},
+		{name: "db clone", setup: modify, cmd: []string{"db", "clone", env}, want: func() []string { return []string{modified, seeded} }},
+		{name: "db restore", setup: modify, cmd: []string{"db", "restore", env, "base", "--yes"}, want: func() []string { return []string{modified, seeded} }},
 	}
 
 	// The starting point: the environment at r1 from its seed, and a
 	// snapshot of the seeded database to restore.
-	must("deploy", "fault", r1, "--as", env, "--yes")
-	seeded = sums()
-	must("db", "snapshot", env, "--name", "base")
+	must(t, "deploy", "probe", r1, "--as", env, "--yes")
+	seeded = sums(t)
+	must(t, "db", "snapshot", env, "--name", "base")
 
 	tried, converges := 0, 0
 	for _, sc := range scenarios {
-		sc.setup()
+		sc.setup(t)
 		// The points this command passes, from a trace of a clean run.
 		trace := filepath.Join(t.TempDir(), "trace")
-		if r := run([]string{"BERTH_FAILPOINT_TRACE=" + trace}, sc.cmd...); r.code != 0 {
+		if r := run(t, []string{"BERTH_FAILPOINT_TRACE=" + trace}, sc.cmd...); r.code != 0 {
 			t.Fatalf("%s: the traced run failed: exit %d\n%s", sc.name, r.code, r.out)
 		}
 		points := tracedPoints(t, trace)
@@ -234,9 +237,9 @@ func TestFaultInjection(t *testing.T) {
 		}
 		for _, point := range points {
 			t.Run(sc.name+"/"+point, func(t *testing.T) {
-				sc.setup()
+				sc.setup(t)
 				want := sc.want()
-				r := run([]string{"BERTH_FAILPOINT=" + point}, sc.cmd...)
+				r := run(t, []string{"BERTH_FAILPOINT=" + point}, sc.cmd...)
 				script := !strings.Contains(point, ":")
 				switch {
 				case script && r.code == 0:
@@ -246,10 +249,10 @@ func TestFaultInjection(t *testing.T) {
 					t.Fatalf("not killed at %s: exit %d\n%s", point, r.code, r.out)
 				}
 				tried++
-				if r2 := run(nil, sc.cmd...); r2.code != 0 {
+				if r2 := run(t, nil, sc.cmd...); r2.code != 0 {
 					t.Fatalf("the run after the fault failed: exit %d\n%s", r2.code, r2.out)
 				}
-				converged(sc.name+" killed at "+point, want...)
+				converged(t, sc.name+" killed at "+point, want...)
 				if !t.Failed() {
 					converges++
 				}
@@ -260,7 +263,7 @@ func TestFaultInjection(t *testing.T) {
 	// The engine goes away in the middle: the connection cut as the
 	// deploy starts its second container.
 	t.Run("engine cut mid-deploy", func(t *testing.T) {
-		atR1()
+		atR1(t)
 		proxy := testenv.NewSocketProxy(t, engineSocket(t))
 		var starts atomic.Int32
 		proxy.Watch(func(b []byte) {
@@ -268,17 +271,17 @@ func TestFaultInjection(t *testing.T) {
 				go proxy.Cut()
 			}
 		})
-		cut := exec.Command(bin, append(append([]string{}, base...), "-H", "unix://"+proxy.Path, "deploy", "fault", r2, "--as", env, "--yes")...)
+		cut := exec.Command(bin, append(append([]string{}, base...), "-H", "unix://"+proxy.Path, "deploy", "probe", r2, "--as", env, "--yes")...)
 		cut.Env = append(os.Environ(), "BERTH_STATE_DIR="+state)
 		out, err := cut.CombinedOutput()
 		if err == nil {
 			t.Fatalf("the deploy went through a cut connection:\n%s", out)
 		}
 		tried++
-		if r := run(nil, "deploy", "fault", r2, "--as", env, "--yes"); r.code != 0 {
+		if r := run(t, nil, "deploy", "probe", r2, "--as", env, "--yes"); r.code != 0 {
 			t.Fatalf("the deploy after the cut: exit %d\n%s", r.code, r.out)
 		}
-		converged("engine cut mid-deploy", seeded)
+		converged(t, "engine cut mid-deploy", seeded)
 		if !t.Failed() {
 			converges++
 		}

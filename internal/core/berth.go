@@ -233,8 +233,9 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
+	var empty map[string]bool
 	if len(interrupted) > 0 {
-		if err := b.settleDatabases(ctx, p, o, emit); err != nil {
+		if empty, err = b.settleDatabases(ctx, p, o, emit); err != nil {
 			return nil, err
 		}
 	}
@@ -243,7 +244,7 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.up(ctx, e, p, o, plan, req, start, emit)
+	res, err := b.up(ctx, e, p, o, plan, req, start, empty, emit)
 	out := outcome(err, b.digests(ctx, e, p))
 	if ferr := b.finish(ctx, id, out); ferr != nil && err == nil {
 		err = ferr
@@ -252,7 +253,7 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	return res, err
 }
 
-func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.Observed, plan reconcile.Plan, req UpRequest, start time.Time, emit Emit) (*Result, error) {
+func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.Observed, plan reconcile.Plan, req UpRequest, start time.Time, empty map[string]bool, emit Emit) (*Result, error) {
 	res := &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings}
 	for _, w := range p.Warnings {
 		emit.send(Event{Env: p.Name, Kind: "warning", Detail: w.String()})
@@ -266,7 +267,7 @@ func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.O
 	}
 	// Databases whose volume does not exist yet are cloned from their
 	// source before anything starts (db.go).
-	err = b.cloneNewDatabases(ctx, p, o, emit)
+	err = b.cloneNewDatabases(ctx, p, o, empty, emit)
 	if err == nil {
 		failpoint.Hit(failpoint.Cloned)
 		err = e.Apply(ctx, p, plan, ApplyOptions{Wait: req.Wait, WaitTimeout: timeout}, progressTo(p.Name, emit))

@@ -2,7 +2,9 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
@@ -40,10 +42,12 @@ func (b *Berth) removeHelpers(ctx context.Context, env string, emit Emit) error 
 }
 
 // settleDatabases settles every existing database volume of p whose
-// server is not running.
-func (b *Berth) settleDatabases(ctx context.Context, p *spec.Project, o reconcile.Observed, emit Emit) error {
+// server is not running, and returns those left empty (a clone into them
+// never completed: cloneNewDatabases clones into them again).
+func (b *Berth) settleDatabases(ctx context.Context, p *spec.Project, o reconcile.Observed, emit Emit) (map[string]bool, error) {
+	empty := map[string]bool{}
 	if b.dbs == nil || len(p.Databases) == 0 {
-		return nil
+		return empty, nil
 	}
 	exists := map[string]bool{}
 	for _, v := range o.Volumes {
@@ -57,7 +61,7 @@ func (b *Berth) settleDatabases(ctx context.Context, p *spec.Project, o reconcil
 	}
 	dbe, err := b.dbs(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range p.Databases {
 		db := &p.Databases[i]
@@ -70,17 +74,21 @@ func (b *Berth) settleDatabases(ctx context.Context, p *spec.Project, o reconcil
 		}
 		t, err := dataTarget(p, db, o)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		settled, err := dbe.Settle(ctx, t)
+		s, err := dbe.Settle(ctx, t)
 		if err != nil {
-			return fmt.Errorf("database %s of %s: %w", db.Service, p.Name, err)
+			return nil, fmt.Errorf("database %s of %s: %w", db.Service, p.Name, err)
 		}
-		if settled {
+		if s.Changed {
 			emit.send(Event{Env: p.Name, Kind: "warning", Detail: fmt.Sprintf("database %s: settled the copy the interrupted operation left in %s", db.Service, db.Volume)})
 		}
+		if s.Empty {
+			empty[db.Volume] = true
+			emit.send(Event{Env: p.Name, Kind: "warning", Detail: fmt.Sprintf("database %s: %s is empty (the interrupted operation never completed its clone): cloning it again", db.Service, db.Volume)})
+		}
 	}
-	return nil
+	return empty, nil
 }
 
 func plural(n int) string {
@@ -88,4 +96,25 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// restartServers marks the database servers that interrupted database
+// operations had stopped for their copy (their records say the server ran
+// before) to be started at the end of this operation's copy, as the
+// interrupted one would have: starting them now would only have this
+// operation stop them again, in the middle of their start.
+func (b *Berth) restartServers(d *dbEnv, interrupted []Deployment) {
+	for _, rec := range interrupted {
+		if !strings.HasPrefix(rec.Kind, "db-") || len(rec.Detail) == 0 {
+			continue
+		}
+		var det DBDetail
+		if json.Unmarshal(rec.Detail, &det) != nil || !det.Running || d.p.Database(det.Service) == nil {
+			continue
+		}
+		if d.restart == nil {
+			d.restart = map[string]bool{}
+		}
+		d.restart[det.Service] = true
+	}
 }

@@ -36,7 +36,9 @@ type DBCloner interface {
 	// operation left running.
 	RemoveHelpers(ctx context.Context, env string) (int, error)
 	// Settle finishes or undoes a copy a killed helper left in t's volume.
-	Settle(ctx context.Context, t dbclone.Target) (bool, error)
+	Settle(ctx context.Context, t dbclone.Target) (dbclone.Settled, error)
+	// StartServer starts t's database container (stopped for a copy).
+	StartServer(ctx context.Context, t dbclone.Target) error
 }
 
 // DatabaseEngine is the cloner together with what Up needs to put a clone
@@ -193,6 +195,9 @@ type dbEnv struct {
 	dbe DatabaseEngine
 	p   *spec.Project
 	o   reconcile.Observed
+	// restart names the services whose server an interrupted operation
+	// stopped: this operation's copy starts them at its end.
+	restart map[string]bool
 }
 
 // lockedDBEnvironment takes env's lock for the operation what and loads
@@ -208,10 +213,11 @@ func (b *Berth) lockedDBEnvironment(ctx context.Context, env, what string, emit 
 		return nil, nil, err
 	}
 	if len(interrupted) > 0 {
-		if err := b.settleDatabases(ctx, d.p, d.o, emit); err != nil {
+		if _, err := b.settleDatabases(ctx, d.p, d.o, emit); err != nil {
 			release()
 			return nil, nil, err
 		}
+		b.restartServers(d, interrupted)
 	}
 	return d, release, nil
 }
@@ -660,11 +666,12 @@ func (b *Berth) dbClone(ctx context.Context, req DBCloneRequest, kind string, em
 	if err != nil {
 		return nil, err
 	}
+	t.Restart = d.restart[db.Service]
 	src, err := b.source(ctx, d.p, db, req.From)
 	if err != nil {
 		return nil, err
 	}
-	detail := DBDetail{Service: db.Service, Source: src.Name}
+	detail := DBDetail{Service: db.Service, Source: src.Name, Running: d.serverRunning(db.Service)}
 	finish, err := b.recordDB(ctx, kind, d.p, detail)
 	if err != nil {
 		return nil, err
@@ -750,12 +757,24 @@ func (b *Berth) safetySnapshot(ctx context.Context, d *dbEnv, db *spec.Database,
 		}
 		name = fmt.Sprintf("%s-%d", base, n)
 	}
-	res, err := b.snapshot(ctx, d, db, name, 0, emit)
+	quiet := *d // the operation that follows starts the server, not this snapshot
+	quiet.restart = nil
+	res, err := b.snapshot(ctx, &quiet, db, name, 0, emit)
 	if err != nil {
 		return "", fmt.Errorf("keeping what the %s replaces: %w", op, err)
 	}
 	emit.send(Event{Env: d.p.Name, Kind: "message", Detail: fmt.Sprintf("kept what the %s replaces as snapshot %s", op, res.Snapshot.Name)})
 	return res.Snapshot.Name, nil
+}
+
+// serverRunning says whether the service's container runs now.
+func (d *dbEnv) serverRunning(service string) bool {
+	for _, c := range d.o.Containers {
+		if c.Service == service && c.Managed && !c.OneOff && (c.State == "running" || c.State == "restarting") {
+			return true
+		}
+	}
+	return false
 }
 
 // ensureVolume creates db's volume (as Up would) when it does not exist.
@@ -779,7 +798,7 @@ func (b *Berth) DBSnapshot(ctx context.Context, req DBSnapshotRequest, emit Emit
 	if err != nil {
 		return nil, err
 	}
-	detail := DBDetail{Service: db.Service, Source: db.Volume, Snapshot: req.Name}
+	detail := DBDetail{Service: db.Service, Source: db.Volume, Snapshot: req.Name, Running: d.serverRunning(db.Service)}
 	finish, err := b.recordDB(ctx, KindDBSnapshot, d.p, detail)
 	if err != nil {
 		return nil, err
@@ -796,6 +815,7 @@ func (b *Berth) snapshot(ctx context.Context, d *dbEnv, db *spec.Database, name 
 	if err != nil {
 		return nil, err
 	}
+	t.Restart = d.restart[db.Service]
 	if name == "" {
 		name = b.now().UTC().Format("20060102-150405")
 		if len(d.p.Databases) > 1 {
@@ -835,7 +855,7 @@ func (b *Berth) DBRestore(ctx context.Context, req DBRestoreRequest, emit Emit) 
 	if err != nil {
 		return nil, err
 	}
-	detail := DBDetail{Service: sn.Service, Source: "snapshot " + sn.Name, Snapshot: sn.Name}
+	detail := DBDetail{Service: sn.Service, Source: "snapshot " + sn.Name, Snapshot: sn.Name, Running: d.serverRunning(sn.Service)}
 	finish, err := b.recordDB(ctx, KindDBRestore, d.p, detail)
 	if err != nil {
 		return nil, err
@@ -862,6 +882,7 @@ func (b *Berth) restore(ctx context.Context, d *dbEnv, sn *DBSnapshot, emit Emit
 	if err != nil {
 		return nil, err
 	}
+	t.Restart = d.restart[db.Service]
 	emit.send(Event{Env: d.p.Name, Kind: "message", Detail: fmt.Sprintf("restoring snapshot %s into %s of %s", sn.Name, db.Service, d.p.Name)})
 	res, err := d.dbe.Restore(ctx, sn.Volume, t, dbProgress(d.p.Name, db.Service, emit))
 	if err != nil {
@@ -912,13 +933,17 @@ func (b *Berth) DBRemove(ctx context.Context, req DBRemoveRequest) (err error) {
 // volume does not exist yet gets its volume created (as the plan would)
 // and filled from the golden copy of its source, before any container
 // starts. Databases without a source are left to the image to initialise.
-func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconcile.Observed, emit Emit) error {
+//
+// empty names volumes that exist but hold nothing because the clone into
+// them never completed (settleDatabases after an interrupted operation):
+// they are cloned into as new ones are.
+func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconcile.Observed, empty map[string]bool, emit Emit) error {
 	if b.dbs == nil {
 		return nil
 	}
 	exists := map[string]bool{}
 	for _, v := range o.Volumes {
-		exists[v.Name] = true
+		exists[v.Name] = !empty[v.Name]
 	}
 	var dbe DatabaseEngine
 	for i := range p.Databases {
@@ -947,8 +972,10 @@ func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconc
 				return fmt.Errorf("database %s of %s: %s: %w", db.Service, p.Name, src.Name, err)
 			}
 		}
-		if err := dbe.CreateProjectVolume(ctx, p, db.VolumeKey); err != nil {
-			return err
+		if !empty[db.Volume] {
+			if err := dbe.CreateProjectVolume(ctx, p, db.VolumeKey); err != nil {
+				return err
+			}
 		}
 		emit.send(Event{Env: p.Name, Kind: "message", Detail: fmt.Sprintf("database %s: a new clone from %s", db.Service, src.Name)})
 		res, err := dbe.Clone(ctx, src, t, dbProgress(p.Name, db.Service, emit))

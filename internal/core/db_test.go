@@ -44,9 +44,14 @@ func (f *fakeDB) RemoveHelpers(_ context.Context, env string) (int, error) {
 	return 0, nil
 }
 
-func (f *fakeDB) Settle(_ context.Context, t dbclone.Target) (bool, error) {
+func (f *fakeDB) Settle(_ context.Context, t dbclone.Target) (dbclone.Settled, error) {
 	f.calls = append(f.calls, "settle "+t.Volume)
-	return false, nil
+	return dbclone.Settled{}, nil
+}
+
+func (f *fakeDB) StartServer(_ context.Context, t dbclone.Target) error {
+	f.calls = append(f.calls, "start "+t.Container)
+	return nil
 }
 
 func (f *fakeDB) RemoveSnapshot(_ context.Context, v string) error {

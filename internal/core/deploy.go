@@ -29,7 +29,7 @@ func WithLocker(l Locker) Option { return func(b *Berth) { b.lock = l } }
 // acquire takes env's lock and converges the records of operations that
 // were killed: each is marked interrupted (and said so in an event); the
 // plan that follows brings the environment to where it should be.
-func (b *Berth) acquire(ctx context.Context, env, what string, emit Emit) (release func(), interrupted []int64, err error) {
+func (b *Berth) acquire(ctx context.Context, env, what string, emit Emit) (release func(), interrupted []Deployment, err error) {
 	release = func() {}
 	if env == "" {
 		return nil, nil, errors.New("no environment named")
@@ -64,7 +64,7 @@ func (b *Berth) acquire(ctx context.Context, env, what string, emit Emit) (relea
 				return nil, nil, err
 			}
 		}
-		interrupted = append(interrupted, d.ID)
+		interrupted = append(interrupted, d)
 		what := d.Kind
 		if d.Revision != "" {
 			what += " of " + shortRev(d.Revision)
@@ -73,6 +73,15 @@ func (b *Berth) acquire(ctx context.Context, env, what string, emit Emit) (relea
 			what, d.ID, d.StartedAt.Local().Format(time.DateTime), env)})
 	}
 	return release, interrupted, nil
+}
+
+// recordIDs are the ids of records.
+func recordIDs(ds []Deployment) []int64 {
+	var out []int64
+	for _, d := range ds {
+		out = append(out, d.ID)
+	}
+	return out
 }
 
 func (b *Berth) begin(ctx context.Context, d Deployment) (int64, error) {
@@ -254,7 +263,7 @@ func (b *Berth) Deploy(ctx context.Context, req DeployRequest, confirm Confirm, 
 	def := b.definitionFor(ctx, req.Env, req.Definition)
 	res, err := b.run(ctx, e, job{kind: KindDeploy, env: req.Env, def: def, rev: rev, yes: req.Yes, settle: len(interrupted) > 0}, confirm, emit)
 	if res != nil {
-		res.Interrupted = interrupted
+		res.Interrupted = recordIDs(interrupted)
 	}
 	return res, err
 }
@@ -281,7 +290,7 @@ func (b *Berth) Rollback(ctx context.Context, req RollbackRequest, confirm Confi
 	}
 	res, err := b.run(ctx, e, job{kind: KindRollback, env: req.Env, def: def, rev: rev, yes: req.Yes, settle: len(interrupted) > 0}, confirm, emit)
 	if res != nil {
-		res.Interrupted = interrupted
+		res.Interrupted = recordIDs(interrupted)
 	}
 	if err == nil && req.WithData {
 		// The code runs at rev again; now its data (db.go).
@@ -343,8 +352,9 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if err != nil {
 		return nil, err
 	}
+	var empty map[string]bool
 	if j.settle {
-		if err := b.settleDatabases(ctx, p, o, emit); err != nil {
+		if empty, err = b.settleDatabases(ctx, p, o, emit); err != nil {
 			return nil, err
 		}
 	}
@@ -385,7 +395,7 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 		res.Snapshots = b.snapshotsBeforeDeploy(ctx, p, o, id, emit)
 		failpoint.Hit(failpoint.Snapshotted)
 	}
-	err = b.cloneNewDatabases(ctx, p, o, emit)
+	err = b.cloneNewDatabases(ctx, p, o, empty, emit)
 	if err == nil {
 		failpoint.Hit(failpoint.Cloned)
 		err = e.Apply(ctx, p, plan, ApplyOptions{Wait: true, WaitTimeout: p.Health.TimeoutOrDefault()}, progressTo(j.env, emit))

@@ -116,6 +116,9 @@ type DBDetail struct {
 	Bytes    int64  `json:"bytes,omitempty"`
 	// Safety is the snapshot taken of what a restore or reset replaced.
 	Safety string `json:"safety,omitempty"`
+	// Running: the server ran when the operation began (it stops the
+	// server for its copy; an interrupted one's server is started again).
+	Running bool `json:"running,omitempty"`
 }
 
 // HistoryFilter narrows History.

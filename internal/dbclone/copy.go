@@ -152,26 +152,34 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 }
 
 // pause stops a running container and returns how to start it again
-// (a no-op when it was not running).
-func (c *Cloner) pause(ctx context.Context, name string, progress func(Progress)) (resume func() error, err error) {
+// (a no-op when it was not running, unless restart says it should run
+// afterwards anyway).
+func (c *Cloner) pause(ctx context.Context, name string, restart bool, progress func(Progress)) (resume func() error, err error) {
 	resume = func() error { return nil }
 	if name == "" {
 		return resume, nil
 	}
 	_, running, err := c.eng.ContainerRunning(ctx, name)
-	if err != nil || !running {
+	if err != nil {
 		return resume, err
+	}
+	start := func() error {
+		send(progress, Progress{Step: "starting " + name})
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		return c.eng.StartContainer(sctx, name)
+	}
+	if !running {
+		if restart {
+			return start, nil
+		}
+		return resume, nil
 	}
 	send(progress, Progress{Step: "stopping " + name + " cleanly"})
 	if err := c.eng.StopContainer(ctx, name, stopTimeout); err != nil {
 		return resume, err
 	}
-	return func() error {
-		send(progress, Progress{Step: "starting " + name})
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		return c.eng.StartContainer(sctx, name)
-	}, nil
+	return start, nil
 }
 
 // Clone replaces t's data with a copy of src: a seed or URL through its
@@ -217,11 +225,11 @@ func (c *Cloner) Clone(ctx context.Context, src Source, t Target, progress func(
 	default:
 		return Result{}, fmt.Errorf("unknown source kind %q", src.Kind)
 	}
-	resumeSrc, err := c.pause(ctx, src.Container, progress)
+	resumeSrc, err := c.pause(ctx, src.Container, false, progress)
 	if err != nil {
 		return Result{}, err
 	}
-	resume, err := c.pause(ctx, t.Container, progress)
+	resume, err := c.pause(ctx, t.Container, t.Restart, progress)
 	if err != nil {
 		_ = resumeSrc()
 		return Result{}, err
@@ -256,7 +264,7 @@ func (c *Cloner) Snapshot(ctx context.Context, t Target, name string, progress f
 	if err := c.eng.CreateVolume(ctx, vol, labels, c.DriverOpts); err != nil {
 		return Volume{}, Result{}, err
 	}
-	resume, err := c.pause(ctx, t.Container, progress)
+	resume, err := c.pause(ctx, t.Container, t.Restart, progress)
 	if err == nil {
 		var res Result
 		res, err = c.copyVolume(ctx, t.Volume, vol, t, 0, progress)

@@ -160,6 +160,9 @@ type Target struct {
 	// Container is the database container ("" when there is none yet); it
 	// is stopped while its volume is copied or replaced and started again.
 	Container string
+	// Restart starts Container after the copy even when it does not run
+	// now: an interrupted operation stopped it and never started it again.
+	Restart bool
 	// User, Password and Database are the service's POSTGRES_USER,
 	// POSTGRES_PASSWORD and POSTGRES_DB; AuthMethod its
 	// POSTGRES_HOST_AUTH_METHOD. For MariaDB they are MARIADB_USER,

@@ -18,21 +18,41 @@ func (c *Cloner) RemoveHelpers(ctx context.Context, env string) (int, error) {
 	return c.eng.RemoveHelpers(ctx, map[string]string{LabelEnv: env})
 }
 
+// Settled is what Settle found in a volume.
+type Settled struct {
+	// Changed: a copy was swapped in or dropped.
+	Changed bool
+	// Empty: the volume holds nothing (a clone into it never completed).
+	Empty bool
+}
+
 // Settle finishes or undoes what a killed copy left in t's volume (see
 // swapFunctions): a complete staged copy is swapped in, an incomplete one
 // dropped, never both the old and the new data. It says whether there was
-// anything to settle. A volume that does not exist needs nothing.
-func (c *Cloner) Settle(ctx context.Context, t Target) (bool, error) {
+// anything to settle and whether the volume is left empty. A volume that
+// does not exist needs nothing.
+func (c *Cloner) Settle(ctx context.Context, t Target) (Settled, error) {
 	if _, ok, err := c.eng.InspectVolume(ctx, t.Volume); err != nil || !ok {
-		return false, err
+		return Settled{}, err
 	}
 	res, err := c.eng.RunHelper(ctx, Helper{Image: t.Image, Network: NoNetwork, Labels: map[string]string{LabelEnv: t.Env},
 		Cmd: []string{"bash", "-c", settleScript}, Mounts: []Mount{{Volume: t.Volume, Target: "/to"}}})
 	if err != nil {
-		return false, fmt.Errorf("settling volume %s: %w", t.Volume, err)
+		return Settled{}, fmt.Errorf("settling volume %s: %w", t.Volume, err)
 	}
 	if res.ExitCode != 0 {
-		return false, fmt.Errorf("settling volume %s: exit %d\n%s", t.Volume, res.ExitCode, lastLines(res.Output, 6))
+		return Settled{}, fmt.Errorf("settling volume %s: exit %d\n%s", t.Volume, res.ExitCode, lastLines(res.Output, 6))
 	}
-	return strings.Contains(res.Output, "berth-step finishing") || strings.Contains(res.Output, "berth-step dropping"), nil
+	return Settled{
+		Changed: strings.Contains(res.Output, "berth-step finishing") || strings.Contains(res.Output, "berth-step dropping"),
+		Empty:   strings.Contains(res.Output, "berth-empty"),
+	}, nil
+}
+
+// StartServer starts t's database container again (a copy stopped it).
+func (c *Cloner) StartServer(ctx context.Context, t Target) error {
+	if t.Container == "" {
+		return nil
+	}
+	return c.eng.StartContainer(ctx, t.Container)
 }

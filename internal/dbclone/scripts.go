@@ -116,6 +116,11 @@ echo "berth-size $(du -sb "$MOUNT" | cut -f1)"
 // a journal the swap either never began ($D holds the old data) or
 // finished ($D holds the new).
 const swapFunctions = `J=$D/` + swapJournal + `
+# failpoint NAME: the fault-injection tests' crash at NAME (BERTH_FAILPOINT,
+# given to helpers only by a test build): no trap runs, as in a real kill.
+# (kill -9 $$ would not do: the script is the container's init, which
+# ignores signals sent from inside.)
+failpoint() { if [ "${BERTH_FAILPOINT:-}" = "$1" ]; then trap - EXIT ERR; exit 137; fi; }
 special() { case "$1" in ` + stageDir + `|` + oldDir + `|` + swapJournal + `) return 0 ;; esac; return 1; }
 # entries DIR: what DIR holds, the staging, old and journal aside, in E
 # (globs rather than find: each process started costs here).
@@ -150,10 +155,10 @@ swap() {
 	sync -f "$N"
 	mv -T "$N/.journal" "$J"
 	sync -f "$D"
-	if [ -n "${BERTH_FAILPOINT:-}" ] && [ "$BERTH_FAILPOINT" = swap-journalled ]; then kill -9 $$; fi
+	failpoint swap-journalled
 	mkdir -p "$O"
 	entries "$D"; if [ ${#E[@]} -gt 0 ]; then mv -t "$O" -- "${E[@]}"; fi
-	if [ -n "${BERTH_FAILPOINT:-}" ] && [ "$BERTH_FAILPOINT" = swap-half ]; then kill -9 $$; fi
+	failpoint swap-half
 	entries "$N"; if [ ${#E[@]} -gt 0 ]; then mv -t "$D" -- "${E[@]}"; fi
 	sync -f "$D"
 	rm -f "$J"
@@ -167,6 +172,7 @@ const settleScript = `set -Eeuo pipefail
 shopt -s nullglob
 D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
 ` + swapFunctions + `settle
+entries "$D"; if [ ${#E[@]} -eq 0 ]; then echo "berth-empty"; fi
 `
 
 // copyScript copies /from into /to through a staging folder inside /to,
@@ -200,7 +206,7 @@ copy)
 	mon=
 	;;
 esac
-if [ -n "${BERTH_FAILPOINT:-}" ] && [ "$BERTH_FAILPOINT" = copy-staged ]; then kill -9 $$; fi
+failpoint copy-staged
 swap
 chown --reference="$S" "$D"
 chmod --reference="$S" "$D"
