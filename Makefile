@@ -51,9 +51,13 @@ test: ## install what is missing, start the engine, build the images, run every 
 	$(MAKE) --no-print-directory test-go test-frontend test-desktop test-browser
 
 .PHONY: test-go
-test-go: ## Go unit and integration tests (integration against the real engine)
+test-go: ## Go unit and integration tests (integration against the real engine; the fault-injection suite beside the rest)
 	go vet -tags nogui ./...
-	BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) ./...
+	@BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) -skip '^TestFaultInjection$$' ./... & all=$$!; \
+	BERTH_INTEGRATION=1 go test -tags nogui -count=1 -timeout 40m -run '^TestFaultInjection$$' ./app/cli/ & fault=$$!; \
+	wait $$all; a=$$?; wait $$fault; f=$$?; \
+	if [ $$f -ne 0 ]; then echo "test-go: the fault-injection suite failed"; fi; \
+	exit $$(( a != 0 || f != 0 ))
 	# The desktop build's store runs on the system SQLite: its tests again, on that driver.
 	CGO_ENABLED=1 go test -tags desktop,libsqlite3 $(GO_TEST_FLAGS) ./internal/store/
 

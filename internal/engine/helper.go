@@ -309,15 +309,59 @@ func (e *Engine) RemoveHelpers(ctx context.Context, match map[string]string) (in
 
 // StopContainer stops a Berth-managed container (the image's stop signal,
 // then SIGKILL after timeout). A container that is not running is fine.
+//
+// The stop signal is sent again every second until the container has
+// stopped: an image's entrypoint script is the container's init until it
+// hands over to the server (exec), and ignores a signal that arrives
+// before then, so a container stopped right after it started would
+// otherwise sit out the whole timeout before it is killed.
 func (e *Engine) StopContainer(ctx context.Context, name string, timeout time.Duration) error {
-	if err := e.helperManaged(ctx, name); err != nil {
-		return err
+	ins, err := e.cli.ContainerInspect(ctx, name)
+	if err != nil {
+		return fmt.Errorf("inspecting container %s: %w", name, err)
 	}
-	secs := int(timeout.Seconds())
-	if err := e.cli.ContainerStop(ctx, name, container.StopOptions{Timeout: &secs}); err != nil {
+	if ins.Config == nil || ins.Config.Labels[reconcile.LabelManaged] != "true" {
+		return fmt.Errorf("%w: refusing to touch container %q: it has no %s=true label", ErrNotManaged, name, reconcile.LabelManaged)
+	}
+	if ins.State == nil || (!ins.State.Running && !ins.State.Restarting) {
+		return nil
+	}
+	signal := ins.Config.StopSignal
+	if signal == "" {
+		signal = "SIGTERM"
+	}
+	waitC, errC := e.cli.ContainerWait(ctx, ins.ID, container.WaitConditionNotRunning)
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	again := time.NewTicker(time.Second)
+	defer again.Stop()
+	if err := e.cli.ContainerKill(ctx, ins.ID, signal); err != nil && !cerrdefs.IsNotFound(err) && !notRunning(err) {
 		return fmt.Errorf("stopping container %s: %w", name, err)
 	}
-	return nil
+	for {
+		select {
+		case <-waitC:
+			return nil
+		case err := <-errC:
+			return fmt.Errorf("stopping container %s: %w", name, err)
+		case <-again.C:
+			_ = e.cli.ContainerKill(ctx, ins.ID, signal)
+		case <-deadline.C:
+			zero := 0
+			if err := e.cli.ContainerStop(ctx, ins.ID, container.StopOptions{Timeout: &zero}); err != nil {
+				return fmt.Errorf("stopping container %s (killed after %s): %w", name, timeout, err)
+			}
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// notRunning says whether an engine error means the container stopped
+// already (a kill of a container that is not running).
+func notRunning(err error) bool {
+	return strings.Contains(err.Error(), "is not running")
 }
 
 // StartContainer starts a Berth-managed container.

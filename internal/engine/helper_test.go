@@ -126,3 +126,51 @@ func TestSocketlessHelpers(t *testing.T) {
 		t.Errorf("a NoNetwork helper runs in %q, the host's namespace is %s", private, host)
 	}
 }
+
+// TestStopRightAfterStart: a database container stopped the moment it
+// starts (its entrypoint script, the container's init, ignores a signal
+// until it hands over to the server) still stops cleanly, long before the
+// timeout: the stop signal is sent again until it lands. The old way (one
+// signal, then SIGKILL at the timeout) would leave this test waiting for
+// the ten-minute timeout past its deadline, and exit 137.
+func TestStopRightAfterStart(t *testing.T) {
+	e := testEngine(t)
+	testenv.Image(t, "postgres:15")
+	ctx := testCtx(t, 3*time.Minute)
+	name := uniqueProject(t, e) + "-stop"
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run(); exec.Command("docker", "volume", "rm", "-f", name).Run() })
+	if out, err := exec.Command("docker", "run", "-d", "--name", name, "--label", "dev.berth.managed=true", "-e", "POSTGRES_PASSWORD=x",
+		"-v", name+":/var/lib/postgresql/data", "postgres:15").CombinedOutput(); err != nil {
+		t.Fatalf("docker run: %v\n%s", err, out)
+	}
+	// Initialised once, so that later starts only start the server.
+	for {
+		if exec.Command("docker", "exec", name, "pg_isready", "-h", "127.0.0.1").Run() == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("postgres never became ready")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if err := e.StopContainer(ctx, name, 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		code := strings.TrimSpace(string(must(exec.Command("docker", "inspect", "-f", "{{.State.ExitCode}}", name).Output())))
+		if code != "0" {
+			t.Fatalf("stop %d: exit code %s, want a clean shutdown (0)", i, code)
+		}
+		if err := e.StartContainer(ctx, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
