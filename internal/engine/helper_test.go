@@ -138,7 +138,10 @@ func TestStopRightAfterStart(t *testing.T) {
 	testenv.Image(t, "postgres:15")
 	ctx := testCtx(t, 3*time.Minute)
 	name := uniqueProject(t, e) + "-stop"
-	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run(); exec.Command("docker", "volume", "rm", "-f", name).Run() })
+	t.Cleanup(func() {
+		exec.Command("docker", "rm", "-f", name).Run()
+		exec.Command("docker", "volume", "rm", "-f", name).Run()
+	})
 	if out, err := exec.Command("docker", "run", "-d", "--name", name, "--label", "dev.berth.managed=true", "-e", "POSTGRES_PASSWORD=x",
 		"-v", name+":/var/lib/postgresql/data", "postgres:15").CombinedOutput(); err != nil {
 		t.Fatalf("docker run: %v\n%s", err, out)

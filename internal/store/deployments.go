@@ -411,10 +411,10 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]Deployment,
 	var out []Deployment
 	for rows.Next() {
 		var (
-			d                    Deployment
+			d                            Deployment
 			plan, detail, digests, snaps sql.NullString
-			started, heartbeat   int64
-			finished, durationMS sql.NullInt64
+			started, heartbeat           int64
+			finished, durationMS         sql.NullInt64
 		)
 		if err := rows.Scan(&d.ID, &d.Kind, &d.Env, &d.Definition, &d.Revision, &d.PreviousRevision,
 			&d.Who.GitName, &d.Who.GitEmail, &d.Who.OSUser, &d.Who.Host, &plan, &detail, &started, &finished, &durationMS,
