@@ -163,16 +163,17 @@ func TestFaultInjection(t *testing.T) {
 		if !ok {
 			t.Errorf("%s: DATA LOST: the database holds %s\nwant one of %q", what, got, want)
 		}
-		// Nothing left behind: no helper, no container half replaced, no
-		// object of Berth's without an environment.
-		out := docker(t, "ps", "-a", "--filter", "label=dev.berth.managed=true", "--format", `{{.Names}} {{.Label "dev.berth.helper"}} {{.Label "com.docker.compose.project"}}`)
+		// Nothing left behind: no helper, no container half replaced. Only
+		// this environment's containers count: the other suites run beside
+		// this one and replace containers of their own.
+		out := docker(t, "ps", "-a", "--filter", "label=dev.berth.managed=true", "--format", `{{.Names}}|{{.Label "dev.berth.helper"}}|{{.Label "com.docker.compose.project"}}|{{.Label "dev.berth.db-env"}}`)
 		for _, line := range strings.Split(out, "\n") {
-			f := strings.Fields(line)
+			f := strings.Split(line, "|")
 			switch {
-			case len(f) == 0:
+			case len(f) < 4 || (f[2] != env && f[3] != env):
 			case strings.Contains(f[0], "berth-replaced"):
 				t.Errorf("%s: a container left half replaced: %s", what, line)
-			case len(f) >= 2 && f[1] == "true" && strings.Contains(line, env):
+			case f[1] == "true":
 				t.Errorf("%s: a helper left: %s", what, line)
 			}
 		}

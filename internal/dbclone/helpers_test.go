@@ -274,3 +274,24 @@ func (f *fixture) clone(t *testing.T, c *dbclone.Cloner, src dbclone.Source, tg 
 	}
 	return res
 }
+
+// leftBehind names the volumes with a role that are in after but not in
+// before and belong to this test: of its environment, or golden copies of
+// the seed. Other suites running beside this one make volumes of their
+// own, so counting every volume on the engine would blame them on us.
+func (f *fixture) leftBehind(before, after []dbclone.Volume, seed string) []string {
+	seen := map[string]bool{}
+	for _, v := range before {
+		seen[v.Name] = true
+	}
+	var out []string
+	for _, v := range after {
+		if seen[v.Name] {
+			continue
+		}
+		if v.Labels[dbclone.LabelEnv] == f.prefix || strings.HasPrefix(v.Labels[dbclone.LabelSource], "seed "+filepath.Base(seed)+" ") {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
