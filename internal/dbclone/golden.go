@@ -489,7 +489,7 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	}
 	network := NoNetwork // a seed comes with the helper
 	if src.Kind == "url" {
-		network = "" // the source server is reached over the network
+		network = SourceNetwork // the source server is reached over the network
 	}
 	upload, errc := tarStream(files)
 	var step string
