@@ -53,9 +53,7 @@ var flavours = map[string]*flavour{
 		},
 		secrets:  func(t Target) []string { return []string{t.Password} },
 		keyExtra: func(Target) string { return "" },
-		url: func(src Source, _ Target) (map[string]fileSource, []string, error) {
-			return map[string]fileSource{"url": {data: []byte(src.URL)}}, nil, nil
-		},
+		url:       pgURLFiles,
 		loadError: loadError,
 	},
 	EngineMariaDB: {

@@ -2,7 +2,8 @@ package dbclone
 
 // The shell run in helper containers. Each script starts with prelude and
 // reads its parameters from the environment (never secrets: the password and
-// a source URL come as files under /berth/in, uploaded into the container).
+// a source's connection come as files under /berth/in, uploaded into the
+// container, and no secret is ever in a process's arguments).
 
 // prelude: strict bash, running commands as postgres, and starting and
 // stopping a private server that listens on a Unix socket only.
@@ -10,7 +11,10 @@ const prelude = `set -Eeuo pipefail
 as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
 mkdir -p /berth/work && chown postgres:postgres /berth/work
 if [ -e /berth/in/password ]; then chown postgres /berth/in/password; chmod 600 /berth/in/password; fi
-if [ -e /berth/in/url ]; then chown postgres /berth/in/url; chmod 600 /berth/in/url; fi
+# a url source's service and password files, certificates and key
+for f in /berth/in/` + pgServiceName + ` /berth/in/` + pgPassName + ` /berth/in/` + pgFilePrefix + `*; do
+	if [ -e "$f" ]; then chown -R postgres:postgres "$f"; chmod -R u=rwX,go= "$f"; fi
+done
 pg_major() { postgres --version | grep -o '[0-9]\+' | head -n1; }
 init_db() { # DATADIR MOUNTDIR
 	mkdir -p "$1"
@@ -68,8 +72,12 @@ fail() { echo "berth-error $*"; exit 65; }
 case "$SRC_KIND" in
 url)
 	echo "berth-step reading the source database"
-	export PGCONNECT_TIMEOUT=15
-	as_pg pg_dump -Fd -j "$J" --no-owner --no-privileges -f /berth/work/dump -d "$(cat /berth/in/url)"
+	# The connection comes from a service file (the password from the
+	# password file it names): nothing secret in pg_dump's arguments or
+	# environment. Once read, the source's credentials go: nothing the
+	# dump holds runs while they are here.
+	as_pg env PGSERVICEFILE=/berth/in/` + pgServiceName + ` pg_dump -Fd -j "$J" --no-owner --no-privileges -f /berth/work/dump -d service=berth
+	rm -rf /berth/in/` + pgServiceName + ` /berth/in/` + pgPassName + ` /berth/in/` + pgFilePrefix + `*
 	f=/berth/work/dump
 	FORMAT=directory
 	;;
