@@ -137,6 +137,14 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 		return Result{}, err
 	}
 	out := scrub(res.Output, t.Password, t.RootPassword)
+	if res.ExitCode != 0 && strings.Contains(out, "berth-error no-restrict") {
+		return Result{}, fmt.Errorf("the %s copy restores the roles with psql under \\restrict (no meta-command in them runs), and the image's psql (%s) is older than that (13.22, 14.19, 15.14, 16.10, 17.6, 18): use a newer image, or the %s or %s strategy",
+			strategy, lastField(out, "berth-error no-restrict "), StrategyReflink, StrategyCopy)
+	}
+	if res.ExitCode != 0 && strings.Contains(out, "berth-error no-sandbox") {
+		return Result{}, fmt.Errorf("the %s copy loads a dump with mariadb --sandbox (no client command in it runs), and the image's mariadb client (%s) has none: use an image of MariaDB 10.5.25, 10.6.18, 10.11.8, 11.0.6, 11.1.5, 11.2.4, 11.4.2 or later, or the %s or %s strategy",
+			strategy, lastField(out, "berth-error no-sandbox "), StrategyReflink, StrategyCopy)
+	}
 	if res.ExitCode != 0 && strings.Contains(out, "berth-error empty-source") {
 		return Result{}, fmt.Errorf("%w: volume %s is empty or was removed as the copy began (by a clean-up or by hand?); nothing was changed", ErrSource, from)
 	}

@@ -530,6 +530,10 @@ func loadError(src Source, step, out string) error {
 		return err
 	}
 	switch {
+	case strings.Contains(out, "berth-error no-restrict"):
+		return noRestrictError(what, lastField(out, "berth-error no-restrict "))
+	case strings.Contains(out, "backslash commands are restricted"):
+		return fmt.Errorf("%w: %s holds psql meta-commands (a backslash command: \\! \\o \\copy \\connect \\i ...), which Berth never runs: a seed must be SQL as pg_dump writes it (without --create; a pg_dumpall file has \\connect lines: dump each database with pg_dump), or a custom-format dump (pg_dump -Fc)\n%s", ErrSource, what, tail)
 	case strings.Contains(out, "berth-error truncated"):
 		return fmt.Errorf("%w: %s is truncated: the dump does not end with pg_dump's closing line", ErrSource, what)
 	case strings.Contains(out, "berth-error newer-major"):
