@@ -388,6 +388,8 @@ url)
 	elif [ ${#DBS[@]} -gt 0 ]; then
 		"${DUMP[@]}" --databases -- "${DBS[@]}" | my >/dev/null
 	fi
+	# the source's credentials go once its dump is read
+	rm -f /berth/in/source.cnf
 	;;
 seed)
 	echo "berth-step restoring"

@@ -75,14 +75,17 @@ dbname_conn() { local q=${1//\\/\\\\}; q=${q//\'/\\\'}; printf "dbname='%s'" "$q
 
 // holdFunction: hold POINT waits, when BERTH_HOLD names POINT (a test's
 // doing: dbclone never sets it), until a line is written to the fifo
-// /berth/hold-POINT, and says "berth-hold POINT" on standard error first;
-// the tests use it to look at a helper mid-run (its processes, its files,
-// its network).
-const holdFunction = `hold() {
+// /berth/hold-POINT, and says "berth-hold POINT" on the script's standard
+// error first (kept as fd 9: where it holds, the error output may be
+// going elsewhere); the tests use it to look at a helper mid-run (its
+// processes, its files, its network).
+const holdFunction = `if [ -n "${BERTH_HOLD:-}" ]; then exec 9>&2; fi
+hold() {
 	case " ${BERTH_HOLD:-} " in
 	*" $1 "*)
+		mkdir -p /berth
 		mkfifo "/berth/hold-$1"
-		echo "berth-hold $1" >&2
+		echo "berth-hold $1" >&9
 		read -r _ <"/berth/hold-$1" || true
 		;;
 	esac
