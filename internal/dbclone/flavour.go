@@ -51,8 +51,8 @@ var flavours = map[string]*flavour{
 		files: func(t Target) map[string]fileSource {
 			return map[string]fileSource{"password": {data: []byte(t.Password)}, "restrict-key": {data: []byte(restrictKey())}}
 		},
-		secrets:  func(t Target) []string { return []string{t.Password} },
-		keyExtra: func(Target) string { return "" },
+		secrets:   func(t Target) []string { return []string{t.Password} },
+		keyExtra:  func(Target) string { return "" },
 		url:       pgURLFiles,
 		loadError: loadError,
 	},
