@@ -134,32 +134,61 @@ func (a *app) dbSnapshotCommand() *cobra.Command {
 	return cmd
 }
 
+// replaces asks on a terminal before a database's content is replaced;
+// without one (or with -o json) --yes must say so.
+func (a *app) replaces(yes bool, what string) error {
+	if yes {
+		return nil
+	}
+	if a.json() || !isTerminal(os.Stdin) || !isTerminal(a.stderr) {
+		return fmt.Errorf("%s replaces the database's content and was not confirmed (use --yes): %w", what, core.ErrConfirm)
+	}
+	fmt.Fprintf(a.stderr, "%s replaces the database's content (on a copy-on-write store a snapshot keeps what it replaces). Go on? [y/N] ", what)
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	if answer := strings.ToLower(strings.TrimSpace(line)); answer != "y" && answer != "yes" {
+		return fmt.Errorf("%s not done: %w", what, core.ErrConfirm)
+	}
+	return nil
+}
+
 func (a *app) dbRestoreCommand() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	cmd := &cobra.Command{
 		Use:   "restore ENV SNAPSHOT",
-		Short: "Put a snapshot (name or id) back into an environment's database",
+		Short: "Put a snapshot (name or id) back into an environment's database (asks first; --yes for scripts)",
 		Args:  exactArgs(2, "an environment and a snapshot"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.replaces(yes, fmt.Sprintf("restoring snapshot %s into %s", args[1], args[0])); err != nil {
+				return err
+			}
 			pr := a.dbProgress()
 			res, err := a.berth.DBRestore(cmd.Context(), core.DBRestoreRequest{Env: args[0], Snapshot: args[1]}, pr.event)
 			pr.close()
 			return a.dbDone(res, err)
 		},
 	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "replace the database's content without asking")
+	return cmd
 }
 
 func (a *app) dbResetCommand() *cobra.Command {
-	return &cobra.Command{
+	var yes bool
+	cmd := &cobra.Command{
 		Use:   "reset ENV [DB]",
-		Short: "Put the golden copy of the manifest's source back into an environment's database",
+		Short: "Put the golden copy of the manifest's source back into an environment's database (asks first; --yes for scripts)",
 		Args:  rangeArgs(1, 2, "an environment and optionally a database service"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := a.replaces(yes, "resetting the database of "+args[0]); err != nil {
+				return err
+			}
 			pr := a.dbProgress()
 			res, err := a.berth.DBReset(cmd.Context(), core.DBResetRequest{Env: args[0], Service: optArg(args, 1)}, pr.event)
 			pr.close()
 			return a.dbDone(res, err)
 		},
 	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "replace the database's content without asking")
+	return cmd
 }
 
 func (a *app) dbRmCommand() *cobra.Command {
@@ -241,6 +270,9 @@ func (a *app) dbDone(res *core.DBResult, err error) error {
 			golden = " (golden copy loaded now)"
 		}
 		fmt.Fprintf(a.stdout, "%s/%s: %s from %s%s: %s copy in %s%s\n", res.Env, res.Service, res.Op, res.From, golden, res.Strategy, took, size)
+		if res.Safety != "" {
+			fmt.Fprintf(a.stdout, "what it replaced is kept as snapshot %s (berth db restore %s %s puts it back)\n", res.Safety, res.Env, res.Safety)
+		}
 	}
 	return nil
 }

@@ -200,7 +200,7 @@ func TestDatabaseClones(t *testing.T) {
 
 	// Bad input: an unknown snapshot, a source that is not one, a snapshot
 	// removed twice.
-	if code, _, _ := cli("db", "restore", env, "nope"); code != ExitNotFound {
+	if code, _, _ := cli("db", "restore", env, "nope", "--yes"); code != ExitNotFound {
 		t.Fatalf("restoring an unknown snapshot: exit %d, want %d", code, ExitNotFound)
 	}
 	if code, _, _ := cli("db", "clone", env, "--from", "ftp:x"); code != ExitFailed {
@@ -241,19 +241,64 @@ func restoreAndReset(t *testing.T, cli func(...string) (int, string, string), en
 	if sums() == snapped {
 		t.Fatal("the change did not change the content")
 	}
-	if code, _, _ := cli("db", "restore", env, "s1"); code != ExitOK {
+	changed := sums()
+	// Without a terminal to ask, replacing a database needs --yes.
+	if code, _, stderr := cli("db", "restore", env, "s1"); code != ExitConfirm || !strings.Contains(stderr, "--yes") {
+		t.Fatalf("db restore without --yes: exit %d", code)
+	}
+	if code, _, _ := cli("db", "reset", env); code != ExitConfirm {
+		t.Fatalf("db reset without --yes: exit %d", code)
+	}
+	if got := sums(); got != changed {
+		t.Fatal("a refused restore or reset changed the database")
+	}
+	if code, _, _ := cli("db", "restore", env, "s1", "--yes"); code != ExitOK {
 		t.Fatalf("db restore: exit %d", code)
 	}
 	if got := sums(); got != snapped {
 		t.Fatalf("after restore: %s\nwant %s", got, snapped)
 	}
-	code, out, _ := cli("db", "reset", env, "-o", "json")
+	code, out, _ := cli("db", "reset", env, "-o", "json", "--yes")
 	var res core.DBResult
 	if code != ExitOK || json.Unmarshal([]byte(out), &res) != nil || res.Op != "reset" || res.GoldenLoaded {
 		t.Fatalf("db reset: exit %d\n%s", code, out)
 	}
 	if got := sums(); got != seeded {
 		t.Fatalf("after reset: %s\nwant %s", got, seeded)
+	}
+	// On copy-on-write a reset keeps what it replaced; it restores.
+	if res.Strategy == "reflink" {
+		if res.Safety == "" {
+			t.Fatal("a reset on copy-on-write kept no snapshot of what it replaced")
+		}
+		if code, _, _ := cli("db", "restore", env, res.Safety, "--yes"); code != ExitOK {
+			t.Fatalf("restoring the reset's safety snapshot: exit %d", code)
+		}
+		if got := sums(); got != snapped {
+			t.Fatalf("the safety snapshot holds %s\nwant %s", got, snapped)
+		}
+		if code, _, _ := cli("db", "reset", env, "--yes"); code != ExitOK {
+			t.Fatalf("db reset again: exit %d", code)
+		}
+	}
+	// Every database operation is in the history, with what it did.
+	code, out, _ = cli("history", env, "-o", "json")
+	var ds []core.Deployment
+	if code != ExitOK || json.Unmarshal([]byte(out), &ds) != nil {
+		t.Fatalf("history: exit %d", code)
+	}
+	kinds := map[string]int{}
+	for _, d := range ds {
+		kinds[d.Kind]++
+		if strings.HasPrefix(d.Kind, "db-") {
+			var det core.DBDetail
+			if json.Unmarshal(d.Detail, &det) != nil || det.Service == "" || (d.Status != core.StatusSucceeded && d.Error == "") {
+				t.Errorf("record %d (%s): %s %s", d.ID, d.Kind, d.Status, d.Detail)
+			}
+		}
+	}
+	if kinds[core.KindDBRestore] == 0 || kinds[core.KindDBReset] == 0 || kinds[core.KindDBSnapshot] == 0 {
+		t.Errorf("database operations missing from the history: %v", kinds)
 	}
 }
 
@@ -356,7 +401,7 @@ func gcGoldenCopies(t *testing.T, cli func(...string) (int, string, string), env
 	}
 	// The environment still resets from its golden copy (not loaded anew).
 	var reset core.DBResult
-	code, out, _ = cli("db", "reset", env, "-o", "json")
+	code, out, _ = cli("db", "reset", env, "-o", "json", "--yes")
 	if code != ExitOK || json.Unmarshal([]byte(out), &reset) != nil || reset.GoldenLoaded {
 		t.Fatalf("db reset after gc: exit %d\n%s", code, out)
 	}

@@ -372,7 +372,7 @@ func (a *storeAdapter) Begin(ctx context.Context, d core.Deployment) (int64, err
 	}
 	name, email := gitIdentity(os.Getenv)
 	return s.Begin(ctx, store.Deployment{Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision,
-		PreviousRevision: d.PreviousRevision, Plan: d.Plan, Who: store.Who{GitName: name, GitEmail: email}})
+		PreviousRevision: d.PreviousRevision, Plan: d.Plan, Detail: d.Detail, Who: store.Who{GitName: name, GitEmail: email}})
 }
 
 func (a *storeAdapter) Finish(ctx context.Context, id int64, o core.Outcome) error {
@@ -380,7 +380,7 @@ func (a *storeAdapter) Finish(ctx context.Context, id int64, o core.Outcome) err
 	if err != nil {
 		return err
 	}
-	return s.Finish(ctx, id, store.Outcome{Status: o.Status, Error: o.Error, ImageDigests: o.ImageDigests, SnapshotIDs: o.SnapshotIDs})
+	return s.Finish(ctx, id, store.Outcome{Status: o.Status, Error: o.Error, ImageDigests: o.ImageDigests, SnapshotIDs: o.SnapshotIDs, Detail: o.Detail})
 }
 
 func (a *storeAdapter) History(ctx context.Context, env string, f core.HistoryFilter) ([]core.Deployment, error) {
@@ -415,7 +415,7 @@ func deployments(ds []store.Deployment) []core.Deployment {
 		out[i] = core.Deployment{ID: d.ID, Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision,
 			PreviousRevision: d.PreviousRevision, Who: core.Who(d.Who), Plan: d.Plan, StartedAt: d.StartedAt,
 			FinishedAt: d.FinishedAt, Duration: d.Duration, Status: d.Status, Error: d.Error, ImageDigests: d.ImageDigests, PID: d.Process.PID,
-			SnapshotIDs: d.SnapshotIDs}
+			SnapshotIDs: d.SnapshotIDs, Detail: d.Detail}
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthdev/berth/internal/failpoint"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
 )
@@ -267,6 +268,7 @@ func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.O
 	// source before anything starts (db.go).
 	err = b.cloneNewDatabases(ctx, p, o, emit)
 	if err == nil {
+		failpoint.Hit(failpoint.Cloned)
 		err = e.Apply(ctx, p, plan, ApplyOptions{Wait: req.Wait, WaitTimeout: timeout}, progressTo(p.Name, emit))
 	}
 	res.Duration = b.now().Sub(start)

@@ -8,6 +8,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -149,6 +150,9 @@ type DBResult struct {
 	GoldenLoaded bool          `json:"goldenLoaded,omitempty"`
 	// Snapshot is the snapshot taken (snapshot) or restored (restore).
 	Snapshot *DBSnapshot `json:"snapshot,omitempty"`
+	// Safety is the snapshot a restore or reset kept of what it replaced
+	// (copy-on-write stores only).
+	Safety string `json:"safety,omitempty"`
 }
 
 // DBCloneRequest asks to replace an environment's database with a copy
@@ -638,7 +642,12 @@ func goldenInfo(v dbclone.Volume) *DBGolden {
 // the copy and started again; its data is replaced only once the copy is
 // complete.
 func (b *Berth) DBClone(ctx context.Context, req DBCloneRequest, emit Emit) (*DBResult, error) {
-	d, release, err := b.lockedDBEnvironment(ctx, req.Env, "db clone", emit)
+	return b.dbClone(ctx, req, KindDBClone, emit)
+}
+
+// dbClone is DBClone recorded as kind (a clone, or a reset).
+func (b *Berth) dbClone(ctx context.Context, req DBCloneRequest, kind string, emit Emit) (res *DBResult, err error) {
+	d, release, err := b.lockedDBEnvironment(ctx, req.Env, kind, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -655,16 +664,98 @@ func (b *Berth) DBClone(ctx context.Context, req DBCloneRequest, emit Emit) (*DB
 	if err != nil {
 		return nil, err
 	}
+	detail := DBDetail{Service: db.Service, Source: src.Name}
+	finish, err := b.recordDB(ctx, kind, d.p, detail)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = finish(&detail, res, err) }()
+	if kind == KindDBReset {
+		if detail.Safety, err = b.safetySnapshot(ctx, d, db, "reset", emit); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.ensureVolume(ctx, db); err != nil {
 		return nil, err
 	}
 	emit.send(Event{Env: req.Env, Kind: "message", Detail: fmt.Sprintf("cloning %s of %s from %s", db.Service, req.Env, src.Name)})
-	res, err := d.dbe.Clone(ctx, src, t, dbProgress(req.Env, db.Service, emit))
+	cr, err := d.dbe.Clone(ctx, src, t, dbProgress(req.Env, db.Service, emit))
 	if err != nil {
 		return nil, dbErr(fmt.Errorf("cloning %s of %s from %s: %w", db.Service, req.Env, src.Name, err))
 	}
-	return &DBResult{Env: req.Env, Service: db.Service, Op: "clone", From: src.Name, Strategy: res.Strategy,
-		Duration: res.Duration, Bytes: res.Bytes, GoldenLoaded: res.GoldenLoaded}, nil
+	op := "clone"
+	if kind == KindDBReset {
+		op = "reset"
+	}
+	return &DBResult{Env: req.Env, Service: db.Service, Op: op, From: src.Name, Strategy: cr.Strategy,
+		Duration: cr.Duration, Bytes: cr.Bytes, GoldenLoaded: cr.GoldenLoaded, Safety: detail.Safety}, nil
+}
+
+// recordDB begins the history record of a database operation on p and
+// returns how to finish it: with the detail (completed from the result)
+// and the operation's error, which it returns (or the recording's).
+func (b *Berth) recordDB(ctx context.Context, kind string, p *spec.Project, detail DBDetail) (func(*DBDetail, *DBResult, error) error, error) {
+	raw, err := json.Marshal(detail)
+	if err != nil {
+		return nil, err
+	}
+	id, err := b.begin(ctx, Deployment{Kind: kind, Env: p.Name, Definition: p.Definition, Revision: p.Revision, Detail: raw})
+	if err != nil {
+		return nil, err
+	}
+	return func(d *DBDetail, res *DBResult, opErr error) error {
+		if res != nil {
+			d.Strategy, d.Bytes = res.Strategy, res.Bytes
+			if res.Snapshot != nil && d.Snapshot == "" {
+				d.Snapshot = res.Snapshot.Name
+			}
+		}
+		raw, _ := json.Marshal(d)
+		o := outcome(opErr, nil)
+		o.Detail = raw
+		if ferr := b.finish(ctx, id, o); ferr != nil && opErr == nil {
+			return ferr
+		}
+		return opErr
+	}, nil
+}
+
+// safetySnapshot keeps what a restore or reset is about to replace as a
+// snapshot (before-OP-TIME) when the volume store copies on write, where
+// it costs next to nothing; elsewhere (a full copy) none is taken. It
+// returns the snapshot's name, "" for none.
+func (b *Berth) safetySnapshot(ctx context.Context, d *dbEnv, db *spec.Database, op string, emit Emit) (string, error) {
+	if b.snaps == nil {
+		return "", nil
+	}
+	exists := false
+	for _, v := range d.o.Volumes {
+		exists = exists || v.Name == db.Volume
+	}
+	if !exists {
+		return "", nil
+	}
+	strategy, err := d.dbe.Strategy(ctx, d.p.Service(db.Service).Image)
+	if err != nil || strategy != dbclone.StrategyReflink {
+		return "", nil
+	}
+	base := "before-" + op + "-" + b.now().UTC().Format("20060102-150405")
+	if len(d.p.Databases) > 1 {
+		base = db.Service + "-" + base
+	}
+	name := base
+	for n := 2; ; n++ {
+		if _, err := b.findSnapshot(ctx, d.p.Name, name); err != nil {
+			break
+		}
+		name = fmt.Sprintf("%s-%d", base, n)
+	}
+	res, err := b.snapshot(ctx, d, db, name, 0, emit)
+	if err != nil {
+		return "", fmt.Errorf("keeping what the %s replaces: %w", op, err)
+	}
+	emit.send(Event{Env: d.p.Name, Kind: "message", Detail: fmt.Sprintf("kept what the %s replaces as snapshot %s", op, res.Snapshot.Name)})
+	return res.Snapshot.Name, nil
 }
 
 // ensureVolume creates db's volume (as Up would) when it does not exist.
@@ -678,8 +769,8 @@ func (d *dbEnv) ensureVolume(ctx context.Context, db *spec.Database) error {
 }
 
 // DBSnapshot copies env's database into a new snapshot and catalogues it.
-func (b *Berth) DBSnapshot(ctx context.Context, req DBSnapshotRequest, emit Emit) (*DBResult, error) {
-	d, release, err := b.lockedDBEnvironment(ctx, req.Env, "db snapshot", emit)
+func (b *Berth) DBSnapshot(ctx context.Context, req DBSnapshotRequest, emit Emit) (res *DBResult, err error) {
+	d, release, err := b.lockedDBEnvironment(ctx, req.Env, KindDBSnapshot, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -688,6 +779,12 @@ func (b *Berth) DBSnapshot(ctx context.Context, req DBSnapshotRequest, emit Emit
 	if err != nil {
 		return nil, err
 	}
+	detail := DBDetail{Service: db.Service, Source: db.Volume, Snapshot: req.Name}
+	finish, err := b.recordDB(ctx, KindDBSnapshot, d.p, detail)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = finish(&detail, res, err) }()
 	return b.snapshot(ctx, d, db, req.Name, 0, emit)
 }
 
@@ -728,8 +825,8 @@ func (b *Berth) snapshot(ctx context.Context, d *dbEnv, db *spec.Database, name 
 }
 
 // DBRestore puts a snapshot of env back into its database.
-func (b *Berth) DBRestore(ctx context.Context, req DBRestoreRequest, emit Emit) (*DBResult, error) {
-	d, release, err := b.lockedDBEnvironment(ctx, req.Env, "db restore", emit)
+func (b *Berth) DBRestore(ctx context.Context, req DBRestoreRequest, emit Emit) (res *DBResult, err error) {
+	d, release, err := b.lockedDBEnvironment(ctx, req.Env, KindDBRestore, emit)
 	if err != nil {
 		return nil, err
 	}
@@ -738,7 +835,22 @@ func (b *Berth) DBRestore(ctx context.Context, req DBRestoreRequest, emit Emit) 
 	if err != nil {
 		return nil, err
 	}
-	return b.restore(ctx, d, sn, emit)
+	detail := DBDetail{Service: sn.Service, Source: "snapshot " + sn.Name, Snapshot: sn.Name}
+	finish, err := b.recordDB(ctx, KindDBRestore, d.p, detail)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = finish(&detail, res, err) }()
+	if db, derr := d.database(sn.Service); derr == nil {
+		if detail.Safety, err = b.safetySnapshot(ctx, d, db, "restore", emit); err != nil {
+			return nil, err
+		}
+	}
+	res, err = b.restore(ctx, d, sn, emit)
+	if res != nil {
+		res.Safety = detail.Safety
+	}
+	return res, err
 }
 
 func (b *Berth) restore(ctx context.Context, d *dbEnv, sn *DBSnapshot, emit Emit) (*DBResult, error) {
@@ -762,18 +874,17 @@ func (b *Berth) restore(ctx context.Context, d *dbEnv, sn *DBSnapshot, emit Emit
 // DBReset puts the golden copy of the manifest's source back into env's
 // database.
 func (b *Berth) DBReset(ctx context.Context, req DBResetRequest, emit Emit) (*DBResult, error) {
-	res, err := b.DBClone(ctx, DBCloneRequest{Env: req.Env, Service: req.Service}, emit)
-	if res != nil {
-		res.Op = "reset"
-	}
-	return res, err
+	return b.dbClone(ctx, DBCloneRequest{Env: req.Env, Service: req.Service}, KindDBReset, emit)
 }
 
-// DBRemove removes a snapshot of env: its volume and its catalogue entry.
-func (b *Berth) DBRemove(ctx context.Context, req DBRemoveRequest) error {
-	if err := spec.ValidateName(req.Env); err != nil {
-		return fmt.Errorf("environment name: %w", err)
+// DBRemove removes a snapshot of env: its volume and its catalogue entry,
+// holding env's lock and recorded in its history.
+func (b *Berth) DBRemove(ctx context.Context, req DBRemoveRequest) (err error) {
+	release, _, err := b.acquire(ctx, req.Env, KindDBRemove, nil)
+	if err != nil {
+		return err
 	}
+	defer release()
 	sn, err := b.findSnapshot(ctx, req.Env, req.Snapshot)
 	if err != nil {
 		return err
@@ -785,6 +896,12 @@ func (b *Berth) DBRemove(ctx context.Context, req DBRemoveRequest) error {
 	if err != nil {
 		return err
 	}
+	detail := DBDetail{Service: sn.Service, Snapshot: sn.Name}
+	finish, err := b.recordDB(ctx, KindDBRemove, &spec.Project{Name: req.Env, Definition: b.definitionFor(ctx, req.Env, "")}, detail)
+	if err != nil {
+		return err
+	}
+	defer func() { err = finish(&detail, nil, err) }()
 	if err := dbe.RemoveSnapshot(ctx, sn.Volume); err != nil {
 		return err
 	}

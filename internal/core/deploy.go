@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berthdev/berth/internal/failpoint"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
 )
@@ -78,7 +79,11 @@ func (b *Berth) begin(ctx context.Context, d Deployment) (int64, error) {
 	if b.store == nil {
 		return 0, nil
 	}
-	return b.store.Begin(ctx, d)
+	id, err := b.store.Begin(ctx, d)
+	if err == nil {
+		failpoint.Hit(failpoint.Begin)
+	}
+	return id, err
 }
 
 // finish records the outcome even when ctx was cancelled: the record must
@@ -87,6 +92,7 @@ func (b *Berth) finish(ctx context.Context, id int64, o Outcome) error {
 	if b.store == nil || id == 0 {
 		return nil
 	}
+	failpoint.Hit(failpoint.Finishing)
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	return b.store.Finish(cctx, id, o)
@@ -377,9 +383,11 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	// new database is cloned from its source before it starts.
 	if !j.auto {
 		res.Snapshots = b.snapshotsBeforeDeploy(ctx, p, o, id, emit)
+		failpoint.Hit(failpoint.Snapshotted)
 	}
 	err = b.cloneNewDatabases(ctx, p, o, emit)
 	if err == nil {
+		failpoint.Hit(failpoint.Cloned)
 		err = e.Apply(ctx, p, plan, ApplyOptions{Wait: true, WaitTimeout: p.Health.TimeoutOrDefault()}, progressTo(j.env, emit))
 	}
 	digests := b.digests(ctx, e, p)

@@ -27,6 +27,13 @@ const (
 	KindDown     = "down"
 	KindDeploy   = "deploy"
 	KindRollback = "rollback"
+	// One service's containers replaced, and the database operations.
+	KindRecreate   = "recreate"
+	KindDBClone    = "db-clone"
+	KindDBSnapshot = "db-snapshot"
+	KindDBRestore  = "db-restore"
+	KindDBReset    = "db-reset"
+	KindDBRemove   = "db-remove"
 
 	StatusRunning     = "running"
 	StatusSucceeded   = "succeeded"
@@ -85,6 +92,8 @@ type Deployment struct {
 	PID              int               `json:"pid,omitempty"`
 	// SnapshotIDs are the database snapshots taken before it.
 	SnapshotIDs []int64 `json:"snapshotIds,omitempty"`
+	// Detail is what a database operation did (DBDetail as JSON).
+	Detail json.RawMessage `json:"detail,omitempty"`
 }
 
 // Outcome is how an operation ended.
@@ -93,6 +102,20 @@ type Outcome struct {
 	Error        string
 	ImageDigests map[string]string
 	SnapshotIDs  []int64
+	// Detail, when set, replaces the record's detail.
+	Detail json.RawMessage
+}
+
+// DBDetail is what a database operation's record says it did: names, never
+// credentials.
+type DBDetail struct {
+	Service  string `json:"service,omitempty"`
+	Source   string `json:"source,omitempty"`
+	Snapshot string `json:"snapshot,omitempty"`
+	Strategy string `json:"strategy,omitempty"`
+	Bytes    int64  `json:"bytes,omitempty"`
+	// Safety is the snapshot taken of what a restore or reset replaced.
+	Safety string `json:"safety,omitempty"`
 }
 
 // HistoryFilter narrows History.

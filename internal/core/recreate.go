@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/berthdev/berth/internal/reconcile"
@@ -20,15 +21,41 @@ func (b *Berth) PlanRecreate(ctx context.Context, env, service string) (*Result,
 // Recreate replaces the containers of one service of an environment (and
 // nothing else), from the environment's definition: the plan's ops say
 // "recreate asked".
+// It holds env's lock and is recorded in its history.
 func (b *Berth) Recreate(ctx context.Context, env, service string, emit Emit) (*Result, error) {
 	start := b.now()
+	release, _, err := b.acquire(ctx, env, KindRecreate, emit)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	e, p, plan, err := b.prepareRecreate(ctx, env, service)
 	if err != nil {
 		return nil, err
 	}
 	emit.send(Event{Env: env, Kind: "plan", Plan: &plan})
+	planJSON, err := json.Marshal(plan)
+	if err != nil {
+		return nil, err
+	}
+	id, err := b.begin(ctx, Deployment{Kind: KindRecreate, Env: env, Definition: p.Definition, Revision: p.Revision, Plan: planJSON,
+		Detail: mustJSON(DBDetail{Service: service})})
+	if err != nil {
+		return nil, err
+	}
 	err = e.Apply(ctx, p, plan, ApplyOptions{Wait: false}, progressTo(env, emit))
+	if ferr := b.finish(ctx, id, outcome(err, b.digests(ctx, e, p))); ferr != nil && err == nil {
+		err = ferr
+	}
 	return &Result{Env: env, Plan: plan, Warnings: p.Warnings, Duration: b.now().Sub(start)}, err
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // plain data: cannot fail
+	}
+	return b
 }
 
 func (b *Berth) prepareRecreate(ctx context.Context, env, service string) (Engine, *spec.Project, reconcile.Plan, error) {

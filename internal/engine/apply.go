@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthdev/berth/internal/failpoint"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
 )
@@ -221,6 +222,7 @@ func (x *executor) runOp(ctx context.Context, op reconcile.Op) {
 		return
 	}
 	st.ok = true
+	failpoint.Hit(failpoint.OpDone)
 	x.emit(reconcile.Progress{Op: op, Status: reconcile.StatusDone})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/mount"
 
+	"github.com/berthdev/berth/internal/failpoint"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
 )
@@ -229,10 +230,14 @@ func (e *Engine) recreateContainer(ctx context.Context, p *spec.Project, op reco
 	if err := e.cli.ContainerRename(ctx, old.ID, tmpName); err != nil {
 		return fmt.Errorf("renaming container %s out of the way: %w", oldName, err)
 	}
+	failpoint.Hit(failpoint.Renamed)
 	detail("stopping " + shortID(old.ID))
 	stopped := make(chan error, 1)
 	go func() { stopped <- e.cli.ContainerStop(ctx, old.ID, container.StopOptions{}) }()
 	newID, err := e.create(ctx, p, s, number, name, inheritable(old), detail)
+	if err == nil {
+		failpoint.Hit(failpoint.Created)
+	}
 	stopErr := <-stopped
 	if err == nil && stopErr != nil {
 		e.discard(ctx, newID)

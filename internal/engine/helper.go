@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/pkg/stdcopy"
 
+	"github.com/berthdev/berth/internal/failpoint"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
 )
@@ -198,7 +200,7 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	for _, m := range h.Mounts {
 		mounts = append(mounts, mount.Mount{Type: mount.TypeVolume, Source: m.Volume, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
-	cfg := &container.Config{Image: h.Image, Entrypoint: h.Cmd, Cmd: []string{}, Env: h.Env, User: h.User, Labels: labels,
+	cfg := &container.Config{Image: h.Image, Entrypoint: h.Cmd, Cmd: []string{}, Env: append(slices.Clip(h.Env), failpoint.HelperEnv()...), User: h.User, Labels: labels,
 		AttachStdout: true, AttachStderr: true}
 	hc := &container.HostConfig{Mounts: mounts, NetworkMode: network}
 	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nil, nil, "")
@@ -233,6 +235,7 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
 		return HelperResult{}, fmt.Errorf("starting the helper container: %w", err)
 	}
+	failpoint.Hit(failpoint.HelperRunning)
 	var code int
 	select {
 	case w := <-waitC:

@@ -27,7 +27,14 @@ type SocketProxy struct {
 	conns map[net.Conn]bool
 	// events counts event stream requests (GET /events) sent upstream.
 	events atomic.Int64
+	// watch, when set, sees what clients send (Watch).
+	watch atomic.Pointer[func([]byte)]
 }
+
+// Watch calls fn with each piece of what clients send upstream (a request
+// may span pieces), from the connections' goroutines: a test cuts the
+// proxy from there at the request it chose.
+func (p *SocketProxy) Watch(fn func([]byte)) { p.watch.Store(&fn) }
 
 // EventStreams says how many engine event streams (the Engine API's
 // GET /events) clients opened through the proxy since it started.
@@ -72,7 +79,7 @@ func (p *SocketProxy) Open() {
 			p.mu.Lock()
 			p.conns[c], p.conns[up] = true, true
 			p.mu.Unlock()
-			go func() { io.Copy(&requestCounter{w: up, n: &p.events}, c); up.Close() }()
+			go func() { io.Copy(&requestCounter{w: up, n: &p.events, watch: &p.watch}, c); up.Close() }()
 			go func() { io.Copy(c, up); c.Close() }()
 		}
 	}()
@@ -99,12 +106,16 @@ var eventsRequest = []byte("/events?")
 // requestCounter forwards what a client sends and counts the event
 // stream requests in it.
 type requestCounter struct {
-	w    io.Writer
-	n    *atomic.Int64
-	tail []byte // the last bytes of the previous write
+	w     io.Writer
+	n     *atomic.Int64
+	watch *atomic.Pointer[func([]byte)]
+	tail  []byte // the last bytes of the previous write
 }
 
 func (r *requestCounter) Write(b []byte) (int, error) {
+	if fn := r.watch.Load(); fn != nil {
+		(*fn)(b)
+	}
 	buf := append(r.tail, b...)
 	r.n.Add(int64(bytes.Count(buf, eventsRequest)))
 	keep := min(len(eventsRequest)-1, len(buf))

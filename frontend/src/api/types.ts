@@ -278,6 +278,19 @@ export interface Deployment {
   duration?: number
   status: 'running' | 'succeeded' | 'failed' | 'rolled-back' | 'interrupted' | string
   error?: string
+  /** What a database operation (or a recreate) did: the service, source, snapshot, strategy. */
+  detail?: DBDetail
+}
+
+/** What a database operation's record says it did (core.DBDetail). */
+export interface DBDetail {
+  service?: string
+  source?: string
+  snapshot?: string
+  strategy?: string
+  bytes?: number
+  /** The snapshot a restore or reset kept of what it replaced. */
+  safety?: string
 }
 
 /** What a deploy or rollback is about to do (core.DeployPlan). */
