@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 GO_TEST_FLAGS ?= -count=1 -timeout 20m
+export FUZZTIME ?= 30s
 BIN := build/bin/berth
 
 export BERTH_DEFINITIONS ?= $(CURDIR)/environments
@@ -64,6 +65,10 @@ test-go: ## Go unit and integration tests (integration against the real engine; 
 .PHONY: test-unit
 test-unit: ## fast Go unit tests only (no engine)
 	go test -tags nogui -short ./...
+
+.PHONY: fuzz
+fuzz: ## run each Go fuzz target for FUZZTIME (default 30s; 12 targets: about 7 min), printing the inputs each tried
+	scripts/fuzz.sh
 
 .PHONY: test-frontend
 test-frontend: ## frontend unit tests (Vitest)

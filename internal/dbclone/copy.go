@@ -33,7 +33,7 @@ func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
 		defer cancel()
 		c.removeLeftover(rctx, name)
 	}()
-	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoSockets, Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
+	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoNetwork, Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
 	if err != nil {
 		return false, fmt.Errorf("probing the volume store: %w", err)
 	}
@@ -107,7 +107,7 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 			send(progress, Progress{Step: s})
 		}
 	}
-	h := Helper{Image: t.Image, Labels: map[string]string{LabelEnv: t.Env}, Line: line, Network: NoSockets,
+	h := Helper{Image: t.Image, Labels: map[string]string{LabelEnv: t.Env}, Line: line, Network: NoNetwork,
 		Mounts: []Mount{{Volume: from, Target: "/from", ReadOnly: true}, {Volume: to, Target: "/to"}}}
 	switch strategy {
 	case StrategyReflink:
@@ -123,7 +123,6 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 			return Result{}, fmt.Errorf("the %s strategy is not available for %s yet: use %s or %s", StrategyLogical, fl.engine, StrategyReflink, StrategyCopy)
 		}
 		h.Mounts[0].ReadOnly = false // the source's server runs on it
-		h.Network = NoNetwork        // and two private servers do
 		h.Cmd, h.Env = []string{"bash", "-c", fl.logical}, fl.env(t)
 		h.Upload, _ = tarStream(fl.files(t))
 		h.UploadDir = "/"
@@ -138,6 +137,14 @@ func (c *Cloner) runCopy(ctx context.Context, strategy, from, to string, t Targe
 		return Result{}, err
 	}
 	out := scrub(res.Output, t.Password, t.RootPassword)
+	if res.ExitCode != 0 && strings.Contains(out, "berth-error no-restrict") {
+		return Result{}, fmt.Errorf("the %s copy restores the roles with psql under \\restrict (no meta-command in them runs), and the image's psql (%s) is older than that (13.22, 14.19, 15.14, 16.10, 17.6, 18): use a newer image, or the %s or %s strategy",
+			strategy, lastField(out, "berth-error no-restrict "), StrategyReflink, StrategyCopy)
+	}
+	if res.ExitCode != 0 && strings.Contains(out, "berth-error no-sandbox") {
+		return Result{}, fmt.Errorf("the %s copy loads a dump with mariadb --sandbox (no client command in it runs), and the image's mariadb client (%s) has none: use an image of MariaDB 10.5.25, 10.6.18, 10.11.8, 11.0.6, 11.1.5, 11.2.4, 11.4.2 or later, or the %s or %s strategy",
+			strategy, lastField(out, "berth-error no-sandbox "), StrategyReflink, StrategyCopy)
+	}
 	if res.ExitCode != 0 && strings.Contains(out, "berth-error empty-source") {
 		return Result{}, fmt.Errorf("%w: volume %s is empty or was removed as the copy began (by a clean-up or by hand?); nothing was changed", ErrSource, from)
 	}
@@ -303,7 +310,7 @@ func (c *Cloner) RemoveSnapshot(ctx context.Context, name string) error {
 
 // Size measures a volume's content in bytes.
 func (c *Cloner) Size(ctx context.Context, image, volume string) (int64, error) {
-	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoSockets, Cmd: []string{"sh", "-c", sizeScript}, Mounts: []Mount{{Volume: volume, Target: "/v", ReadOnly: true}}})
+	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoNetwork, Cmd: []string{"sh", "-c", sizeScript}, Mounts: []Mount{{Volume: volume, Target: "/v", ReadOnly: true}}})
 	if err != nil {
 		return 0, err
 	}

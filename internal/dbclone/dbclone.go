@@ -76,27 +76,24 @@ type Helper struct {
 	// Upload is a tar archive unpacked at UploadDir before Cmd starts.
 	Upload    io.Reader
 	UploadDir string
-	// Network is the network to join: "" the engine's default bridge,
-	// NoNetwork a private namespace with only loopback (helpers that run a
-	// private server), NoSockets for helpers whose processes open no
-	// socket at all (see NoSockets).
+	// Network is the network the helper joins: NoNetwork (or "") a
+	// private namespace with only loopback, SourceNetwork the engine's
+	// default bridge. A helper never shares the engine host's namespace.
 	Network string
 	Labels  map[string]string
 	Line    func(string)
 }
 
-// NoNetwork is Helper.Network for a helper with no network: a private
-// namespace with only loopback, so that a server it runs is reachable
-// from nowhere else.
+// NoNetwork is Helper.Network for a helper that reaches nothing: a private
+// network namespace with only loopback, so that a server it runs is
+// reachable from nowhere else and nothing it runs (a seed's content among
+// it) reaches anything. Every helper but a live source's load is one.
 const NoNetwork = "none"
 
-// NoSockets is Helper.Network for a helper whose processes open no socket
-// (the copy, probe and size scripts: cp, du, stat). It needs no network
-// namespace of its own, and the engine adapter may run it in the engine
-// host's one: creating and tearing down a namespace is most of what a
-// container start costs (here 0.70 s with a private one against 0.41 s
-// without), and a clone starts one such helper on its way to ready.
-const NoSockets = "berth:no-sockets"
+// SourceNetwork is Helper.Network for a helper that reads a live database
+// (a url source): the engine's default bridge, from where the engine's
+// containers reach other hosts.
+const SourceNetwork = "bridge"
 
 // HelperResult is how a helper ended: its exit code and output (the tail).
 type HelperResult struct {

@@ -265,14 +265,20 @@ func TestSeedFaults(t *testing.T) {
 	sameSums(t, "the target after the failures", f.checksums(db), before)
 }
 
-// TestURLSource loads a live database by URL, and fails clearly on an
-// unreachable host and on wrong credentials, never printing the password.
+// TestURLSource loads a live database by URL, read by an account whose
+// password holds every character a URL treats specially (# ? & = and :
+// as libpq takes them, unencoded; % / and @ encoded), from the second of
+// two hosts (the first refuses connections); and fails clearly on an
+// unreachable host, wrong credentials and a parameter the image's libpq
+// does not know, never printing the password.
 func TestURLSource(t *testing.T) {
 	f := newFixture(t)
 	src := f.sourceDB()
+	f.psql(src, "CREATE ROLE reader LOGIN PASSWORD "+pgQuote(readerPW)+"; GRANT pg_read_all_data TO reader")
 	want := f.checksums(src)
 	ip := f.docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", src)
-	good := "postgres://" + pgUser + ":" + pgPass + "@" + ip + ":5432/" + pgDB
+	written := strings.NewReplacer("%", "%25", "/", "%2F", "@", "%40").Replace(readerPW)
+	good := "postgresql://reader:" + written + "@127.0.0.1:1," + ip + ":5432/" + pgDB + "?application_name=berth+clone&connect_timeout=10&sslmode=prefer"
 
 	vol := f.volume("env", nil)
 	db := f.postgres("env", vol)
@@ -281,11 +287,14 @@ func TestURLSource(t *testing.T) {
 	tg := f.target(vol, db)
 
 	for _, c := range []struct{ name, url, want string }{
-		{"unreachable", "postgres://" + pgUser + ":" + pgPass + "@127.0.0.1:1/" + pgDB, "is unreachable"},
-		{"wrong-password", "postgres://" + pgUser + ":wrong-" + pgPass + "@" + ip + ":5432/" + pgDB, "refused the credentials"},
+		{"unreachable", "postgres://reader:" + written + "@127.0.0.1:1/" + pgDB, "is unreachable"},
+		{"wrong-password", "postgres://reader:wrong-" + written + "@" + ip + ":5432/" + pgDB, "refused the credentials in $TEST_URL"},
+		{"unknown-to-libpq-15", "postgres://reader:" + written + "@" + ip + ":5432/" + pgDB + "?sslnegotiation=direct", "the image's libpq does not take one of the parameters in $TEST_URL"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "url", URL: c.url, URLName: "TEST_URL", Name: "the database at $TEST_URL"}, tg, nil)
+			var steps []string
+			_, err := f.c.Clone(f.ctx, dbclone.Source{Kind: "url", URL: c.url, URLName: "TEST_URL", Name: "the database at $TEST_URL"}, tg,
+				func(p dbclone.Progress) { steps = append(steps, p.Step) })
 			if err == nil {
 				t.Fatal("the clone succeeded")
 			}
@@ -293,8 +302,10 @@ func TestURLSource(t *testing.T) {
 			if !errors.Is(err, dbclone.ErrSource) || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %q: want ErrSource saying %q", err, c.want)
 			}
-			if strings.Contains(err.Error(), pgPass) {
-				t.Errorf("the error shows the password: %v", err)
+			for _, s := range append(steps, err.Error()) {
+				if strings.Contains(s, readerPW) || strings.Contains(s, written) {
+					t.Errorf("the error or progress shows the password: %v", s)
+				}
 			}
 		})
 	}
@@ -304,10 +315,13 @@ func TestURLSource(t *testing.T) {
 	res := f.clone(t, f.c, dbclone.Source{Kind: "url", URL: good, URLName: "TEST_URL", Name: "the database at $TEST_URL"}, tg, nil)
 	f.ready(db)
 	sameSums(t, "the clone of the URL", f.checksums(db), want)
-	if out := f.docker("volume", "inspect", res.From); strings.Contains(out, pgPass) || strings.Contains(out, ip+":5432") {
+	if out := f.docker("volume", "inspect", res.From); strings.Contains(out, readerPW) || strings.Contains(out, written) || strings.Contains(out, ip+":5432") {
 		t.Errorf("the golden volume's labels show the URL:\n%s", out)
 	}
 }
+
+// pgQuote quotes s as a PostgreSQL string literal.
+func pgQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // TestDiskFull fills a size-limited volume during a copy: the error says
 // so, the partial copy is removed, and the database the volume held and

@@ -49,13 +49,11 @@ var flavours = map[string]*flavour{
 		load:    loadScript, logical: logicalScript,
 		env: pgEnv,
 		files: func(t Target) map[string]fileSource {
-			return map[string]fileSource{"password": {data: []byte(t.Password)}}
+			return map[string]fileSource{"password": {data: []byte(t.Password)}, "restrict-key": {data: []byte(restrictKey())}}
 		},
-		secrets:  func(t Target) []string { return []string{t.Password} },
-		keyExtra: func(Target) string { return "" },
-		url: func(src Source, _ Target) (map[string]fileSource, []string, error) {
-			return map[string]fileSource{"url": {data: []byte(src.URL)}}, nil, nil
-		},
+		secrets:   func(t Target) []string { return []string{t.Password} },
+		keyExtra:  func(Target) string { return "" },
+		url:       pgURLFiles,
 		loadError: loadError,
 	},
 	EngineMariaDB: {
@@ -160,6 +158,19 @@ func mariadbFiles(t Target) map[string]fileSource {
 	}
 }
 
+// noSandboxError refuses an image whose mariadb client has no --sandbox.
+func noSandboxError(what, version string) error {
+	return fmt.Errorf("%w: %s: the image's mariadb client (%s) has no --sandbox, with which Berth loads seeds and dumps so that no client command in them can run a program or touch a file: use an image of MariaDB 10.5.25, 10.6.18, 10.11.8, 11.0.6, 11.1.5, 11.2.4, 11.4.2 or later",
+		ErrSource, what, cmpOr(version, "version unknown"))
+}
+
+// noRestrictError refuses plain SQL where the image's psql has no
+// \restrict.
+func noRestrictError(what, version string) error {
+	return fmt.Errorf("%w: %s is plain SQL, which Berth loads with psql under \\restrict so that no meta-command in it (\\! \\o |... \\copy ... program) can run a program or touch a file, and the image's psql (%s) is older than that (13.22, 14.19, 15.14, 16.10, 17.6, 18): use a newer image of the same major version, or a custom-format dump (pg_dump -Fc), which pg_restore loads without psql",
+		ErrSource, what, cmpOr(version, "version unknown"))
+}
+
 // sqlString quotes s as a MariaDB string literal.
 func sqlString(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\x00", `\0`, "\n", `\n`, "\r", `\r`, "\x1a", `\Z`)
@@ -183,6 +194,10 @@ func mariadbLoadError(src Source, step, out string) error {
 		}
 	}
 	switch {
+	case strings.Contains(out, "berth-error no-sandbox"):
+		return noSandboxError(what, lastField(out, "berth-error no-sandbox "))
+	case strings.Contains(out, "Not allowed in the sandbox mode"), strings.Contains(out, "Unknown command '\\"):
+		return fmt.Errorf("%w: %s holds client commands (\\! system tee source ...), which Berth never runs: a seed must be SQL as mariadb-dump writes it\n%s", ErrSource, what, tail)
 	case strings.Contains(out, "berth-error truncated"):
 		return fmt.Errorf("%w: %s is truncated: the dump does not end with mariadb-dump's closing line", ErrSource, what)
 	case strings.Contains(out, "berth-error newer-major"):

@@ -489,7 +489,7 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	}
 	network := NoNetwork // a seed comes with the helper
 	if src.Kind == "url" {
-		network = "" // the source server is reached over the network
+		network = SourceNetwork // the source server is reached over the network
 	}
 	upload, errc := tarStream(files)
 	var step string
@@ -530,6 +530,10 @@ func loadError(src Source, step, out string) error {
 		return err
 	}
 	switch {
+	case strings.Contains(out, "berth-error no-restrict"):
+		return noRestrictError(what, lastField(out, "berth-error no-restrict "))
+	case strings.Contains(out, "backslash commands are restricted"):
+		return fmt.Errorf("%w: %s holds psql meta-commands (a backslash command: \\! \\o \\copy \\connect \\i ...), which Berth never runs: a seed must be SQL as pg_dump writes it (without --create; a pg_dumpall file has \\connect lines: dump each database with pg_dump), or a custom-format dump (pg_dump -Fc)\n%s", ErrSource, what, tail)
 	case strings.Contains(out, "berth-error truncated"):
 		return fmt.Errorf("%w: %s is truncated: the dump does not end with pg_dump's closing line", ErrSource, what)
 	case strings.Contains(out, "berth-error newer-major"):
@@ -543,6 +547,8 @@ func loadError(src Source, step, out string) error {
 	case strings.Contains(out, "password authentication failed"), strings.Contains(out, "no password supplied"),
 		strings.Contains(out, "role") && strings.Contains(out, "does not exist") && src.Kind == "url":
 		return fmt.Errorf("%w: %s refused the credentials in $%s\n%s", ErrSource, what, src.URLName, tail)
+	case src.Kind == "url" && strings.Contains(out, "in service file"):
+		return fmt.Errorf("%w: %s: the image's libpq does not take one of the parameters in $%s (one newer than this libpq?)\n%s", ErrSource, what, src.URLName, tail)
 	case src.Kind == "url" && (strings.Contains(out, "could not translate host name") || strings.Contains(out, "Connection refused") ||
 		strings.Contains(out, "timeout expired") || strings.Contains(out, "No route to host") || strings.Contains(out, "could not connect")):
 		return fmt.Errorf("%w: %s is unreachable from the engine's containers (check the host and port in $%s)\n%s", ErrSource, what, src.URLName, tail)
@@ -551,7 +557,10 @@ func loadError(src Source, step, out string) error {
 	case strings.Contains(out, "unexpected end of file"), strings.Contains(out, "not in gzip format"), strings.Contains(out, "crc error"):
 		return fmt.Errorf("%w: %s is corrupt or truncated (gzip)\n%s", ErrSource, what, tail)
 	}
-	if step == "restoring" || step == "unpacking the seed" || step == "reading the source database" {
+	if src.Kind == "url" && step == "reading the source database" {
+		return fmt.Errorf("%w: %s could not be read with the connection in $%s\n%s", ErrSource, what, src.URLName, tail)
+	}
+	if step == "restoring" || step == "unpacking the seed" {
 		return fmt.Errorf("%w: %s could not be restored (corrupt, truncated or not a PostgreSQL dump?)\n%s", ErrSource, what, tail)
 	}
 	return fmt.Errorf("loading %s failed while %s\n%s", what, cmpOr(step, "starting"), tail)

@@ -67,7 +67,7 @@ SELECT CONCAT('berth-root-accounts ', COUNT(*)) FROM mysql.global_priv WHERE Use
 // mariadbRootScript starts a private server (Unix socket only, without
 // its grant tables) on the data folder /data/$REL, runs
 // /berth/in/root.sql and stops the server cleanly.
-const mariadbRootScript = "set -Eeuo pipefail\n" + mariadbServer + `S=/berth/work/mysqld.sock
+const mariadbRootScript = "set -Eeuo pipefail\n" + holdFunction + mariadbServer + `S=/berth/work/mysqld.sock
 D=/data${REL:+/$REL}
 PID=
 cleanup() { rc=$?; if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; exit $rc; }
@@ -78,6 +78,7 @@ chown mysql:mysql /berth/work
 if [ ! -d "$D/mysql" ]; then echo "berth-error no-data-folder"; exit 65; fi
 start "$D" "$S" --skip-grant-tables --skip-slave-start
 PID=$P
+hold root
 my -N -B --database=mysql </berth/in/root.sql
 if ! stop "$PID" "$S"; then PID=; exit 1; fi
 PID=

@@ -135,8 +135,19 @@ func parseMariaDBURL(raw, name string) (mariadbURL, error) {
 	if m.ssl == "0" && m.verify == "1" {
 		return bad("ssl=false and ssl-verify-server-cert=true contradict each other")
 	}
+	for _, v := range []struct{ key, value string }{{"user", m.user}, {"password", m.password}, {"host", m.host}} {
+		if n := len(v.key) + 1 + len(cnfValue(v.value)); n > mariadbCnfLineMax {
+			return bad("its %s is too long for the client's option file (a line of %d bytes at most once quoted)", v.key, mariadbCnfLineMax)
+		}
+	}
 	return m, nil
 }
+
+// mariadbCnfLineMax is the longest option file line the client reads
+// whole (mysys reads lines into a 4096-byte buffer with fgets, newline
+// included, one byte spare; the rest of a longer line is read as another
+// line).
+const mariadbCnfLineMax = 4093
 
 // optionFile is the client option file that hands the URL to mariadb and
 // mariadb-dump (--defaults-extra-file): [client] is read by both, the

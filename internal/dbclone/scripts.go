@@ -2,15 +2,21 @@ package dbclone
 
 // The shell run in helper containers. Each script starts with prelude and
 // reads its parameters from the environment (never secrets: the password and
-// a source URL come as files under /berth/in, uploaded into the container).
+// a source's connection come as files under /berth/in, uploaded into the
+// container, and no secret is ever in a process's arguments).
 
-// prelude: strict bash, running commands as postgres, and starting and
-// stopping a private server that listens on a Unix socket only.
+// prelude: strict bash, running commands as postgres, starting and
+// stopping a private server that listens on a Unix socket only, and
+// feeding psql SQL from outside (psqlFunctions).
 const prelude = `set -Eeuo pipefail
 as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+` + holdFunction + psqlFunctions + `
 mkdir -p /berth/work && chown postgres:postgres /berth/work
 if [ -e /berth/in/password ]; then chown postgres /berth/in/password; chmod 600 /berth/in/password; fi
-if [ -e /berth/in/url ]; then chown postgres /berth/in/url; chmod 600 /berth/in/url; fi
+# a url source's service and password files, certificates and key
+for f in /berth/in/` + pgServiceName + ` /berth/in/` + pgPassName + ` /berth/in/` + pgFilePrefix + `*; do
+	if [ -e "$f" ]; then chown -R postgres:postgres "$f"; chmod -R u=rwX,go= "$f"; fi
+done
 pg_major() { postgres --version | grep -o '[0-9]\+' | head -n1; }
 init_db() { # DATADIR MOUNTDIR
 	mkdir -p "$1"
@@ -31,7 +37,7 @@ start_db() { # DATADIR SOCKETDIR
 }
 stop_db() { as_pg pg_ctl -D "$1" -m fast -w -t 600 stop >/dev/null; }
 create_db() { # SOCKETDIR
-	if [ "$PG_DB" != postgres ]; then as_pg createdb -h "$1" -U "$PG_USER" "$PG_DB"; fi
+	if [ "$PG_DB" != postgres ]; then as_pg createdb -h "$1" -U "$PG_USER" -- "$PG_DB"; fi
 }
 `
 
@@ -65,17 +71,23 @@ const seedFile = `	f=/berth/in/seed
 const loadScript = prelude + `
 J=$(nproc)
 fail() { echo "berth-error $*"; exit 65; }
+trap 'rc=$?; hold end; exit $rc' EXIT
 case "$SRC_KIND" in
 url)
 	echo "berth-step reading the source database"
-	export PGCONNECT_TIMEOUT=15
-	as_pg pg_dump -Fd -j "$J" --no-owner --no-privileges -f /berth/work/dump -d "$(cat /berth/in/url)"
+	# The connection comes from a service file (the password from the
+	# password file it names): nothing secret in pg_dump's arguments or
+	# environment. Once read, the source's credentials go: nothing the
+	# dump holds runs while they are here.
+	as_pg env PGSERVICEFILE=/berth/in/` + pgServiceName + ` pg_dump -Fd -j "$J" --no-owner --no-privileges -f /berth/work/dump -d service=berth
+	rm -rf /berth/in/` + pgServiceName + ` /berth/in/` + pgPassName + ` /berth/in/` + pgFilePrefix + `*
 	f=/berth/work/dump
 	FORMAT=directory
 	;;
 seed)
 ` + seedFile + `	chown -R postgres /berth/in/seed /berth/work
 	if [ "$FORMAT" = plain ]; then
+		if ! restrict_ok; then fail no-restrict "$(psql --version)"; fi
 		if head -c 200 "$f" | grep -q 'PostgreSQL database dump' && ! tail -c 400 "$f" | grep -q 'PostgreSQL database dump complete'; then
 			fail truncated "the dump does not end with pg_dump's closing line"
 		fi
@@ -92,8 +104,8 @@ start_db "$PGD" /berth/work/s
 create_db /berth/work/s
 echo "berth-step restoring"
 case "$FORMAT" in
-plain) as_pg psql -X -q -v ON_ERROR_STOP=1 -h /berth/work/s -U "$PG_USER" -d "$PG_DB" -f "$f" >/dev/null ;;
-*) as_pg pg_restore -j "$J" --exit-on-error --no-owner --no-privileges -h /berth/work/s -U "$PG_USER" -d "$PG_DB" "$f" ;;
+plain) psql_in "$f" -v ON_ERROR_STOP=1 -h /berth/work/s -U "$PG_USER" -d "$(dbname_conn "$PG_DB")" >/dev/null ;;
+*) as_pg pg_restore -j "$J" --exit-on-error --no-owner --no-privileges -h /berth/work/s -U "$PG_USER" -d "$(dbname_conn "$PG_DB")" "$f" ;;
 esac
 echo "berth-step stopping the server cleanly"
 stop_db "$PGD"
@@ -180,7 +192,7 @@ entries "$D"; if [ ${#E[@]} -eq 0 ]; then echo "berth-empty"; fi
 // failed copy leaves no trace. $STRATEGY is reflink or copy.
 const copyScript = `set -Eeuo pipefail
 shopt -s nullglob
-S=/from D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
+` + holdFunction + `S=/from D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
 ` + swapFunctions + `mon=
 cleanup() { rc=$?; [ -n "$mon" ] && kill "$mon" 2>/dev/null; if [ $rc -ne 0 ] && [ ! -e "$J" ]; then rm -rf "$N"; fi; exit $rc; }
 trap cleanup EXIT
@@ -188,6 +200,7 @@ trap cleanup EXIT
 # the clone's look-up and this helper (which the engine then made anew).
 entries "$S"; if [ ${#E[@]} -eq 0 ]; then echo "berth-error empty-source"; exit 66; fi
 SRC=("${E[@]}")
+hold copy
 settle
 mkdir "$N"
 # What a source's own interrupted copy left (staging, old, journal) is
@@ -218,6 +231,7 @@ echo "berth-size $(du -sb "$D" | cut -f1)"
 // swaps it in like copyScript. $REL is the data folder below the mount.
 const logicalScript = prelude + `
 shopt -s nullglob
+if ! restrict_ok; then echo "berth-error no-restrict $(psql --version)"; exit 65; fi
 D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
 ` + swapFunctions + `JOBS=$(nproc)
 cleanup() { rc=$?; as_pg pg_ctl -D "/from/$REL" -m fast -w stop >/dev/null 2>&1 || true; as_pg pg_ctl -D "$N/$REL" -m fast -w stop >/dev/null 2>&1 || true; if [ $rc -ne 0 ] && [ ! -e "$J" ]; then rm -rf "$N"; fi; exit $rc; }
@@ -228,7 +242,7 @@ start_db "/from/$REL" /berth/work/a
 init_db "$N/$REL" "$N"
 start_db "$N/$REL" /berth/work/b
 as_pg pg_dumpall -h /berth/work/a -U "$PG_USER" --globals-only >/berth/work/globals.sql
-as_pg psql -X -q -h /berth/work/b -U "$PG_USER" -d postgres -f /berth/work/globals.sql >/dev/null 2>&1 || true
+psql_in /berth/work/globals.sql -h /berth/work/b -U "$PG_USER" -d postgres >/dev/null 2>&1 || true
 # Database names come from the data: NUL-separated, never split by the
 # shell, handed to the tools through PGDATABASE or a quoted dbname='...'
 # (a bare name holding "=" would be read as connection options), printed
@@ -280,6 +294,9 @@ const mariadbServer = `start() {
 	return 1
 }
 stop() { kill "$1"; if ! wait "$1"; then cat "$2.err" >&2; return 1; fi; }
+# sandbox_ok: the image's mariadb client has --sandbox (10.5.25, 10.6.18,
+# 10.11.8, 11.0.6, 11.1.5, 11.2.4, 11.4.2 and later).
+sandbox_ok() { [[ "$(mariadb --help 2>/dev/null)" == *--sandbox* ]]; }
 `
 
 // mariadbLoadScript loads a seed or a live server into a fresh golden
@@ -298,16 +315,21 @@ stop() { kill "$1"; if ! wait "$1"; then cat "$2.err" >&2; return 1; fi; }
 // database /berth/in/source-db goes into the service's database (all its
 // databases but the system ones when that file is empty, each under its
 // own name).
-const mariadbLoadScript = "set -Eeuo pipefail\n" + mariadbServer + `fail() { echo "berth-error $*"; exit 65; }
+const mariadbLoadScript = "set -Eeuo pipefail\n" + holdFunction + mariadbServer + `fail() { echo "berth-error $*"; exit 65; }
 S=/berth/work/mysqld.sock
 D=/data${REL:+/$REL}
 PID=
-cleanup() { rc=$?; if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; exit $rc; }
+cleanup() { rc=$?; hold end; if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; exit $rc; }
 trap cleanup EXIT
+if ! sandbox_ok; then fail no-sandbox "$(mariadb --version)"; fi
 my_version() { mariadbd --version | grep -o '[0-9]\+\.[0-9]\+\.[0-9]\+' | head -n1 | cut -d. -f1,2; }
 # newer A B: version A is newer than version B.
 newer() { [ "$1" != "$2" ] && [ "$(printf '%s\n' "$1" "$2" | sort -V | tail -n1)" = "$1" ]; }
-my() { mariadb --protocol=socket --socket="$S" -uroot --binary-mode --max-allowed-packet=1G "$@"; }
+# my: the client on the private server. What it reads may come from
+# outside (a seed, a dump): --binary-mode reads no client command but
+# DELIMITER and \C, --sandbox refuses any that touches a file or runs a
+# program.
+my() { mariadb --protocol=socket --socket="$S" -uroot --binary-mode --sandbox --max-allowed-packet=1G "$@"; }
 # src: the mariadb client on the live server (the option file comes first).
 src() { mariadb --defaults-extra-file=/berth/in/source.cnf "$@"; }
 mkdir -p /berth/work
@@ -316,7 +338,7 @@ case "$SRC_KIND" in
 url)
 	echo "berth-step reading the source database"
 	sdb=$(cat /berth/in/source-db)
-	v=$(src -N -B -e 'SELECT VERSION()' ${sdb:+"$sdb"})
+	v=$(src -N -B -e 'SELECT VERSION()' ${sdb:+--database="$sdb"})
 	sv=$(printf '%s\n' "$v" | grep -o '^[0-9]\+\.[0-9]\+' | head -n1 || true)
 	case "$v" in *MariaDB*)
 		if [ -n "$sv" ] && newer "$sv" "$(my_version)"; then
@@ -324,10 +346,19 @@ url)
 		fi
 		;;
 	esac
+	# Database names come from the server: each is read in hex, one a
+	# line, and decoded here, never split by the shell (a name may hold a
+	# newline), and handed to mariadb-dump after --.
 	DBS=()
 	if [ -z "$sdb" ]; then
-		l=$(src -N -B -r -e "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1")
-		if [ -n "$l" ]; then mapfile -t DBS <<<"$l"; fi
+		src -N -B -e "SELECT HEX(schema_name) FROM information_schema.schemata WHERE schema_name NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1" >/berth/work/dbs
+		while IFS= read -r h; do
+			[ -n "$h" ] || continue
+			e=
+			for ((i = 0; i < ${#h}; i += 2)); do e+="\\x${h:i:2}"; done
+			printf -v n '%b' "$e"
+			DBS+=("$n")
+		done </berth/work/dbs
 	fi
 	;;
 seed)
@@ -363,10 +394,13 @@ url)
 	elif [ ${#DBS[@]} -gt 0 ]; then
 		"${DUMP[@]}" --databases -- "${DBS[@]}" | my >/dev/null
 	fi
+	# the source's credentials go once its dump is read
+	rm -f /berth/in/source.cnf
 	;;
 seed)
 	echo "berth-step restoring"
 	my </berth/in/pre.sql
+	hold restore
 	my ${MY_DB:+--database="$MY_DB"} <"$f" >/dev/null
 	;;
 esac
@@ -385,13 +419,14 @@ echo "berth-size $(du -sb /data | cut -f1)"
 // copyScript. The source's server runs without its grant tables and
 // without networking, so no password is needed; $REL is the data folder
 // below the mount.
-const mariadbLogicalScript = "set -Eeuo pipefail\nshopt -s nullglob\n" + mariadbServer + `D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
+const mariadbLogicalScript = "set -Eeuo pipefail\nshopt -s nullglob\n" + holdFunction + mariadbServer + `D=/to N=/to/` + stageDir + ` O=/to/` + oldDir + `
 ` + swapFunctions + `SD=/from${REL:+/$REL} ND=$N${REL:+/$REL}
 A=/berth/work/a.sock B=/berth/work/b.sock
 PA= PB=
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 cleanup() { rc=$?; [ -z "$PA" ] || stop_pid "$PA"; [ -z "$PB" ] || stop_pid "$PB"; if [ $rc -ne 0 ] && [ ! -e "$J" ]; then rm -rf "$N"; fi; exit $rc; }
 trap cleanup EXIT
+if ! sandbox_ok; then echo "berth-error no-sandbox $(mariadb --version)"; exit 65; fi
 mkdir -p /berth/work
 chown mysql:mysql /berth/work
 settle
@@ -406,8 +441,9 @@ mariadb-install-db --user=mysql --datadir="$ND" --skip-test-db --auth-root-authe
 start "$ND" "$B"
 PB=$P
 echo "berth-step copying every database"
+hold copy
 mariadb-dump --protocol=socket --socket="$A" -uroot --all-databases --routines --events --triggers --hex-blob --flush-privileges |
-	mariadb --protocol=socket --socket="$B" -uroot --binary-mode
+	mariadb --protocol=socket --socket="$B" -uroot --binary-mode --sandbox
 if [ -e "$SD/.my-healthcheck.cnf" ]; then cp -a "$SD/.my-healthcheck.cnf" "$ND/"; fi
 echo "berth-step stopping the servers cleanly"
 stop "$PA" "$A"

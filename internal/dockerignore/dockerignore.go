@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // rule is one line of a .dockerignore file.
@@ -72,10 +73,15 @@ func Parse(r io.Reader) (*Matcher, error) {
 	return d, sc.Err()
 }
 
-// patternRE compiles a pattern into an anchored regular expression.
+// patternRE compiles a pattern into an anchored regular expression. Its
+// literal bytes stay bytes (never read as Latin-1 code points), and a
+// run of ** crosses every character a name may hold, newlines too.
 func patternRE(p string) (*regexp.Regexp, error) {
+	if !utf8.ValidString(p) {
+		return nil, fmt.Errorf("pattern %q is not UTF-8", p)
+	}
 	var b strings.Builder
-	b.WriteString("^")
+	b.WriteString("(?s)^")
 	for i := 0; i < len(p); i++ {
 		c := p[i]
 		switch c {
@@ -120,12 +126,12 @@ func patternRE(p string) (*regexp.Regexp, error) {
 		case '\\':
 			if i+1 < len(p) {
 				i++
-				b.WriteString(regexp.QuoteMeta(string(p[i])))
+				b.WriteString(regexp.QuoteMeta(p[i : i+1]))
 			} else {
 				b.WriteString(`\\`)
 			}
 		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
+			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
 		}
 	}
 	b.WriteString("$")

@@ -42,9 +42,6 @@ func dbVolume(v VolumeInfo) dbclone.Volume {
 func (p dbPort) RunHelper(ctx context.Context, h dbclone.Helper) (dbclone.HelperResult, error) {
 	spec := HelperSpec{Image: h.Image, Cmd: h.Cmd, Env: h.Env, User: h.User, Upload: h.Upload, UploadDir: h.UploadDir,
 		Network: h.Network, Labels: h.Labels, Line: h.Line}
-	if h.Network == dbclone.NoSockets {
-		spec.Network = p.e.socketlessNetwork(ctx)
-	}
 	for _, m := range h.Mounts {
 		spec.Mounts = append(spec.Mounts, HelperMount{Volume: m.Volume, Target: m.Target, ReadOnly: m.ReadOnly})
 	}

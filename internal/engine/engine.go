@@ -23,9 +23,6 @@ type Engine struct {
 	indexOnce sync.Once
 	indexHost string // the default registry's index host, as the engine reports it
 
-	socketlessOnce sync.Once
-	socketless     string // the network mode for helpers that open no socket
-
 	live liveCache // inspects kept for drift checks (see liveCache)
 }
 

@@ -13,7 +13,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -146,7 +145,10 @@ type HelperSpec struct {
 	// command starts (files: seeds, a URL with credentials).
 	Upload    io.Reader
 	UploadDir string
-	// Network is a network to join ("" is the engine's default bridge).
+	// Network is the network mode: HelperNoNetwork ("" too) a private
+	// namespace with only loopback, HelperBridge the engine's default
+	// bridge. Nothing else: a helper never joins the engine host's
+	// namespace, nor another container's.
 	Network string
 	Labels  map[string]string
 	// Line is called with each line of output as it comes (may be nil).
@@ -162,10 +164,32 @@ type HelperResult struct {
 
 const helperOutputMax = 64 << 10
 
+// Helper network modes.
+const (
+	HelperNoNetwork = "none"
+	HelperBridge    = "bridge"
+)
+
+// helperNetwork checks a helper's network mode.
+func helperNetwork(mode string) (container.NetworkMode, error) {
+	switch mode {
+	case "", HelperNoNetwork:
+		return HelperNoNetwork, nil
+	case HelperBridge:
+		return HelperBridge, nil
+	}
+	return "", fmt.Errorf("helper network %q refused: a helper runs with %q or on the default %q network, never in the host's namespace nor another container's",
+		mode, HelperNoNetwork, HelperBridge)
+}
+
 // RunHelper runs a helper container to its end and removes it. The
 // container is labelled as Berth's and as a helper; when ctx ends it is
 // killed and removed.
 func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, error) {
+	network, err := helperNetwork(h.Network)
+	if err != nil {
+		return HelperResult{}, err
+	}
 	labels := maps.Clone(h.Labels)
 	if labels == nil {
 		labels = map[string]string{}
@@ -178,7 +202,7 @@ func (e *Engine) RunHelper(ctx context.Context, h HelperSpec) (HelperResult, err
 	}
 	cfg := &container.Config{Image: h.Image, Entrypoint: h.Cmd, Cmd: []string{}, Env: append(slices.Clip(h.Env), failpoint.HelperEnv()...), User: h.User, Labels: labels,
 		AttachStdout: true, AttachStderr: true}
-	hc := &container.HostConfig{Mounts: mounts, NetworkMode: container.NetworkMode(h.Network)}
+	hc := &container.HostConfig{Mounts: mounts, NetworkMode: network}
 	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nil, nil, "")
 	if err != nil {
 		return HelperResult{}, fmt.Errorf("creating a helper container from %s: %w", h.Image, err)
@@ -420,29 +444,4 @@ func (e *Engine) CreateProjectVolume(ctx context.Context, p *spec.Project, key s
 		return fmt.Errorf("volume %q is not in the project", key)
 	}
 	return e.createVolume(ctx, p, reconcile.Op{Kind: reconcile.OpCreateVolume, Resource: v.Name, Key: key}, func(string) {})
-}
-
-// socketlessNetwork is the network mode for a helper whose processes open
-// no socket: the engine host's namespace ("host"), where there is nothing
-// to create or tear down, unless the engine remaps user namespaces (it
-// then refuses to share the host's network) or its answer is unknown; then
-// "none", a private namespace with only loopback.
-func (e *Engine) socketlessNetwork(ctx context.Context) string {
-	e.socketlessOnce.Do(func() {
-		e.socketless = "none"
-		info, err := e.cli.Info(ctx)
-		if err != nil {
-			return
-		}
-		if info.OSType != "" && info.OSType != "linux" {
-			return
-		}
-		for _, opt := range info.SecurityOptions {
-			if strings.Contains(opt, "name=userns") {
-				return
-			}
-		}
-		e.socketless = "host"
-	})
-	return e.socketless
 }

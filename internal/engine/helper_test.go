@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -91,39 +92,69 @@ func TestHelperAndManagedVolumes(t *testing.T) {
 	}
 }
 
-// TestSocketlessHelpers: a helper that opens no socket runs in the engine
-// host's network namespace (nothing to set up: the start a clone waits
-// for), unless the engine remaps user namespaces; one that runs a private
-// server keeps a namespace of its own.
-func TestSocketlessHelpers(t *testing.T) {
+// TestHelperNetworks: no helper runs in the engine host's network
+// namespace. One that reaches nothing (dbclone.NoNetwork, the default)
+// has a namespace of its own with only loopback; one that reads a live
+// source (dbclone.SourceNetwork) is on the default bridge; the host's
+// namespace and another container's are refused outright.
+func TestHelperNetworks(t *testing.T) {
 	e := testEngine(t)
 	testenv.Image(t, "postgres:15")
 	ctx := testCtx(t, 2*time.Minute)
-	netns := func(network string) string {
+	// what a helper sees: its namespace, its interfaces, its routes
+	const look = `readlink /proc/self/ns/net; echo "ifaces $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort | tr '\n' ' ')"; echo "routes $(($(wc -l </proc/net/route) - 1))"`
+	type view struct {
+		ns, ifaces string
+		routes     int
+	}
+	inside := func(network string) view {
 		t.Helper()
-		res, err := e.DBClone().RunHelper(ctx, dbclone.Helper{Image: "postgres:15", Network: network,
-			Cmd: []string{"readlink", "/proc/self/ns/net"}})
+		res, err := e.DBClone().RunHelper(ctx, dbclone.Helper{Image: "postgres:15", Network: network, Cmd: []string{"bash", "-c", look}})
 		if err != nil || res.ExitCode != 0 {
 			t.Fatalf("helper on %q: %+v %v", network, res, err)
 		}
-		return strings.TrimSpace(res.Output)
+		var v view
+		for _, l := range strings.Split(strings.TrimSpace(res.Output), "\n") {
+			switch {
+			case strings.HasPrefix(l, "net:"):
+				v.ns = l
+			case strings.HasPrefix(l, "ifaces "):
+				v.ifaces = strings.TrimSpace(strings.TrimPrefix(l, "ifaces "))
+			case strings.HasPrefix(l, "routes "):
+				v.routes, _ = strconv.Atoi(strings.TrimPrefix(l, "routes "))
+			}
+		}
+		if v.ns == "" {
+			t.Fatalf("helper on %q printed no namespace:\n%s", network, res.Output)
+		}
+		return v
 	}
 	out, err := exec.Command("docker", "run", "--rm", "--network", "host", "--entrypoint", "readlink", "postgres:15", "/proc/self/ns/net").CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker run --network host: %v: %s", err, out)
 	}
 	host := strings.TrimSpace(string(out))
-	userns, _ := exec.Command("docker", "info", "--format", "{{json .SecurityOptions}}").Output()
-	socketless, private := netns(dbclone.NoSockets), netns(dbclone.NoNetwork)
-	if strings.Contains(string(userns), "name=userns") {
-		if socketless == host {
-			t.Errorf("on an engine that remaps user namespaces a socketless helper shares the host's network namespace %s", host)
+	for _, network := range []string{dbclone.NoNetwork, ""} {
+		v := inside(network)
+		if v.ns == host {
+			t.Errorf("a helper on %q runs in the host's network namespace %s", network, host)
 		}
-	} else if socketless != host {
-		t.Errorf("socketless helper in %s, the host's namespace is %s", socketless, host)
+		if v.ifaces != "lo" || v.routes != 0 {
+			t.Errorf("a helper on %q has interfaces %q and %d routes, want loopback only", network, v.ifaces, v.routes)
+		}
 	}
-	if private == host || private == "" {
-		t.Errorf("a NoNetwork helper runs in %q, the host's namespace is %s", private, host)
+	v := inside(dbclone.SourceNetwork)
+	if v.ns == host {
+		t.Errorf("a source's helper runs in the host's network namespace %s", host)
+	}
+	if !strings.Contains(v.ifaces, "eth0") || v.routes == 0 {
+		t.Errorf("a source's helper has interfaces %q and %d routes, want the bridge's eth0 and a route", v.ifaces, v.routes)
+	}
+	for _, network := range []string{"host", "container:" + host, "default", "berth:no-sockets"} {
+		_, err := e.DBClone().RunHelper(ctx, dbclone.Helper{Image: "postgres:15", Network: network, Cmd: []string{"true"}})
+		if err == nil || !strings.Contains(err.Error(), "refused") {
+			t.Errorf("a helper on %q: %v, want it refused", network, err)
+		}
 	}
 }
 

@@ -15,12 +15,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ErrBusy is what a refused Acquire's error Is: another operation holds
@@ -166,16 +169,69 @@ func writeHolder(f *os.File, h Holder) error {
 // is read again a few times.
 func readHolder(path string) *Holder {
 	for range 5 {
-		b, err := os.ReadFile(path)
-		if err == nil && len(b) > 0 {
-			var h Holder
-			if json.Unmarshal(b, &h) == nil && h.PID != 0 {
-				return &h
+		if b, err := readAtMost(path, maxHolderBytes); err == nil {
+			if h := parseHolder(b); h != nil {
+				return h
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
+}
+
+// maxHolderBytes is the most of a lock file a refused caller reads: a
+// holder is a line of JSON of a few hundred bytes.
+const maxHolderBytes = 4 << 10
+
+// maxHolderText is the most of each text field of a holder that is shown.
+const maxHolderText = 200
+
+// readAtMost reads the first n bytes of path.
+func readAtMost(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// parseHolder reads a lock file's content: nil unless it names a holder
+// (a process id above 0). The file is another process's writing, read
+// into an error shown on a terminal: its text fields are cut to
+// maxHolderText characters, with anything but printable characters (line
+// breaks, escape sequences, invalid UTF-8) replaced.
+func parseHolder(b []byte) *Holder {
+	if len(b) == 0 {
+		return nil
+	}
+	var h Holder
+	if json.Unmarshal(b, &h) != nil || h.PID <= 0 {
+		return nil
+	}
+	for _, s := range []*string{&h.Env, &h.What, &h.Host, &h.Command} {
+		*s = printable(*s)
+	}
+	return &h
+}
+
+// printable is s with every rune that is not printable (or a plain space)
+// replaced by U+FFFD, at most maxHolderText of them.
+func printable(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == maxHolderText {
+			b.WriteString("…")
+			break
+		}
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			r = utf8.RuneError
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
 }
 
 // command is how this process was started, short: the program's name and

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -64,10 +66,13 @@ func editService(svc *yaml.Node, e ComposeEdit) bool {
 		if e.Value == nil || img == nil || img.Kind != yaml.ScalarNode || strings.Contains(img.Value, "${") {
 			return false
 		}
-		img.Value, img.Style = *e.Value, 0
+		img.Value, img.Style = escapeDollars(*e.Value), 0
 		return true
 	case strings.HasPrefix(e.Path, "/environment/"):
 		key := strings.ReplaceAll(strings.ReplaceAll(strings.TrimPrefix(e.Path, "/environment/"), "~1", "/"), "~0", "~")
+		if !composeVarName(key) {
+			return false
+		}
 		env := mapValue(svc, "environment")
 		if env == nil {
 			if e.Value == nil {
@@ -90,18 +95,23 @@ func editService(svc *yaml.Node, e ComposeEdit) bool {
 					env.Content = append(env.Content[:i], env.Content[i+2:]...)
 					return true
 				}
-				style := quoteStyle(*e.Value)
+				value := escapeDollars(*e.Value)
+				style := quoteStyle(value)
 				if v.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
 					style = v.Style // keep the file's quoting
 				}
-				env.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: *e.Value, Style: style}
+				env.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value, Style: style,
+					HeadComment: v.HeadComment, LineComment: v.LineComment, FootComment: v.FootComment}
 				return true
 			}
 			if e.Value == nil {
 				return false
 			}
-			env.Content = append(env.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key},
-				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: *e.Value, Style: quoteStyle(*e.Value)})
+			value := escapeDollars(*e.Value)
+			// a name YAML reads as a number, a boolean or null is quoted:
+			// Compose takes string keys only
+			env.Content = append(env.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key, Style: quoteStyle(key)},
+				&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value, Style: quoteStyle(value)})
 			return true
 		case yaml.SequenceNode:
 			for i, item := range env.Content {
@@ -116,18 +126,39 @@ func editService(svc *yaml.Node, e ComposeEdit) bool {
 					env.Content = append(env.Content[:i], env.Content[i+1:]...)
 					return true
 				}
-				env.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Value: key + "=" + *e.Value}
+				env.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Value: key + "=" + escapeDollars(*e.Value),
+					HeadComment: item.HeadComment, LineComment: item.LineComment, FootComment: item.FootComment}
 				return true
 			}
 			if e.Value == nil {
 				return false
 			}
-			env.Content = append(env.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key + "=" + *e.Value})
+			env.Content = append(env.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key + "=" + escapeDollars(*e.Value)})
 			return true
 		}
 	}
 	return false
 }
+
+// composeVarName says whether Compose can hold a variable of this name:
+// not empty, no =, no white space nor control characters (Compose refuses
+// a name with a trailing space; the others could not be set from a shell
+// either).
+func composeVarName(k string) bool {
+	if k == "" || !utf8.ValidString(k) {
+		return false
+	}
+	for _, r := range k {
+		if r == '=' || unicode.IsSpace(r) || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// escapeDollars writes a value taken from a running container (a
+// literal) so that Compose's interpolation gives it back: $ as $$.
+func escapeDollars(v string) string { return strings.ReplaceAll(v, "$", "$$") }
 
 // quoteStyle quotes a value that YAML would otherwise read as another
 // type (numbers, booleans, empty).
