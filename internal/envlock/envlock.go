@@ -87,6 +87,10 @@ type Lock struct {
 // Path is the lock file.
 func (l *Lock) Path() string { return l.path }
 
+// onWait is called each time Acquire finds the lock held and waits; tests
+// replace it to know that a caller is blocked.
+var onWait = func(env string) {}
+
 // envName is what an environment name may look like (it names a file).
 var envName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
@@ -123,6 +127,7 @@ func Acquire(ctx context.Context, dir, env, what string, wait bool) (*Lock, erro
 		if !wait {
 			return nil, busy
 		}
+		onWait(env)
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w (gave up waiting: %w)", busy, ctx.Err())

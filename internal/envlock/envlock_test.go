@@ -8,7 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -149,22 +149,50 @@ func TestWaitGetsTheLockOnceReleased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var second *Lock
-	var secondErr error
-	start := time.Now()
-	wg.Go(func() { second, secondErr = Acquire(ctx, dir, "shop", "rollback", true) })
-	time.Sleep(300 * time.Millisecond)
+	waiting := make(chan struct{}, 1)
+	onWait = func(string) {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	}
+	t.Cleanup(func() { onWait = func(string) {} })
+
+	var released atomic.Bool
+	type result struct {
+		lock     *Lock
+		err      error
+		released bool
+	}
+	got := make(chan result, 1)
+	go func() {
+		l, err := Acquire(ctx, dir, "shop", "rollback", true)
+		got <- result{l, err, released.Load()}
+	}()
+	// The second caller found the lock held and waits.
+	select {
+	case <-waiting:
+	case r := <-got:
+		t.Fatalf("the second caller did not wait: %v", r.err)
+	case <-ctx.Done():
+		t.Fatal("the second caller never waited")
+	}
+	released.Store(true)
 	first.Release()
-	wg.Wait()
-	if secondErr != nil {
-		t.Fatal(secondErr)
+	var r result
+	select {
+	case r = <-got:
+	case <-ctx.Done():
+		t.Fatal("the second caller never got the lock")
 	}
-	defer second.Release()
-	if waited := time.Since(start); waited < 300*time.Millisecond {
-		t.Errorf("got the lock after %v, before it was released", waited)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if h := readHolder(second.Path()); h == nil || h.What != "rollback" {
+	defer r.lock.Release()
+	if !r.released {
+		t.Error("the second caller got the lock before it was released")
+	}
+	if h := readHolder(r.lock.Path()); h == nil || h.What != "rollback" {
 		t.Errorf("lock file names %+v", h)
 	}
 }
