@@ -49,6 +49,10 @@ type Options struct {
 	Clock Clock
 	// addWatch adds an inotify watch; tests replace it.
 	addWatch func(w *fsnotify.Watcher, dir string) error
+	// watching, when set, is told each folder (relative to the root) once
+	// it is watched or its first poll scan is taken; tests wait on it
+	// instead of sleeping.
+	watching func(rel string)
 }
 
 // Clock is the time source of the debouncer.
@@ -180,8 +184,15 @@ func (t *tree) addTree(dir string) error {
 		t.mu.Lock()
 		t.dirs[p] = true
 		t.mu.Unlock()
+		t.told(p)
 		return nil
 	})
+}
+
+func (t *tree) told(dir string) {
+	if t.opts.watching != nil {
+		t.opts.watching(t.rel(dir))
+	}
 }
 
 func (t *tree) startPolling(dir string) {
@@ -189,6 +200,7 @@ func (t *tree) startPolling(dir string) {
 	_, already := t.polled[dir]
 	t.polled[dir] = scanDir(dir)
 	t.mu.Unlock()
+	t.told(dir)
 	if !already {
 		t.deb.note(fmt.Sprintf("polling %s every %s: the inotify watch limit is reached (raise fs.inotify.max_user_watches)", t.rel(dir), t.opts.Poll))
 	}

@@ -2,6 +2,7 @@ package watch
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,11 +97,41 @@ func TestDebounce(t *testing.T) {
 	}
 }
 
-// collect runs Tree on dir and gathers batches.
+// collect runs Tree on dir and gathers batches, and the folders watched.
 type collect struct {
-	mu    sync.Mutex
-	all   []Batch
-	notes []string
+	mu      sync.Mutex
+	all     []Batch
+	notes   []string
+	watched map[string]int // folder → times watched or first polled
+	changed chan struct{}  // closed and replaced at each new folder
+}
+
+func (c *collect) watching(rel string) {
+	c.mu.Lock()
+	c.watched[rel]++
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// waitWatched waits until folder rel has been watched n times in all (a
+// folder moved back in is watched anew).
+func (c *collect) waitWatched(t *testing.T, rel string, n int) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		got, changed := c.watched[rel], c.changed
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("folder %s never watched (%d times of %d)", rel, got, n)
+		}
+	}
 }
 
 func (c *collect) add(b Batch) {
@@ -134,7 +165,16 @@ func (c *collect) wait(t *testing.T, path string) Batch {
 }
 
 func start(t *testing.T, dir string, opts Options) *collect {
-	c := &collect{}
+	c := &collect{watched: map[string]int{}, changed: make(chan struct{})}
+	opts.watching = c.watching
+	var folders []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			folders = append(folders, filepath.ToSlash(rel))
+		}
+		return nil
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Tree(ctx, dir, opts, c.add) }()
@@ -144,7 +184,9 @@ func start(t *testing.T, dir string, opts Options) *collect {
 			t.Error(err)
 		}
 	})
-	time.Sleep(100 * time.Millisecond) // watches in place
+	for _, f := range folders {
+		c.waitWatched(t, f, 1)
+	}
 	return c
 }
 
@@ -170,7 +212,7 @@ func TestTreeFileChanges(t *testing.T) {
 
 	// A folder created, then a file in it.
 	os.MkdirAll(filepath.Join(dir, "seeds", "sub"), 0o755)
-	time.Sleep(50 * time.Millisecond)
+	c.waitWatched(t, "seeds/sub", 1)
 	os.WriteFile(filepath.Join(dir, "seeds", "sub", "x.sql"), []byte("select 1;\n"), 0o644)
 	c.wait(t, "seeds/sub/x.sql")
 
@@ -183,7 +225,7 @@ func TestTreeFileChanges(t *testing.T) {
 	os.WriteFile(filepath.Join(other, "more", "y.sql"), []byte("y"), 0o644)
 	os.Rename(filepath.Join(other, "more"), filepath.Join(dir, "more"))
 	c.wait(t, "more/y.sql")
-	time.Sleep(50 * time.Millisecond)
+	c.waitWatched(t, "more", 1)
 	os.WriteFile(filepath.Join(dir, "more", "y.sql"), []byte("y2"), 0o644)
 	c.wait(t, "more/y.sql")
 }
@@ -199,8 +241,7 @@ func TestTreePollsWhenTheWatchLimitIsReached(t *testing.T) {
 			}
 			return w.Add(p)
 		}}
-	c := start(t, dir, opts)
-	time.Sleep(60 * time.Millisecond)
+	c := start(t, dir, opts) // big's first scan taken
 	os.WriteFile(filepath.Join(dir, "big", "f"), []byte("22"), 0o644)
 	c.wait(t, "big/f")
 	c.mu.Lock()
