@@ -50,7 +50,21 @@ func TestPrefetchServesTheFirstListingOnce(t *testing.T) {
 		}
 		got <- l
 	}()
-	time.Sleep(50 * time.Millisecond)
+	// It has taken the early listing over (and waits for it: the listing
+	// is held) once s.early is gone.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		taken := s.early == nil
+		s.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the page's listing never took the early one over")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	close(c.release)
 	first := <-got
 	if len(first.Environments) != 1 || c.lists.Load() != 1 {

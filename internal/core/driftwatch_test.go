@@ -35,6 +35,25 @@ type driftFake struct {
 	events chan ContainerEvent
 	// streams counts the Events and DriftEvents streams opened.
 	streams, driftStreams int
+	// ack, when set, is closed once the next event has been handed to the
+	// stream's receiver and it returned (see deliver).
+	ack chan struct{}
+}
+
+// deliver sends ev and waits until the open stream's receiver has taken
+// it in.
+func (f *driftFake) deliver(t *testing.T, ev ContainerEvent) {
+	t.Helper()
+	ack := make(chan struct{})
+	f.mu.Lock()
+	f.ack = ack
+	f.mu.Unlock()
+	f.events <- ev
+	select {
+	case <-ack:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event never reached the watcher")
+	}
 }
 
 func newDriftFake() *driftFake {
@@ -182,6 +201,12 @@ func (f *driftFake) follow(ctx context.Context, out func(ContainerEvent)) error 
 			return errors.New("the fake engine went away")
 		case ev := <-f.events:
 			out(ev)
+			f.mu.Lock()
+			if f.ack != nil {
+				close(f.ack)
+				f.ack = nil
+			}
+			f.mu.Unlock()
 		}
 	}
 }
@@ -288,8 +313,7 @@ func TestWatchDriftEventDuringCheck(t *testing.T) {
 		t.Fatal("no check started")
 	}
 	f.setState(reconcile.StateExited) // the container dies during the check
-	f.events <- die("web")
-	time.Sleep(50 * time.Millisecond) // the event reaches the loop
+	f.deliver(t, die("web"))          // the event reaches the loop
 	close(hold)                       // the check ends with what it read: running
 	awaitLiveMany(t, f)
 	awaitLiveMany(t, f) // the second check, caused by the event

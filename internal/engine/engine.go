@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
@@ -24,6 +25,11 @@ type Engine struct {
 	indexHost string // the default registry's index host, as the engine reports it
 
 	live liveCache // inspects kept for drift checks (see liveCache)
+
+	// eventsSince, when set, makes event streams start with the events
+	// since then (the engine replays them): tests set it so that a stream
+	// misses nothing that happened before it opened.
+	eventsSince time.Time
 }
 
 // Endpoint says which engine an Engine talks to.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -44,10 +45,14 @@ func (e *Engine) AllEvents(ctx context.Context, out func(Event)) error {
 }
 
 func (e *Engine) events(ctx context.Context, label string, out func(Event)) error {
-	msgs, errs := e.cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
+	opts := events.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("type", string(events.ContainerEventType)),
 		filters.Arg("label", label),
-	)})
+	)}
+	if !e.eventsSince.IsZero() {
+		opts.Since = fmt.Sprintf("%d.%09d", e.eventsSince.Unix(), e.eventsSince.Nanosecond())
+	}
+	msgs, errs := e.cli.Events(ctx, opts)
 	for {
 		select {
 		case <-ctx.Done():

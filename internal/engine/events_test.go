@@ -19,6 +19,7 @@ func TestIntegrationAllEvents(t *testing.T) {
 	img := probeImage(t, e)
 	name := uniqueProject(t, e)
 
+	e.eventsSince = time.Now() // the stream replays what happens before it opens
 	evCtx, stop := context.WithCancel(ctx)
 	var (
 		mu   sync.Mutex
@@ -32,7 +33,6 @@ func TestIntegrationAllEvents(t *testing.T) {
 			mu.Unlock()
 		})
 	}()
-	time.Sleep(200 * time.Millisecond) // let the stream open
 
 	labels := map[string]string{reconcile.LabelProject: name, reconcile.LabelService: "svc", reconcile.LabelNumber: "1"}
 	managed := map[string]string{reconcile.LabelManaged: "true"}

@@ -247,6 +247,7 @@ func TestIntegrationProjectLifecycle(t *testing.T) {
 	}
 
 	// Recreate api with a new environment; watch the events meanwhile.
+	e.eventsSince = time.Now() // the stream replays what happens before it opens
 	evCtx, stopEvents := context.WithCancel(ctx)
 	var (
 		evMu   sync.Mutex
@@ -260,7 +261,6 @@ func TestIntegrationProjectLifecycle(t *testing.T) {
 			evMu.Unlock()
 		})
 	}()
-	time.Sleep(200 * time.Millisecond) // let the event stream open
 
 	before := map[string]string{}
 	for _, c := range obs.Containers {
