@@ -110,8 +110,17 @@ test('web mode: up, live state, logs and down of the shop from the UI', { timeou
     await page.getByTestId(`logs-${name}`).click()
     await page.getByTestId('logs-panel').waitFor()
     await page.getByTestId('log-line').first().waitFor({ timeout: 30000 })
+    // Before the search some line shown does not hold the text; after it,
+    // every line shown does.
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="log-line"]')]
+      .some((l) => !l.textContent.includes('database system is ready')), null, { timeout: 30000 })
     await page.getByTestId('logs-search').fill('database system is ready')
-    await page.getByTestId('log-line').first().waitFor({ timeout: 30000 })
+    await page.waitForFunction(() => {
+      const lines = [...document.querySelectorAll('[data-testid="log-line"]')]
+      return lines.length > 0 && lines.every((l) => l.textContent.includes('database system is ready'))
+    }, null, { timeout: 30000 })
+    const shown = await page.getByTestId('log-line').allInnerTexts()
+    assert.ok(shown.length > 0 && shown.every((l) => l.includes('database system is ready')), `lines shown for the search: ${shown.join(' | ')}`)
     await shot(page, '05-logs')
 
     // Down, confirming the plan.
