@@ -215,7 +215,7 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 	t.Run("snapshot-restore-reset", func(t *testing.T) {
 		f := f.sub(t)
 		if running == "" {
-			t.Skip("no verified clone")
+			t.Fatal("no verified clone: the clone subtest failed")
 		}
 		c := running
 		tg := f.myTarget(runningVol, c)
@@ -248,7 +248,7 @@ INSERT INTO notes VALUES (1, 'quote '' and backslash \\ and unicode é');`)
 	t.Run("logical", func(t *testing.T) {
 		f := f.sub(t)
 		if running == "" {
-			t.Skip("no verified clone")
+			t.Fatal("no verified clone: the clone subtest failed")
 		}
 		// a logical copy of the running environment (stopped around it) into a fresh volume
 		f.c.Force = dbclone.StrategyLogical

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/berthdev/berth/internal/testenv"
 )
 
 func TestInspectSeed(t *testing.T) {
@@ -80,9 +82,7 @@ func TestChecksumSeed(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "d", "toc.dat"), []byte("toc"), 0o644)
 	os.WriteFile(filepath.Join(dir, "d", "3001.dat"), []byte("rows"), 0o644)
 	os.WriteFile(filepath.Join(dir, "d", "sub", "x"), []byte("x"), 0o644)
-	if _, err := exec.LookPath("sha256sum"); err != nil {
-		t.Skip("no sha256sum")
-	}
+	testenv.Tool(t, "sha256sum")
 	cmd := exec.Command("sh", "-c", "(find . -type f | LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -d' ' -f1")
 	cmd.Dir = filepath.Join(dir, "d")
 	want, err := cmd.Output()

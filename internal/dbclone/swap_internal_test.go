@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/berthdev/berth/internal/testenv"
 )
 
 // tree reads a folder into path → content ("<dir>" for folders).
@@ -103,9 +105,7 @@ func expectData(t *testing.T, d string, want map[string]string, what string) {
 // moves of single entries; settle always ends with either the whole old
 // data or the whole new data, never a mix and never neither.
 func TestSwapIsCrashSafe(t *testing.T) {
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("no bash")
-	}
+	testenv.Tool(t, "bash")
 	stage := func(t *testing.T) string {
 		d := t.TempDir()
 		write(t, d, oldData)

@@ -34,7 +34,7 @@ func TestIntegrationLiveCacheEvents(t *testing.T) {
 	direct := testEngine(t)
 	host := direct.Endpoint().Host
 	if !strings.HasPrefix(host, "unix://") {
-		t.Skipf("the engine is at %s: the proxy forwards a unix socket", host)
+		testenv.Missing(t, "the engine is at "+host+": the socket proxy forwards a unix socket")
 	}
 	img := probeImage(t, direct)
 	name := uniqueProject(t, direct)
