@@ -49,11 +49,19 @@ test: ## install what is missing, start the engine, build the images, run every 
 	@scripts/engine.sh
 	@BERTH_IMAGES_NO_PULL=1 scripts/images.sh
 	@scripts/build.sh
-	$(MAKE) --no-print-directory test-go test-frontend test-desktop test-browser
+	$(MAKE) --no-print-directory lint test-go test-frontend test-desktop test-browser
+
+.PHONY: lint
+lint: ## static checks: go vet, staticcheck (both build tag sets), shellcheck, svelte-check and tsc
+	go vet -tags nogui ./...
+	go vet -tags nogui,failpoint ./internal/failpoint/ ./app/cli/
+	go tool staticcheck -tags nogui ./...
+	go tool staticcheck -tags nogui,failpoint ./internal/failpoint/ ./app/cli/
+	shellcheck -x scripts/*.sh .ci/run images/*/*.sh
+	cd frontend && npm run --silent check
 
 .PHONY: test-go
 test-go: ## Go unit and integration tests (integration against the real engine; the fault-injection suite beside the rest)
-	go vet -tags nogui ./...
 	@BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) -skip '^TestFaultInjection$$' ./... & all=$$!; \
 	BERTH_INTEGRATION=1 go test -tags nogui -count=1 -timeout 40m -run '^TestFaultInjection$$' ./app/cli/ & fault=$$!; \
 	wait $$all; a=$$?; wait $$fault; f=$$?; \

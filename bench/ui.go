@@ -246,12 +246,12 @@ func startXvfb(w, h int) (string, func(), error) {
 	case n := <-got:
 		if n == "" {
 			stop()
-			return "", nil, errors.New("Xvfb did not start")
+			return "", nil, errors.New("the X server (Xvfb) did not start")
 		}
 		return ":" + n, stop, nil
 	case <-time.After(10 * time.Second):
 		stop()
-		return "", nil, errors.New("Xvfb announced no display within 10 s")
+		return "", nil, errors.New("the X server (Xvfb) announced no display within 10 s")
 	}
 }
 

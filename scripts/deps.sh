@@ -28,6 +28,7 @@ if [ "$what" = all ]; then
     postgresql-client            # psql, pg_dump, pg_restore for tests
     xvfb xauth x11-utils xdotool imagemagick   # the desktop smoke test and screenshots
     chromium                     # browser tests (playwright-core drives it)
+    shellcheck                   # make lint: the shell scripts
   )
 fi
 missing=()

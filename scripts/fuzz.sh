@@ -13,7 +13,7 @@
 # (make test) runs it from then on as a regression case. Inputs that only
 # widened coverage stay in go's cache ($(go env GOCACHE)/fuzz).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 FUZZTIME=${FUZZTIME:-30s}
 parallel=()

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # retry.sh, sourced by the set-up scripts (they define say first).
 #
 # retry CMD...: runs a step that downloads up to three times, 15 s apart

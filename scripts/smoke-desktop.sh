@@ -43,6 +43,7 @@ done
 
 work=$(mktemp -d)
 xvfb_pid="" app_pid=""
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
   [ -n "$app_pid" ] && kill "$app_pid" 2>/dev/null && wait "$app_pid" 2>/dev/null
   [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null && wait "$xvfb_pid" 2>/dev/null
@@ -59,7 +60,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -s "$work/display" ] || { say "Xvfb did not start"; exit 1; }
-export DISPLAY=":$(head -n1 "$work/display")"
+DISPLAY=":$(head -n1 "$work/display")"
+export DISPLAY
 say "display $DISPLAY, definitions $BERTH_DEFINITIONS"
 
 # Settings, window geometry and history go to a folder of this run, not the

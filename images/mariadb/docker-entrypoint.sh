@@ -23,7 +23,8 @@ die() {
 # file_env VAR [DEFAULT]: MARIADB_VAR from the environment or the file named by
 # MARIADB_VAR_FILE, else the MYSQL_ forms, else DEFAULT; exported as MARIADB_VAR.
 file_env() {
-	local var=MARIADB_$1 mvar=MYSQL_$1 def=${2:-} val=$def v
+	local var=MARIADB_$1 mvar=MYSQL_$1 def=${2:-}
+	local val=$def v
 	for v in "$var" "$mvar"; do
 		local f="${v}_FILE"
 		if [ -n "${!v:-}" ] && [ -n "${!f:-}" ]; then
@@ -97,8 +98,8 @@ temp_server_start() {
 	"$@" --skip-networking --default-time-zone=SYSTEM --socket="$SOCKET" --loose-wsrep_on=OFF \
 		--loose-innodb_buffer_pool_load_at_startup=0 &
 	TEMP_PID=$!
-	local i
-	for i in $(seq 300); do
+	local _
+	for _ in $(seq 300); do
 		if mariadb --protocol=socket --socket="$SOCKET" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
 			return
 		fi
@@ -120,6 +121,7 @@ sql_escape() {
 }
 
 # sql_ident STRING: STRING quoted as a SQL identifier.
+# shellcheck disable=SC2016 # the backticks are SQL's, not the shell's
 sql_ident() { printf '`%s`' "${1//\`/\`\`}"; }
 
 # random_password: 32 hex digits.

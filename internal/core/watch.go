@@ -151,7 +151,7 @@ func (b *Berth) watch(ctx context.Context, opts WatchOptions, out func(Change), 
 				w = &envWatcher{b: b, e: e, settle: opts.Settle, send: send, pending: map[string]*time.Timer{}}
 			}
 			opened := b.now()
-			err = b.follow(ctx, e, w, dw)
+			b.follow(ctx, e, w, dw) // how it ended is read from the engine below
 			if w != nil {
 				w.stop()
 			}
@@ -161,11 +161,9 @@ func (b *Berth) watch(ctx context.Context, opts WatchOptions, out func(Change), 
 			if b.now().Sub(opened) > opts.MaxBackoff {
 				backoff = opts.MinBackoff // it ran a while: start over
 			}
-			if err == nil {
-				err = errors.New("the engine's event stream ended")
-			}
 			// The next round's connection attempt says whether the engine
-			// is gone or only the stream dropped.
+			// is gone or only the stream dropped (what the stream ended
+			// with does not matter: a stream that ends is reopened).
 			if _, perr := b.eng(ctx); perr != nil {
 				err = perr
 			} else {

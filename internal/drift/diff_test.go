@@ -15,8 +15,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
-func ptr[T any](v T) *T { return &v }
-
 // shop is a desired state: web (probe-like image, env, port, health
 // check, bind mount), db (a volume, a command), both on back; web on
 // front too.

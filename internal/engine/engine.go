@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 )
 
@@ -52,11 +51,6 @@ func (e *Engine) Endpoint() Endpoint { return e.endpoint }
 
 // Close releases the connection.
 func (e *Engine) Close() error { return e.cli.Close() }
-
-// apiAtLeast reports whether the negotiated API version is v or newer.
-func (e *Engine) apiAtLeast(v string) bool {
-	return versions.GreaterThanOrEqualTo(e.endpoint.APIVersion, v)
-}
 
 // Errors callers can check with errors.Is.
 var (

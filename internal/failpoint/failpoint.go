@@ -28,8 +28,3 @@ const (
 
 // ScriptPoints are the points helper scripts honour (dbclone's swap).
 var ScriptPoints = []string{"copy-staged", "swap-journalled", "swap-half"}
-
-const (
-	envName   = "BERTH_FAILPOINT"
-	traceName = "BERTH_FAILPOINT_TRACE"
-)

@@ -10,6 +10,11 @@ import (
 	"syscall"
 )
 
+const (
+	envName   = "BERTH_FAILPOINT"       // NAME:N, the point to die at
+	traceName = "BERTH_FAILPOINT_TRACE" // a file the points passed are written to
+)
+
 var (
 	mu     sync.Mutex
 	counts = map[string]int{}
