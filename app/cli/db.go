@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -70,7 +71,7 @@ func (a *app) dbLsCommand() *cobra.Command {
 					state = "not created yet"
 				}
 				fmt.Fprintf(a.stdout, "%s/%s (%s)  volume %s (%s)\n", d.Env, d.Service, d.Engine, d.Volume, state)
-				fmt.Fprintf(a.stdout, "  source:   %s\n", cmpOr(d.Source, "none (the image initialises it)"))
+				fmt.Fprintf(a.stdout, "  source:   %s\n", cmp.Or(strings.TrimSpace(d.Source), "none (the image initialises it)"))
 				if d.Strategy != "" {
 					fmt.Fprintf(a.stdout, "  copies:   %s\n", d.Strategy)
 				}
@@ -390,11 +391,4 @@ func humanAge(d time.Duration) string {
 		return fmt.Sprintf("%dh", int(d.Hours()))
 	}
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
-}
-
-func cmpOr(a, b string) string {
-	if strings.TrimSpace(a) != "" {
-		return a
-	}
-	return b
 }

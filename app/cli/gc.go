@@ -55,9 +55,9 @@ func (a *app) printPrune(res *core.PruneResult) {
 	if res.DryRun {
 		verb, freed = "would remove", "would free"
 	}
-	fmt.Fprintf(a.stdout, "%s %d workspace(s), %s %s; kept %d\n", verb, len(res.Removed), freed, size(res.BytesFreed), len(res.Kept))
+	fmt.Fprintf(a.stdout, "%s %d workspace(s), %s %s; kept %d\n", verb, len(res.Removed), freed, humanBytes(res.BytesFreed), len(res.Kept))
 	for _, e := range res.Removed {
-		fmt.Fprintf(a.stdout, "  - %s  last used %s  %s\n", short(e.Tree), e.LastUsed.Local().Format(time.DateTime), size(e.Bytes))
+		fmt.Fprintf(a.stdout, "  - %s  last used %s  %s\n", short(e.Tree), e.LastUsed.Local().Format(time.DateTime), humanBytes(e.Bytes))
 	}
 	for _, e := range res.Kept {
 		fmt.Fprintf(a.stdout, "  = %s  %s\n", short(e.Tree), e.Kept)
@@ -71,9 +71,9 @@ func (a *app) printPrune(res *core.PruneResult) {
 	case g.Skipped != "":
 		fmt.Fprintf(a.stdout, "golden copies: none removed: %s\n", g.Skipped)
 	default:
-		fmt.Fprintf(a.stdout, "%s %d golden cop(ies), %s %s; kept %d\n", verb, len(g.Removed), freed, size(g.BytesFreed), len(g.Kept))
+		fmt.Fprintf(a.stdout, "%s %d golden cop(ies), %s %s; kept %d\n", verb, len(g.Removed), freed, humanBytes(g.BytesFreed), len(g.Kept))
 		for _, e := range g.Removed {
-			fmt.Fprintf(a.stdout, "  - %s  %s  last used %s  %s\n", e.Volume, e.Source, e.LastUsed.Local().Format(time.DateTime), size(e.Bytes))
+			fmt.Fprintf(a.stdout, "  - %s  %s  last used %s  %s\n", e.Volume, e.Source, e.LastUsed.Local().Format(time.DateTime), humanBytes(e.Bytes))
 		}
 		for _, e := range g.Kept {
 			fmt.Fprintf(a.stdout, "  = %s  %s  %s\n", e.Volume, e.Source, e.Kept)
@@ -85,18 +85,4 @@ func (a *app) printPrune(res *core.PruneResult) {
 			fmt.Fprintf(a.stdout, "  left alone: %d golden cop(ies) this installation has no record of using\n", g.Others)
 		}
 	}
-}
-
-// size is a byte count for people.
-func size(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

@@ -7,6 +7,7 @@ package core
 // snapshots and reports progress.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -255,7 +256,7 @@ func (b *Berth) desiredOf(ctx context.Context, env string) (*spec.Project, error
 	if b.revs != nil {
 		if cur, err := b.current(ctx, env); err == nil && cur != nil && cur.Revision != "" {
 			if rev, err := b.revs.Resolve(ctx, cur.Revision); err == nil {
-				return b.loadAt(ctx, env, cmpOr(cur.Definition, def), rev)
+				return b.loadAt(ctx, env, cmp.Or(cur.Definition, def), rev)
 			}
 		}
 	}
@@ -264,7 +265,7 @@ func (b *Berth) desiredOf(ctx context.Context, env string) (*spec.Project, error
 		return nil, err
 	}
 	p := l.p
-	p.Definition = cmpOr(p.Definition, def)
+	p.Definition = cmp.Or(p.Definition, def)
 	return p, nil
 }
 
@@ -412,13 +413,13 @@ func postgresTarget(env string, db *spec.Database, vars map[string]string) (dbcl
 	}{{&user, "POSTGRES_USER"}, {&password, "POSTGRES_PASSWORD"}, {&database, "POSTGRES_DB"}} {
 		v, err := envSetting(env, db, vars, s.name)
 		if err != nil {
-			return dbclone.Target{PGData: cmpOr(vars["PGDATA"], db.DataDir)}, err
+			return dbclone.Target{PGData: cmp.Or(vars["PGDATA"], db.DataDir)}, err
 		}
 		*s.dst = v
 	}
-	user = cmpOr(user, "postgres")
-	return dbclone.Target{PGData: cmpOr(vars["PGDATA"], db.DataDir), User: user, Password: password,
-		Database: cmpOr(database, user), AuthMethod: vars["POSTGRES_HOST_AUTH_METHOD"]}, nil
+	user = cmp.Or(user, "postgres")
+	return dbclone.Target{PGData: cmp.Or(vars["PGDATA"], db.DataDir), User: user, Password: password,
+		Database: cmp.Or(database, user), AuthMethod: vars["POSTGRES_HOST_AUTH_METHOD"]}, nil
 }
 
 // envSetting is a database service's setting as the image's entrypoint

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -217,7 +218,7 @@ func (b *Berth) Revisions(ctx context.Context, env string, limit int) ([]Revisio
 	if err != nil {
 		return out, nil // gone from the repo (a rewritten branch): nothing to mark
 	}
-	tree, err := b.revs.DefinitionTree(ctx, deployed, cmpOr(cur.Definition, def))
+	tree, err := b.revs.DefinitionTree(ctx, deployed, cmp.Or(cur.Definition, def))
 	if err != nil {
 		return out, nil
 	}
@@ -447,7 +448,7 @@ func (b *Berth) autoRollback(ctx context.Context, e Engine, j job, emit Emit) (*
 		return nil, err
 	}
 	emit.send(Event{Env: j.env, Kind: "warning", Detail: fmt.Sprintf("%s at %s failed: rolling back to %s, the last good revision", j.kind, j.rev.Short, rev.Short)})
-	return b.run(ctx, e, job{kind: KindRollback, env: j.env, def: cmpOr(good.Definition, j.def), rev: rev, yes: true, auto: true}, nil, emit)
+	return b.run(ctx, e, job{kind: KindRollback, env: j.env, def: cmp.Or(good.Definition, j.def), rev: rev, yes: true, auto: true}, nil, emit)
 }
 
 // digests are the image IDs each service's containers run, observed after
@@ -481,13 +482,6 @@ func (b *Berth) loadAt(ctx context.Context, env, def string, rev Revision) (*spe
 		return nil, err
 	}
 	return l.p, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func shortRev(rev string) string {
@@ -549,7 +543,7 @@ func (b *Berth) rollbackTo(ctx context.Context, req RollbackRequest) (def string
 		if err != nil {
 			return "", Revision{}, err
 		}
-		to, def = t.Revision, cmpOr(t.Definition, def)
+		to, def = t.Revision, cmp.Or(t.Definition, def)
 	}
 	rev, err = b.revs.Resolve(ctx, to)
 	if err != nil {

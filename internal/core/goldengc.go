@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -139,7 +140,7 @@ func (b *Berth) pruneGolden(ctx context.Context, dryRun bool, since time.Time) *
 	res.Notes = notes
 	for _, u := range candidates {
 		g := onEngine[u.Volume]
-		e := GoldenEntry{Volume: u.Volume, Source: cmpOr(g.Source, u.Source), LastUsed: u.LastUsed, Bytes: g.Bytes}
+		e := GoldenEntry{Volume: u.Volume, Source: cmp.Or(g.Source, u.Source), LastUsed: u.LastUsed, Bytes: g.Bytes}
 		switch {
 		case keep[u.Volume] != "":
 			e.Kept = keep[u.Volume]
@@ -228,7 +229,7 @@ func (b *Berth) neededGolden(ctx context.Context, dbe DatabaseEngine, uses []Gol
 			continue
 		}
 		p := l.p
-		p.Definition = cmpOr(p.Definition, d.Name)
+		p.Definition = cmp.Or(p.Definition, d.Name)
 		_ = b.goldenOf(ctx, dbe, p, func(v dbclone.Volume, service string) { need(v.Name, "definition "+d.Name+": "+service) })
 	}
 	return keep, notes, nil

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"strings"
 	"testing"
 
@@ -113,7 +114,7 @@ func TestPostgresTarget(t *testing.T) {
 			p := &spec.Project{Name: "e", Services: []spec.Service{{Name: "db", Image: "postgres:15", Environment: c.env}}}
 			db := &spec.Database{Service: "db", Engine: spec.EnginePostgres, Volume: "e_pg", DataDir: "/var/lib/postgresql/data"}
 			base := dbclone.Target{Env: "e", Service: "db", Image: "postgres:15", Volume: "e_pg", MountDir: "/var/lib/postgresql/data",
-				PGData: cmpOr(c.env["PGDATA"], "/var/lib/postgresql/data")}
+				PGData: cmp.Or(c.env["PGDATA"], "/var/lib/postgresql/data")}
 			got, err := target(p, db, reconcile.Observed{})
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -495,7 +496,7 @@ func (b *Berth) Trust(ctx context.Context, req TrustRequest) (*TrustReview, erro
 		return r, &RefusedError{Review: r}
 	}
 	if !r.Trusted {
-		if err := b.grant(ctx, r, cmpOr(req.How, "berth trust")); err != nil {
+		if err := b.grant(ctx, r, cmp.Or(req.How, "berth trust")); err != nil {
 			return nil, err
 		}
 	}
@@ -513,7 +514,7 @@ func (b *Berth) RevokeTrust(ctx context.Context, req TrustRequest) error {
 		return err
 	}
 	return b.trust.Store.RecordTrust(ctx, TrustDecision{Repo: b.identity(ctx, at), Definition: req.Definition,
-		Decision: TrustRevoked, How: cmpOr(req.How, "berth trust")})
+		Decision: TrustRevoked, How: cmp.Or(req.How, "berth trust")})
 }
 
 func (b *Berth) trustRevision(ctx context.Context, req TrustRequest) (*Revision, error) {

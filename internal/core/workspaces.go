@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -127,7 +128,7 @@ func (b *Berth) prune(ctx context.Context, req PruneRequest, wait time.Duration)
 	}
 	trees := map[string]string{} // revision+definition → tree
 	for _, u := range uses {
-		def := cmpOr(u.Definition, u.Env)
+		def := cmp.Or(u.Definition, u.Env)
 		key := u.Revision + "\x00" + def
 		tree, ok := trees[key]
 		if !ok {

@@ -1,6 +1,7 @@
 package dbclone
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
@@ -90,7 +91,7 @@ func mariadbKeyExtra(t Target) string {
 }
 
 // rootHost is where root may connect from besides localhost.
-func rootHost(t Target) string { return cmpOr(t.RootHost, "%") }
+func rootHost(t Target) string { return cmp.Or(t.RootHost, "%") }
 
 // defaultMountDir is the image's data folder, where Target.MountDir
 // defaults.
@@ -103,7 +104,7 @@ func defaultMountDir(engine string) string {
 
 // flavourOf returns the flavour of t's engine ("" is PostgreSQL).
 func flavourOf(t Target) (*flavour, error) {
-	fl, ok := flavours[cmpOr(t.Engine, EnginePostgres)]
+	fl, ok := flavours[cmp.Or(t.Engine, EnginePostgres)]
 	if !ok {
 		return nil, fmt.Errorf("database engine %q is not supported (postgres and mariadb are)", t.Engine)
 	}
@@ -161,14 +162,14 @@ func mariadbFiles(t Target) map[string]fileSource {
 // noSandboxError refuses an image whose mariadb client has no --sandbox.
 func noSandboxError(what, version string) error {
 	return fmt.Errorf("%w: %s: the image's mariadb client (%s) has no --sandbox, with which Berth loads seeds and dumps so that no client command in them can run a program or touch a file: use an image of MariaDB 10.5.25, 10.6.18, 10.11.8, 11.0.6, 11.1.5, 11.2.4, 11.4.2 or later",
-		ErrSource, what, cmpOr(version, "version unknown"))
+		ErrSource, what, cmp.Or(version, "version unknown"))
 }
 
 // noRestrictError refuses plain SQL where the image's psql has no
 // \restrict.
 func noRestrictError(what, version string) error {
 	return fmt.Errorf("%w: %s is plain SQL, which Berth loads with psql under \\restrict so that no meta-command in it (\\! \\o |... \\copy ... program) can run a program or touch a file, and the image's psql (%s) is older than that (13.22, 14.19, 15.14, 16.10, 17.6, 18): use a newer image of the same major version, or a custom-format dump (pg_dump -Fc), which pg_restore loads without psql",
-		ErrSource, what, cmpOr(version, "version unknown"))
+		ErrSource, what, cmp.Or(version, "version unknown"))
 }
 
 // sqlString quotes s as a MariaDB string literal.
@@ -213,7 +214,7 @@ func mariadbLoadError(src Source, step, out string) error {
 	if step == "restoring" || step == "unpacking the seed" {
 		return fmt.Errorf("%w: %s could not be loaded (corrupt, truncated or not a MariaDB/MySQL SQL dump?)\n%s", ErrSource, what, tail)
 	}
-	return fmt.Errorf("loading %s failed while %s\n%s", what, cmpOr(step, "starting"), tail)
+	return fmt.Errorf("loading %s failed while %s\n%s", what, cmp.Or(step, "starting"), tail)
 }
 
 // mariadbURLError explains a failed load of a live server by the client

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -563,7 +564,7 @@ func loadError(src Source, step, out string) error {
 	if step == "restoring" || step == "unpacking the seed" {
 		return fmt.Errorf("%w: %s could not be restored (corrupt, truncated or not a PostgreSQL dump?)\n%s", ErrSource, what, tail)
 	}
-	return fmt.Errorf("loading %s failed while %s\n%s", what, cmpOr(step, "starting"), tail)
+	return fmt.Errorf("loading %s failed while %s\n%s", what, cmp.Or(step, "starting"), tail)
 }
 
 // pgEnv is the non-secret environment of helper scripts.
@@ -575,14 +576,14 @@ func pgEnv(t Target) []string {
 			auth = "trust"
 		}
 	}
-	user := cmpOr(t.User, "postgres")
-	return []string{"PG_USER=" + user, "PG_DB=" + cmpOr(t.Database, user), "PG_AUTH=" + auth, "REL=" + relData(t)}
+	user := cmp.Or(t.User, "postgres")
+	return []string{"PG_USER=" + user, "PG_DB=" + cmp.Or(t.Database, user), "PG_AUTH=" + auth, "REL=" + relData(t)}
 }
 
 // relData is the data folder below the volume's mount point ("" when the
 // volume is the data folder).
 func relData(t Target) string {
-	mount, data := cmpOr(t.MountDir, defaultMountDir(t.Engine)), cmpOr(t.PGData, t.MountDir)
+	mount, data := cmp.Or(t.MountDir, defaultMountDir(t.Engine)), cmp.Or(t.PGData, t.MountDir)
 	if data == "" || data == mount {
 		return ""
 	}
@@ -644,7 +645,7 @@ func writeTar(w io.Writer, files map[string]fileSource) error {
 		}
 		src := f.path
 		if f.zstd {
-			tmp, err := unzstd(f.path, f.limit, cmpOr(f.what, "seed "+filepath.Base(f.path)))
+			tmp, err := unzstd(f.path, f.limit, cmp.Or(f.what, "seed "+filepath.Base(f.path)))
 			if err != nil {
 				return err
 			}
@@ -763,11 +764,4 @@ func lastLines(out string, n int) string {
 		keep = keep[len(keep)-n:]
 	}
 	return strings.Join(keep, "\n")
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -174,7 +175,7 @@ func (d *differ) container(s *spec.Service, c *Container) {
 		it.Path, it.Kind, it.Desired, it.Live = path, kind, desired, live
 		d.add(it)
 	}
-	cmp := func(path string, desired, live *string) {
+	compare := func(path string, desired, live *string) {
 		switch {
 		case desired == nil && live == nil:
 		case desired == nil:
@@ -209,7 +210,7 @@ func (d *differ) container(s *spec.Service, c *Container) {
 	}
 
 	// Image: the reference, then what the tag points to now.
-	cmp("/image", str(s.Image), str(c.Image))
+	compare("/image", str(s.Image), str(c.Image))
 	if want, ok := d.live.Images[s.Image]; ok && c.Image == s.Image && c.ImageID != "" && want != c.ImageID {
 		item("/image", KindImage, str(s.Image+" ("+shortID(want)+")"), str(shortID(c.ImageID)))
 	}
@@ -226,13 +227,13 @@ func (d *differ) container(s *spec.Service, c *Container) {
 				continue // from the image
 			}
 		}
-		cmp("/environment/"+escape(k), opt(dv, dok), opt(lv, lok))
+		compare("/environment/"+escape(k), opt(dv, dok), opt(lv, lok))
 	}
 
 	// Entrypoint and command, as the engine merges them with the image's.
 	wantEP, wantCmd := mergeCommand(s.Entrypoint, s.Command, ic)
-	cmp("/entrypoint", list(wantEP), list(blank(c.Entrypoint)))
-	cmp("/command", list(wantCmd), list(blank(c.Cmd)))
+	compare("/entrypoint", list(wantEP), list(blank(c.Entrypoint)))
+	compare("/command", list(wantCmd), list(blank(c.Cmd)))
 
 	// Labels: the user's; Compose's and Berth's own, and the image's, are
 	// not the definition's.
@@ -251,14 +252,14 @@ func (d *differ) container(s *spec.Service, c *Container) {
 	for _, k := range slices.Sorted(maps.Keys(union(s.Labels, liveLabels))) {
 		dv, dok := s.Labels[k]
 		lv, lok := liveLabels[k]
-		cmp("/labels/"+escape(k), opt(dv, dok), opt(lv, lok))
+		compare("/labels/"+escape(k), opt(dv, dok), opt(lv, lok))
 	}
 
-	cmp("/user", nonEmpty(cmpOr(s.User, ic.User)), nonEmpty(c.User))
-	cmp("/working_dir", nonEmpty(cmpOr(s.WorkingDir, ic.WorkingDir)), nonEmpty(c.WorkingDir))
-	cmp("/stop_signal", nonEmpty(cmpOr(s.StopSignal, ic.StopSignal)), nonEmpty(c.StopSignal))
+	compare("/user", nonEmpty(cmp.Or(s.User, ic.User)), nonEmpty(c.User))
+	compare("/working_dir", nonEmpty(cmp.Or(s.WorkingDir, ic.WorkingDir)), nonEmpty(c.WorkingDir))
+	compare("/stop_signal", nonEmpty(cmp.Or(s.StopSignal, ic.StopSignal)), nonEmpty(c.StopSignal))
 	if s.Hostname != "" || (c.Hostname != "" && !generatedHostname(c)) {
-		cmp("/hostname", nonEmpty(s.Hostname), nonEmpty(c.Hostname))
+		compare("/hostname", nonEmpty(s.Hostname), nonEmpty(c.Hostname))
 	}
 	var wantStop *string
 	if s.StopGracePeriod != nil {
@@ -268,34 +269,34 @@ func (d *differ) container(s *spec.Service, c *Container) {
 	if c.StopTimeout != nil {
 		liveStop = str(fmt.Sprintf("%ds", *c.StopTimeout))
 	}
-	cmp("/stop_grace_period", wantStop, liveStop)
-	cmp("/healthcheck", renderHealth(mergeHealth(s.Healthcheck, ic.Healthcheck)), renderHealth(c.Healthcheck))
-	cmp("/restart", str(cmpOr(s.Restart, "no")), str(cmpOr(c.Restart, "no")))
-	cmp("/init", boolText(s.Init != nil && *s.Init), boolText(c.Init != nil && *c.Init))
-	cmp("/privileged", boolText(s.Privileged), boolText(c.Privileged))
-	cmp("/read_only", boolText(s.ReadOnly), boolText(c.ReadOnly))
-	cmp("/tty", boolText(s.Tty), boolText(c.Tty))
-	cmp("/stdin_open", boolText(s.StdinOpen), boolText(c.OpenStdin))
-	cmp("/cap_add", list(sorted(s.CapAdd)), list(sorted(c.CapAdd)))
-	cmp("/cap_drop", list(sorted(s.CapDrop)), list(sorted(c.CapDrop)))
-	cmp("/extra_hosts", list(sorted(s.ExtraHosts)), list(sorted(c.ExtraHosts)))
-	cmp("/tmpfs", list(tmpfsList(s.Tmpfs)), list(tmpfsMap(c.Tmpfs)))
+	compare("/stop_grace_period", wantStop, liveStop)
+	compare("/healthcheck", renderHealth(mergeHealth(s.Healthcheck, ic.Healthcheck)), renderHealth(c.Healthcheck))
+	compare("/restart", str(cmp.Or(s.Restart, "no")), str(cmp.Or(c.Restart, "no")))
+	compare("/init", boolText(s.Init != nil && *s.Init), boolText(c.Init != nil && *c.Init))
+	compare("/privileged", boolText(s.Privileged), boolText(c.Privileged))
+	compare("/read_only", boolText(s.ReadOnly), boolText(c.ReadOnly))
+	compare("/tty", boolText(s.Tty), boolText(c.Tty))
+	compare("/stdin_open", boolText(s.StdinOpen), boolText(c.OpenStdin))
+	compare("/cap_add", list(sorted(s.CapAdd)), list(sorted(c.CapAdd)))
+	compare("/cap_drop", list(sorted(s.CapDrop)), list(sorted(c.CapDrop)))
+	compare("/extra_hosts", list(sorted(s.ExtraHosts)), list(sorted(c.ExtraHosts)))
+	compare("/tmpfs", list(tmpfsList(s.Tmpfs)), list(tmpfsMap(c.Tmpfs)))
 
 	// Resources: Berth sets none, so any limit is someone's docker update.
 	r := c.Resources
-	cmp("/deploy/resources/limits/memory", nil, bytesOrNil(r.Memory))
-	cmp("/deploy/resources/reservations/memory", nil, bytesOrNil(r.MemoryReservation))
+	compare("/deploy/resources/limits/memory", nil, bytesOrNil(r.Memory))
+	compare("/deploy/resources/reservations/memory", nil, bytesOrNil(r.MemoryReservation))
 	if r.NanoCPUs > 0 {
-		cmp("/deploy/resources/limits/cpus", nil, str(strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64)))
+		compare("/deploy/resources/limits/cpus", nil, str(strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64)))
 	}
 	if r.CPUShares > 0 {
-		cmp("/cpu_shares", nil, str(strconv.FormatInt(r.CPUShares, 10)))
+		compare("/cpu_shares", nil, str(strconv.FormatInt(r.CPUShares, 10)))
 	}
 	if r.CPUQuota > 0 {
-		cmp("/cpu_quota", nil, str(strconv.FormatInt(r.CPUQuota, 10)))
+		compare("/cpu_quota", nil, str(strconv.FormatInt(r.CPUQuota, 10)))
 	}
 	if r.PidsLimit > 0 {
-		cmp("/deploy/resources/limits/pids", nil, str(strconv.FormatInt(r.PidsLimit, 10)))
+		compare("/deploy/resources/limits/pids", nil, str(strconv.FormatInt(r.PidsLimit, 10)))
 	}
 
 	// Ports, as sets of bindings.
@@ -308,12 +309,12 @@ func (d *differ) container(s *spec.Service, c *Container) {
 		t := portText(p.HostIP, p.HostPort, p.ContainerPort, p.Protocol)
 		wantPorts[t] = true
 		if !livePorts[t] {
-			cmp("/ports/"+strconv.Itoa(i), str(t), nil)
+			compare("/ports/"+strconv.Itoa(i), str(t), nil)
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(livePorts)) {
 		if !wantPorts[t] {
-			cmp("/ports/-", nil, str(t))
+			compare("/ports/-", nil, str(t))
 		}
 	}
 
@@ -336,17 +337,17 @@ func (d *differ) container(s *spec.Service, c *Container) {
 		lm, ok := liveMounts[m.Target]
 		switch {
 		case !ok:
-			cmp(path, str(mountText(want)), nil)
+			compare(path, str(mountText(want)), nil)
 		default:
 			if want.Type == spec.MountVolume && want.Source == "" {
 				lm.Source = "" // an anonymous volume's generated name
 			}
-			cmp(path, str(mountText(want)), str(mountText(lm)))
+			compare(path, str(mountText(want)), str(mountText(lm)))
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(liveMounts)) {
 		if !wantTargets[t] {
-			cmp("/volumes/-", nil, str(mountText(liveMounts[t])))
+			compare("/volumes/-", nil, str(mountText(liveMounts[t])))
 		}
 	}
 
@@ -361,7 +362,7 @@ func (d *differ) container(s *spec.Service, c *Container) {
 		path := "/networks/" + escape(sn.Network)
 		ep, ok := c.Networks[n.Name]
 		if !ok {
-			cmp(path, str(n.Name), nil)
+			compare(path, str(n.Name), nil)
 			continue
 		}
 		var aliases []string
@@ -371,9 +372,9 @@ func (d *differ) container(s *spec.Service, c *Container) {
 			}
 			aliases = append(aliases, a)
 		}
-		cmp(path+"/aliases", list(sorted(sn.Aliases)), list(sorted(aliases)))
+		compare(path+"/aliases", list(sorted(sn.Aliases)), list(sorted(aliases)))
 		if sn.IPv4Address != "" || ep.IPv4Address != "" {
-			cmp(path+"/ipv4_address", nonEmpty(sn.IPv4Address), nonEmpty(ep.IPv4Address))
+			compare(path+"/ipv4_address", nonEmpty(sn.IPv4Address), nonEmpty(ep.IPv4Address))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Networks)) {
@@ -386,7 +387,7 @@ func (d *differ) container(s *spec.Service, c *Container) {
 				key = n.Key
 			}
 		}
-		cmp("/networks/"+escape(key), nil, str(name))
+		compare("/networks/"+escape(key), nil, str(name))
 	}
 }
 
@@ -630,13 +631,6 @@ func tmpfsMap(m map[string]string) []string {
 		out = append(out, strings.TrimSuffix(path+":"+opts, ":"))
 	}
 	return sorted(out)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // bytesOrNil renders a byte count the way Compose writes one (256m, 1g).

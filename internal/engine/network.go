@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -42,7 +43,7 @@ func networkLabels(p *spec.Project, n *spec.Network) map[string]string {
 func (e *Engine) createNetwork(ctx context.Context, p *spec.Project, op reconcile.Op, detail func(string)) error {
 	n := projectNetwork(p, op)
 	if n == nil {
-		return fmt.Errorf("network %q is not in the project", cmpOr(op.Key, op.Resource))
+		return fmt.Errorf("network %q is not in the project", cmp.Or(op.Key, op.Resource))
 	}
 	if n.External {
 		return fmt.Errorf("network %q is external: Berth does not create it", n.Name)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -128,9 +129,9 @@ func (e *Engine) Projects(ctx context.Context) ([]ProjectSummary, error) {
 			ps = &ProjectSummary{Name: name, States: map[string]int{}}
 			byName[name] = ps
 		}
-		ps.Definition = cmpOr(ps.Definition, c.Labels[reconcile.LabelDefinition])
-		ps.Revision = cmpOr(ps.Revision, c.Labels[reconcile.LabelRevision])
-		ps.WorkingDir = cmpOr(ps.WorkingDir, c.Labels[reconcile.LabelWorkingDir])
+		ps.Definition = cmp.Or(ps.Definition, c.Labels[reconcile.LabelDefinition])
+		ps.Revision = cmp.Or(ps.Revision, c.Labels[reconcile.LabelRevision])
+		ps.WorkingDir = cmp.Or(ps.WorkingDir, c.Labels[reconcile.LabelWorkingDir])
 		ps.Containers++
 		ps.States[string(c.State)]++
 		if c.State == container.StateRunning {
@@ -142,13 +143,6 @@ func (e *Engine) Projects(ctx context.Context) ([]ProjectSummary, error) {
 		out = append(out, *byName[n])
 	}
 	return out, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // listContainers lists containers (all states) matching f and inspects each

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -42,7 +43,7 @@ func volumeLabels(p *spec.Project, v *spec.Volume) map[string]string {
 func (e *Engine) createVolume(ctx context.Context, p *spec.Project, op reconcile.Op, detail func(string)) error {
 	v := projectVolume(p, op)
 	if v == nil {
-		return fmt.Errorf("volume %q is not in the project", cmpOr(op.Key, op.Resource))
+		return fmt.Errorf("volume %q is not in the project", cmp.Or(op.Key, op.Resource))
 	}
 	if v.External {
 		return fmt.Errorf("volume %q is external: Berth does not create it", v.Name)

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,7 +91,7 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 			netOp[n.Key] = -1
 		}
 	}
-	keys := sortedKeys(netOp)
+	keys := slices.Sorted(maps.Keys(netOp))
 
 	// Containers observed per service.
 	byService := map[string][]Container{}
@@ -113,7 +115,7 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 			}
 		}
 	}
-	for _, name := range sortedKeys(replaceSvc) {
+	for _, name := range slices.Sorted(maps.Keys(replaceSvc)) {
 		for _, c := range byService[name] {
 			preRemovals = append(preRemovals, pl.add(Op{Kind: OpRemoveContainer, Resource: c.Name, Service: c.Service, Number: c.Number, ContainerID: c.ID,
 				Cause: "a network it uses is replaced"}))
@@ -272,7 +274,7 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 
 	// Orphans: containers of services no longer defined, then their networks.
 	var removals []int
-	for _, name := range sortedKeys(byService) {
+	for _, name := range slices.Sorted(maps.Keys(byService)) {
 		if desired.Service(name) != nil {
 			continue
 		}
@@ -410,15 +412,6 @@ func awaitedToComplete(p *spec.Project, service string) bool {
 		}
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func dedupInts(xs []int) []int {

@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -277,7 +279,7 @@ func unconfinedOpt(opt string) bool {
 
 // serviceCapabilities adds what the services of cp can do on the host.
 func (cc *capCollector) serviceCapabilities(cp *types.Project, f *fence) {
-	for _, name := range sortedKeys(cp.Services) {
+	for _, name := range slices.Sorted(maps.Keys(cp.Services)) {
 		s := cp.Services[name]
 		at := func(rest ...string) []string { return append([]string{"services", name}, rest...) }
 		if s.Privileged {
@@ -420,7 +422,7 @@ func (cc *capCollector) buildCap(f *fence, service string, b *types.BuildConfig,
 // resourceCapabilities adds the external volumes and networks of cp, and
 // volumes of the local driver that bind a host path.
 func (cc *capCollector) resourceCapabilities(cp *types.Project, f *fence) {
-	for _, key := range sortedKeys(cp.Volumes) {
+	for _, key := range slices.Sorted(maps.Keys(cp.Volumes)) {
 		v := cp.Volumes[key]
 		name := v.Name
 		if name == "" {
@@ -440,7 +442,7 @@ func (cc *capCollector) resourceCapabilities(cp *types.Project, f *fence) {
 			}
 		}
 	}
-	for _, key := range sortedKeys(cp.Networks) {
+	for _, key := range slices.Sorted(maps.Keys(cp.Networks)) {
 		n := cp.Networks[key]
 		if !bool(n.External) {
 			continue

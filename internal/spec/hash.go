@@ -10,8 +10,10 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/berthdev/berth/internal/dockerignore"
@@ -103,7 +105,7 @@ func (h *buildHasher) hash(ctx context.Context, b *Build) (string, error) {
 		sum.Write(df)
 	}
 	fmt.Fprintf(sum, "dockerfile-path %q\ntarget %q\n", filepath.ToSlash(dockerfile), b.Target)
-	for _, k := range sortedKeys(b.Args) {
+	for _, k := range slices.Sorted(maps.Keys(b.Args)) {
 		fmt.Fprintf(sum, "arg %q=%q\n", k, b.Args[k])
 	}
 	return hex.EncodeToString(sum.Sum(nil)), nil

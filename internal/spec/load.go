@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -180,7 +181,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	// Env and label files are read only once the fence lets them; values
 	// a service takes from the environment by name are variables too.
 	readable := true
-	for _, sname := range sortedKeys(cp.Services) {
+	for _, sname := range slices.Sorted(maps.Keys(cp.Services)) {
 		s := cp.Services[sname]
 		for k, v := range s.Environment {
 			if v == nil {
@@ -513,7 +514,7 @@ func checkManifestRefs(m *Manifest, cp *types.Project) Errors {
 		}
 	}
 	if m.Drift != nil {
-		for _, s := range sortedKeys(m.Drift.Services) {
+		for _, s := range slices.Sorted(maps.Keys(m.Drift.Services)) {
 			if !defined(s) {
 				errs = append(errs, m.errorAt("drift.services."+s,
 					"service %q is not defined in %s%s", s, files, didYouMean(s, all)))

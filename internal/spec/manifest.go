@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -340,7 +342,7 @@ func (m *Manifest) validate(d *decoder, root *yaml.Node) {
 			}
 		}
 		checkPolicy("drift.policy", dr.Policy)
-		for _, name := range sortedKeys(dr.Services) {
+		for _, name := range slices.Sorted(maps.Keys(dr.Services)) {
 			checkPolicy("drift.services."+name+".policy", dr.Services[name].Policy)
 		}
 		for i, r := range dr.Ignore {
@@ -776,13 +778,4 @@ func editDistance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

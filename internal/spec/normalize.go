@@ -2,6 +2,8 @@ package spec
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,7 +26,7 @@ func (z *normalizer) project(cp *types.Project) *Project {
 		Networks: []Network{},
 		Volumes:  []Volume{},
 	}
-	for _, name := range sortedKeys(cp.Services) {
+	for _, name := range slices.Sorted(maps.Keys(cp.Services)) {
 		p.Services = append(p.Services, z.service(cp, cp.Services[name]))
 	}
 
@@ -37,7 +39,7 @@ func (z *normalizer) project(cp *types.Project) *Project {
 		}
 	}
 	declaredDefault := z.src.has("networks", "default")
-	for _, key := range sortedKeys(cp.Networks) {
+	for _, key := range slices.Sorted(maps.Keys(cp.Networks)) {
 		if key == "default" && !usesDefault && !declaredDefault {
 			continue // implicit, and only a disabled service wanted it
 		}
@@ -56,7 +58,7 @@ func (z *normalizer) project(cp *types.Project) *Project {
 		nw.Hash = objectHash(nw.Driver, nw.External, nw.Internal, nw.Labels)
 		p.Networks = append(p.Networks, nw)
 	}
-	for _, key := range sortedKeys(cp.Volumes) {
+	for _, key := range slices.Sorted(maps.Keys(cp.Volumes)) {
 		v := cp.Volumes[key]
 		vol := Volume{
 			Key:      key,
@@ -109,7 +111,7 @@ func (z *normalizer) service(cp *types.Project, s types.ServiceConfig) Service {
 	}
 	out.PullPolicy = z.pullPolicy(s)
 
-	for _, dep := range sortedKeys(s.DependsOn) {
+	for _, dep := range slices.Sorted(maps.Keys(s.DependsOn)) {
 		d := s.DependsOn[dep]
 		if _, enabled := cp.Services[dep]; !enabled {
 			// an optional dependency on a service left out by profiles
@@ -167,7 +169,7 @@ func (z *normalizer) service(cp *types.Project, s types.ServiceConfig) Service {
 	}
 	sort.SliceStable(out.Mounts, func(i, j int) bool { return out.Mounts[i].Target < out.Mounts[j].Target })
 
-	for _, key := range sortedKeys(s.Networks) {
+	for _, key := range slices.Sorted(maps.Keys(s.Networks)) {
 		sn := ServiceNetwork{Network: key}
 		if cfg := s.Networks[key]; cfg != nil {
 			if len(cfg.Aliases) > 0 {
