@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -62,6 +63,17 @@ type Op struct {
 	After []int `json:"after,omitempty"`
 	// Await lists service conditions that must hold first.
 	Await []Await `json:"await,omitempty"`
+}
+
+// MarshalJSON writes the op with "destructive": true when its kind loses a
+// container or data, so that the app marks it by the rule above instead of
+// a copy of it.
+func (o Op) MarshalJSON() ([]byte, error) {
+	type plain Op
+	return json.Marshal(struct {
+		plain
+		Destructive bool `json:"destructive,omitempty"`
+	}{plain(o), o.Kind.Destructive()})
 }
 
 // Plan is an ordered list of operations for one environment. An empty plan

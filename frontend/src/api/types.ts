@@ -111,6 +111,8 @@ export interface Op {
   cause: string
   after?: number[]
   await?: Await[]
+  /** Set when the op loses a container or data (the Go rule, OpKind.Destructive). */
+  destructive?: boolean
 }
 
 export interface Plan {

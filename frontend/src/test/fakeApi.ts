@@ -3,10 +3,19 @@ import type { BerthAPI, BerthEvent, Change, DBInfo, Deployment, DeployPlan, Drif
 import { sampleListing } from './fixtures'
 
 /** A plan result for env with the given op kinds. */
+// The kinds the server marks destructive (reconcile.OpKind.Destructive),
+// as it sends them: a fake server's answer.
+const serverDestructive = new Set(['remove-volume', 'remove-container', 'recreate-container', 'remove-network', 'stop-container'])
+
+/** op is one plan op as the server sends it. */
+export function op(kind: string, id: number, resource: string, cause: string) {
+  return { id, kind, resource, cause, ...(serverDestructive.has(kind) ? { destructive: true } : {}) }
+}
+
 export function result(env: string, kinds: string[] = ['create-container']): Result {
   return {
     env,
-    plan: { project: env, ops: kinds.map((kind, i) => ({ id: i + 1, kind, resource: `${env}-web-1`, cause: 'container missing' })) },
+    plan: { project: env, ops: kinds.map((kind, i) => op(kind, i + 1, `${env}-web-1`, 'container missing')) },
     duration: 1.5e9,
   }
 }

@@ -66,7 +66,6 @@ export interface PendingTrust {
   resume: () => Promise<void>
 }
 
-const DESTRUCTIVE = new Set(['remove-volume', 'remove-container', 'recreate-container', 'remove-network', 'stop-container'])
 
 /** updateAvailable reports whether a revision newer than the deployed one touches the definition. */
 export function updateAvailable(revs: RevisionEntry[] | undefined): boolean {
@@ -82,7 +81,7 @@ export function oneLine(msg: string): string {
 
 /** isDestructive reports whether a plan loses a container or data. */
 export function isDestructive(r: Result): boolean {
-  return (r.plan.ops ?? []).some((op) => DESTRUCTIVE.has(op.kind))
+  return (r.plan.ops ?? []).some((op) => op.destructive === true)
 }
 
 const MAX_LOG = 500

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { fakeAPI } from '../../test/fakeApi'
+import { fakeAPI, op } from '../../test/fakeApi'
 import { sampleListing } from '../../test/fixtures'
 import { BerthStore, isDestructive, markFirstFrame, startupMarks } from './berth.svelte'
 
@@ -160,7 +160,7 @@ describe('BerthStore', () => {
   })
 
   it('tells destructive plans apart', () => {
-    const plan = (kinds: string[]) => ({ env: 'x', duration: 0, plan: { project: 'x', ops: kinds.map((kind, i) => ({ id: i, kind, resource: 'r', cause: '' })) } })
+    const plan = (kinds: string[]) => ({ env: 'x', duration: 0, plan: { project: 'x', ops: kinds.map((kind, i) => op(kind, i, 'r', '')) } })
     expect(isDestructive(plan(['create-container', 'pull-image']))).toBe(false)
     expect(isDestructive(plan(['create-container', 'remove-volume']))).toBe(true)
   })
