@@ -63,8 +63,10 @@ lint: ## static checks: go vet, staticcheck (both build tag sets), shellcheck, s
 .PHONY: test-go
 test-go: ## Go unit and integration tests (integration against the real engine; the fault-injection suite beside the rest)
 	@BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) -skip '^TestFaultInjection$$' ./... & all=$$!; \
-	BERTH_INTEGRATION=1 go test -tags nogui -count=1 -timeout 40m -run '^TestFaultInjection$$' ./app/cli/ & fault=$$!; \
+	mkdir -p build/artifacts; rm -f build/artifacts/fault-report.txt; \
+	BERTH_INTEGRATION=1 BERTH_FAULT_REPORT=$(CURDIR)/build/artifacts/fault-report.txt go test -tags nogui -count=1 -timeout 40m -run '^TestFaultInjection$$' ./app/cli/ & fault=$$!; \
 	wait $$all; a=$$?; wait $$fault; f=$$?; \
+	echo "test-go: $$(cat build/artifacts/fault-report.txt 2>/dev/null || echo 'the fault-injection suite wrote no report')"; \
 	if [ $$f -ne 0 ]; then echo "test-go: the fault-injection suite failed"; fi; \
 	exit $$(( a != 0 || f != 0 ))
 	# The desktop build's store runs on the system SQLite: its tests again, on that driver.

@@ -287,7 +287,14 @@ func TestFaultInjection(t *testing.T) {
 			converges++
 		}
 	})
-	t.Logf("fault points tried: %d; converged: %d", tried, converges)
+	report := fmt.Sprintf("fault points tried: %d; converged: %d; failed: %d", tried, converges, tried-converges)
+	t.Log(report)
+	// make test prints the report whether the suite passes or not.
+	if f := os.Getenv("BERTH_FAULT_REPORT"); f != "" {
+		if err := os.WriteFile(f, []byte(report+"\n"), 0o644); err != nil {
+			t.Errorf("writing the report: %v", err)
+		}
+	}
 }
 
 // tracedPoints reads the points a traced run passed ("NAME:N" lines),
