@@ -245,7 +245,13 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 		return nil, err
 	}
 	res, err := b.up(ctx, e, p, o, plan, req, start, empty, emit)
-	out := outcome(err, b.digests(ctx, e, p))
+	var digests map[string]string
+	if plan.Empty() && len(empty) == 0 {
+		digests = imageIDs(o) // nothing changed since the observation
+	} else {
+		digests = b.digests(ctx, e, p)
+	}
+	out := outcome(err, digests)
 	if ferr := b.finish(ctx, id, out); ferr != nil && err == nil {
 		err = ferr
 	}

@@ -460,6 +460,11 @@ func (b *Berth) digests(ctx context.Context, e Engine, p *spec.Project) map[stri
 	if err != nil {
 		return nil
 	}
+	return imageIDs(o)
+}
+
+// imageIDs are the image IDs of what o saw, by service (nil when none).
+func imageIDs(o reconcile.Observed) map[string]string {
 	out := map[string]string{}
 	for _, c := range o.Containers {
 		if c.Service != "" && c.ImageID != "" {

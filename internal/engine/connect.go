@@ -66,11 +66,6 @@ func Connect(ctx context.Context, opts Options) (*Engine, error) {
 	if err == nil {
 		cli.NegotiateAPIVersionPing(ping)
 	}
-	var ver struct{ Version, Os string }
-	if err == nil {
-		v, verr := cli.ServerVersion(pctx)
-		ver.Version, ver.Os, err = v.Version, v.Os, verr
-	}
 	if err != nil {
 		cli.Close()
 		if ctx.Err() != nil {
@@ -90,19 +85,14 @@ func Connect(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		return nil, &UnreachableError{Context: t.Context, Host: t.Host, Err: err}
 	}
-	osName := ver.Os
-	if osName == "" {
-		osName = ping.OSType
-	}
 	return &Engine{
 		cli:       cli,
 		configDir: t.ConfigDir,
 		endpoint: Endpoint{
-			Context:       t.Context,
-			Host:          t.Host,
-			APIVersion:    cli.ClientVersion(),
-			ServerVersion: ver.Version,
-			OS:            osName,
+			Context:    t.Context,
+			Host:       t.Host,
+			APIVersion: cli.ClientVersion(),
+			OS:         ping.OSType,
 		},
 	}, nil
 }

@@ -6,6 +6,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -24,6 +25,8 @@ type Engine struct {
 	indexHost string // the default registry's index host, as the engine reports it
 
 	live liveCache // inspects kept for drift checks (see liveCache)
+
+	versionOnce sync.Once // endpoint.ServerVersion asked for (see Endpoint)
 
 	// eventsSince, when set, makes event streams start with the events
 	// since then (the engine replays them): tests set it so that a stream
@@ -47,7 +50,23 @@ type Endpoint struct {
 }
 
 // Endpoint returns the engine this Engine is connected to.
-func (e *Engine) Endpoint() Endpoint { return e.endpoint }
+func (e *Engine) Endpoint() Endpoint {
+	e.versionOnce.Do(func() {
+		// The engine's version is asked for when first wanted, not at
+		// connection: its /version answer runs the runtime's and
+		// containerd's version commands (20 ms on a local engine), which
+		// every command would pay.
+		ctx, cancel := context.WithTimeout(context.Background(), pingTimeout)
+		defer cancel()
+		if v, err := e.cli.ServerVersion(ctx); err == nil {
+			e.endpoint.ServerVersion = v.Version
+			if v.Os != "" {
+				e.endpoint.OS = v.Os
+			}
+		}
+	})
+	return e.endpoint
+}
 
 // Close releases the connection.
 func (e *Engine) Close() error { return e.cli.Close() }
