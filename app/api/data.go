@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/spec"
 )
 
 // Databases lists env's databases with their source, golden copy,
@@ -34,7 +35,11 @@ func (s *Service) DBClone(ctx context.Context, env, service, from string) (*core
 		return nil, err
 	}
 	defer done()
-	return s.core.DBClone(ctx, core.DBCloneRequest{Env: env, Service: service, From: from}, s.opEmit())
+	src, err := spec.ParseDatabaseSource(from)
+	if err != nil {
+		return nil, err
+	}
+	return s.core.DBClone(ctx, core.DBCloneRequest{Env: env, Service: service, From: src}, s.opEmit())
 }
 
 // DBSnapshot takes a snapshot of a database of env, named name (""

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/spec"
 )
 
 // dbCommand is `berth db`: database clones, snapshots, restore and reset.
@@ -108,8 +109,12 @@ server is stopped during the copy and started again; its data is replaced only
 once the copy is complete.`,
 		Args: rangeArgs(1, 2, "an environment and optionally a database service"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := spec.ParseDatabaseSource(from)
+			if err != nil {
+				return fmt.Errorf("--from: %w", err) // exit 1, as before the syntax moved here
+			}
 			pr := a.dbProgress()
-			res, err := a.berth.DBClone(cmd.Context(), core.DBCloneRequest{Env: args[0], Service: optArg(args, 1), From: from}, pr.event)
+			res, err := a.berth.DBClone(cmd.Context(), core.DBCloneRequest{Env: args[0], Service: optArg(args, 1), From: src}, pr.event)
 			pr.close()
 			return a.dbDone(res, err)
 		},

@@ -52,8 +52,12 @@ func (f *dataCore) op(what string, env string, emit core.Emit) {
 }
 
 func (f *dataCore) DBClone(ctx context.Context, req core.DBCloneRequest, emit core.Emit) (*core.DBResult, error) {
-	f.op("clone "+req.Service+" "+req.From, req.Env, emit)
-	return &core.DBResult{Env: req.Env, Service: "db", Op: "clone", From: req.From}, nil
+	from := "manifest"
+	if req.From != nil {
+		from = req.From.Kind() + ":" + req.From.Seed + req.From.URL + req.From.Env + req.From.Snapshot
+	}
+	f.op("clone "+req.Service+" "+from, req.Env, emit)
+	return &core.DBResult{Env: req.Env, Service: "db", Op: "clone", From: from}, nil
 }
 
 func (f *dataCore) DBSnapshot(ctx context.Context, req core.DBSnapshotRequest, emit core.Emit) (*core.DBResult, error) {

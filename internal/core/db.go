@@ -163,9 +163,11 @@ type DBResult struct {
 type DBCloneRequest struct {
 	Env     string
 	Service string // "" : the environment's only database
-	// From is the source: "" (the manifest's), seed:PATH (in the
-	// definition folder), url:VAR, env:NAME or snapshot:NAME.
-	From string
+	// From is the source, nil for the manifest's (spec.ParseDatabaseSource
+	// reads one as a person gives it). A relative seed path is in the
+	// definition's folder; a URL variable named here is read because the
+	// user asked for it.
+	From *spec.DatabaseSource
 }
 
 // DBSnapshotRequest asks for a snapshot of an environment's database.
@@ -446,28 +448,22 @@ func envSetting(env string, db *spec.Database, vars map[string]string, names ...
 	return "", nil
 }
 
-// source resolves a source: from ("" for the manifest's) for db of p.
-func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, from string) (dbclone.Source, error) {
+// source resolves a source: from (nil for the manifest's) for db of p.
+func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, from *spec.DatabaseSource) (dbclone.Source, error) {
 	var ds spec.DatabaseSource
-	switch kind, val, _ := strings.Cut(from, ":"); {
-	case from == "":
+	switch {
+	case from == nil:
 		if db.Source == nil || db.Source.Kind() == "" {
-			return dbclone.Source{}, fmt.Errorf("database %s of %s has no source in %s: give one with --from (seed:PATH, url:VAR, env:NAME, snapshot:NAME)", db.Service, p.Name, spec.ManifestFile)
+			return dbclone.Source{}, fmt.Errorf("database %s of %s has no source in %s: give one (seed:PATH, url:VAR, env:NAME, snapshot:NAME)", db.Service, p.Name, spec.ManifestFile)
 		}
 		ds = *db.Source
-	case kind == "seed" && val != "":
-		ds.Seed = val
-		if !filepath.IsAbs(val) {
-			ds.Seed = filepath.Join(p.Dir, val)
-		}
-	case kind == "url" && val != "":
-		ds.URL = val
-	case kind == "env" && val != "":
-		ds.Env = val
-	case kind == "snapshot" && val != "":
-		ds.Snapshot = val
+	case from.Kind() == "":
+		return dbclone.Source{}, errors.New("an empty database source")
 	default:
-		return dbclone.Source{}, fmt.Errorf("--from %q: use seed:PATH, url:VAR, env:NAME or snapshot:NAME", from)
+		ds = *from
+		if ds.Seed != "" && !filepath.IsAbs(ds.Seed) {
+			ds.Seed = filepath.Join(p.Dir, ds.Seed)
+		}
 	}
 	switch ds.Kind() {
 	case "seed":
@@ -477,7 +473,7 @@ func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, 
 		// HostEnv); one the user names with --from is read because the
 		// user asked.
 		url := p.HostEnv[ds.URL]
-		if from != "" && b.trust.Getenv != nil && !slices.Contains(b.reserved(), ds.URL) {
+		if from != nil && b.trust.Getenv != nil && !slices.Contains(b.reserved(), ds.URL) {
 			url, _ = b.trust.Getenv(ds.URL)
 		}
 		return dbclone.Source{Kind: "url", URL: url, URLName: ds.URL, Name: "the database at $" + ds.URL}, nil
@@ -620,7 +616,7 @@ func (b *Berth) DBList(ctx context.Context, env string) ([]DBInfo, error) {
 			info.Container = t.Container
 			info.Strategy, _ = d.dbe.Strategy(ctx, t.Image)
 			if k := db.Source.Kind(); accounts == nil && (k == "seed" || k == "url") {
-				if src, err := b.source(ctx, d.p, db, ""); err == nil {
+				if src, err := b.source(ctx, d.p, db, nil); err == nil {
 					if g, ok, err := d.dbe.FindGolden(ctx, src, t); err == nil && ok {
 						info.Golden = goldenInfo(g)
 					}
@@ -962,7 +958,7 @@ func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconc
 		if err != nil {
 			return err
 		}
-		src, err := b.source(ctx, p, db, "")
+		src, err := b.source(ctx, p, db, nil)
 		if err != nil {
 			return err
 		}

@@ -253,7 +253,7 @@ func (b *Berth) goldenOf(ctx context.Context, dbe DatabaseEngine, p *spec.Projec
 		if accounts != nil {
 			continue // no golden copy can be loaded for it
 		}
-		src, err := b.source(ctx, p, db, "")
+		src, err := b.source(ctx, p, db, nil)
 		if err != nil {
 			return err
 		}

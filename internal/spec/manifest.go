@@ -106,6 +106,33 @@ type DatabaseSource struct {
 	Snapshot string `yaml:"snapshot,omitempty" json:"snapshot,omitempty"`
 }
 
+// ParseDatabaseSource reads a source the way a person gives one on a
+// command line or in a form: seed:PATH (relative to the definition's
+// folder unless absolute), url:VAR, env:NAME or snapshot:NAME. "" is no
+// source (nil): the manifest's.
+func ParseDatabaseSource(text string) (*DatabaseSource, error) {
+	if text == "" {
+		return nil, nil
+	}
+	kind, val, _ := strings.Cut(text, ":")
+	var ds DatabaseSource
+	switch {
+	case val == "":
+	case kind == "seed":
+		ds.Seed = val
+	case kind == "url":
+		ds.URL = val
+	case kind == "env":
+		ds.Env = val
+	case kind == "snapshot":
+		ds.Snapshot = val
+	}
+	if ds.Kind() == "" {
+		return nil, fmt.Errorf("source %q: use seed:PATH, url:VAR, env:NAME or snapshot:NAME", text)
+	}
+	return &ds, nil
+}
+
 // Kind is the source's kind: seed, url, env or snapshot ("" when none is
 // set).
 func (s *DatabaseSource) Kind() string {
