@@ -308,10 +308,10 @@ func (p *dbProgressView) event(ev core.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
-	case "warning", "message":
+	case core.EventWarning, core.EventMessage:
 		p.clearLine()
 		prefix := ""
-		if ev.Kind == "warning" {
+		if ev.Kind == core.EventWarning {
 			prefix = "warning: "
 		}
 		fmt.Fprintf(p.w, "%s%s\n", prefix, ev.Detail)

@@ -74,7 +74,7 @@ func (p *progress) event(ev core.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch ev.Kind {
-	case "plan":
+	case core.EventPlan:
 		if len(p.ops) > 0 {
 			// A second plan (an automatic rollback): leave the first
 			// table on screen and start another.
@@ -89,10 +89,10 @@ func (p *progress) event(ev core.Event) {
 		}
 		p.redraw()
 		return
-	case "warning", "message":
+	case core.EventWarning, core.EventMessage:
 		p.clear()
 		prefix := ""
-		if ev.Kind == "warning" {
+		if ev.Kind == core.EventWarning {
 			prefix = "warning: "
 		}
 		fmt.Fprintf(p.w, "%s%s\n", prefix, ev.Detail)

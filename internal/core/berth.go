@@ -1,7 +1,14 @@
-// Package core holds Berth's use cases (Up, Down, Plan, Status, Logs, List).
-// It owns the small interfaces it needs from the outside world (ports.go);
-// the composition root hands it adapters. The desktop app, the CLI and the
-// web dashboard all call this same API.
+// Package core holds Berth's use cases, one verb per file: berth.go (List,
+// Plan, Up, Down, Status, Logs), deploy.go and rollback.go, revisions.go
+// (Revisions, History), records.go (the lock and the history record every
+// operation takes), drift.go with drift_check.go, drift_sync.go,
+// drift_adopt.go and drift_discard.go, driftwatch.go and watch.go (the
+// apps' loops), trust.go, recreate.go, converge.go (what the next operation
+// does after a killed one), db_*.go (the database operations), goldengc.go
+// and workspaces.go (clean-up). It owns the small interfaces it needs from
+// the outside world (ports.go and beside each use case); the composition
+// root hands it adapters. The desktop app, the CLI and the web dashboard
+// all call this same API.
 package core
 
 import (
@@ -177,45 +184,53 @@ func (b *Berth) status(ctx context.Context, e Engine, env string) (*Environment,
 
 // Plan returns what Up would do, without doing it.
 func (b *Berth) Plan(ctx context.Context, req UpRequest) (*Result, error) {
-	_, p, _, plan, err := b.prepare(ctx, req)
+	pr, err := b.prepare(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings}, nil
+	return &Result{Env: pr.p.Name, Plan: pr.plan, Warnings: pr.p.Warnings}, nil
 }
 
 // prepare loads the desired state, observes the live one and plans.
-func (b *Berth) prepare(ctx context.Context, req UpRequest) (Engine, *spec.Project, reconcile.Observed, reconcile.Plan, error) {
-	var none reconcile.Observed
+// prepared is an up ready to apply: the engine, the desired state, what
+// runs and the plan between them.
+type prepared struct {
+	e    Engine
+	p    *spec.Project
+	o    reconcile.Observed
+	plan reconcile.Plan
+}
+
+func (b *Berth) prepare(ctx context.Context, req UpRequest) (*prepared, error) {
 	if req.Env == "" {
-		return nil, nil, none, reconcile.Plan{}, errors.New("no environment named")
+		return nil, errors.New("no environment named")
 	}
 	e, err := b.eng(ctx)
 	if err != nil {
-		return nil, nil, none, reconcile.Plan{}, err
+		return nil, err
 	}
 	def := req.Definition
 	if def == "" {
 		o, err := e.ObserveProject(ctx, req.Env)
 		if err != nil {
-			return nil, nil, none, reconcile.Plan{}, err
+			return nil, err
 		}
 		def = definitionOf(o, req.Env)
 	}
 	l, err := b.loadTrusted(ctx, req.Env, def, nil)
 	if err != nil {
-		return nil, nil, none, reconcile.Plan{}, err
+		return nil, err
 	}
 	p := l.p
 	o, err := e.Observe(ctx, p)
 	if err != nil {
-		return nil, nil, none, reconcile.Plan{}, err
+		return nil, err
 	}
 	plan, err := reconcile.Up(p, o)
 	if err != nil {
-		return nil, nil, none, reconcile.Plan{}, err
+		return nil, err
 	}
-	return e, p, o, plan, nil
+	return &prepared{e: e, p: p, o: o, plan: plan}, nil
 }
 
 // Up brings an environment to its desired state. If it fails on an
@@ -229,10 +244,11 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 		return nil, err
 	}
 	defer release()
-	e, p, o, plan, err := b.prepare(ctx, req)
+	pr, err := b.prepare(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	e, p, o, plan := pr.e, pr.p, pr.o, pr.plan
 	var empty map[string]bool
 	if len(interrupted) > 0 {
 		if empty, err = b.settleDatabases(ctx, p, o, emit); err != nil {
@@ -244,7 +260,7 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	if err != nil {
 		return nil, err
 	}
-	res, err := b.up(ctx, e, p, o, plan, req, start, empty, emit)
+	res, err := b.up(ctx, pr, req, start, empty, emit)
 	var digests map[string]string
 	if plan.Empty() && len(empty) == 0 {
 		digests = imageIDs(o) // nothing changed since the observation
@@ -259,12 +275,16 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	return res, err
 }
 
-func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.Observed, plan reconcile.Plan, req UpRequest, start time.Time, empty map[string]bool, emit Emit) (*Result, error) {
+// up applies a prepared up (cloning the databases that have no volume, and
+// those settle found empty) and removes what it made when a new
+// environment fails.
+func (b *Berth) up(ctx context.Context, pr *prepared, req UpRequest, start time.Time, empty map[string]bool, emit Emit) (*Result, error) {
+	e, p, o, plan := pr.e, pr.p, pr.o, pr.plan
 	res := &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings}
 	for _, w := range p.Warnings {
-		emit.send(Event{Env: p.Name, Kind: "warning", Detail: w.String()})
+		emit.send(Event{Env: p.Name, Kind: EventWarning, Detail: w.String()})
 	}
-	emit.send(Event{Env: p.Name, Kind: "plan", Plan: &plan})
+	emit.send(Event{Env: p.Name, Kind: EventPlan, Plan: &plan})
 	err := error(nil)
 	existed := len(o.Containers)+len(o.Networks)+len(o.Volumes) > 0
 	timeout := req.WaitTimeout
@@ -287,7 +307,7 @@ func (b *Berth) up(ctx context.Context, e Engine, p *spec.Project, o reconcile.O
 		// that was cancelled.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
-		emit.send(Event{Env: p.Name, Kind: "message", Detail: "removing what this failed run created"})
+		emit.send(Event{Env: p.Name, Kind: EventMessage, Detail: "removing what this failed run created"})
 		if cerr := b.down(cctx, e, p.Name, true, emit); cerr != nil {
 			return res, fmt.Errorf("%w (and cleaning up failed: %v)", err, cerr)
 		}
@@ -318,9 +338,9 @@ func (b *Berth) Down(ctx context.Context, req DownRequest, emit Emit) (*Result, 
 	}
 	plan := reconcile.Down(o, req.Volumes)
 	for _, f := range reconcile.Unmanaged(o) {
-		emit.send(Event{Env: req.Env, Kind: "warning", Detail: fmt.Sprintf("left %s %q: Berth did not create it", f.Kind, f.Name)})
+		emit.send(Event{Env: req.Env, Kind: EventWarning, Detail: fmt.Sprintf("left %s %q: Berth did not create it", f.Kind, f.Name)})
 	}
-	emit.send(Event{Env: req.Env, Kind: "plan", Plan: &plan})
+	emit.send(Event{Env: req.Env, Kind: EventPlan, Plan: &plan})
 	planJSON, _ := json.Marshal(plan)
 	id, err := b.begin(ctx, Deployment{Kind: KindDown, Env: req.Env, Definition: definitionOf(o, ""), Plan: planJSON})
 	if err != nil {
@@ -369,7 +389,7 @@ func (b *Berth) Logs(ctx context.Context, req LogsRequest, out func(LogLine)) er
 func progressTo(env string, emit Emit) func(reconcile.Progress) {
 	return func(p reconcile.Progress) {
 		op := p.Op
-		ev := Event{Env: env, Kind: "op", Op: &op, Status: p.Status, Detail: p.Detail}
+		ev := Event{Env: env, Kind: EventOp, Op: &op, Status: p.Status, Detail: p.Detail}
 		if p.Err != nil {
 			ev.Error = p.Err.Error()
 		}

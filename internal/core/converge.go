@@ -36,7 +36,7 @@ func (b *Berth) removeHelpers(ctx context.Context, env string, emit Emit) error 
 		return fmt.Errorf("removing the helper containers an interrupted operation on %s left: %w", env, err)
 	}
 	if n > 0 {
-		emit.send(Event{Env: env, Kind: "warning", Detail: fmt.Sprintf("removed %d helper container%s the interrupted operation left running", n, plural(n))})
+		emit.send(Event{Env: env, Kind: EventWarning, Detail: fmt.Sprintf("removed %d helper container%s the interrupted operation left running", n, plural(n))})
 	}
 	return nil
 }
@@ -69,7 +69,7 @@ func (b *Berth) settleDatabases(ctx context.Context, p *spec.Project, o reconcil
 			continue
 		}
 		if running[db.Service] {
-			emit.send(Event{Env: p.Name, Kind: "warning", Detail: fmt.Sprintf("database %s runs: its volume is not checked for a copy the interrupted operation left", db.Service)})
+			emit.send(Event{Env: p.Name, Kind: EventWarning, Detail: fmt.Sprintf("database %s runs: its volume is not checked for a copy the interrupted operation left", db.Service)})
 			continue
 		}
 		t, err := dataTarget(p, db, o)
@@ -81,11 +81,11 @@ func (b *Berth) settleDatabases(ctx context.Context, p *spec.Project, o reconcil
 			return nil, fmt.Errorf("database %s of %s: %w", db.Service, p.Name, err)
 		}
 		if s.Changed {
-			emit.send(Event{Env: p.Name, Kind: "warning", Detail: fmt.Sprintf("database %s: settled the copy the interrupted operation left in %s", db.Service, db.Volume)})
+			emit.send(Event{Env: p.Name, Kind: EventWarning, Detail: fmt.Sprintf("database %s: settled the copy the interrupted operation left in %s", db.Service, db.Volume)})
 		}
 		if s.Empty {
 			empty[db.Volume] = true
-			emit.send(Event{Env: p.Name, Kind: "warning", Detail: fmt.Sprintf("database %s: %s is empty (the interrupted operation never completed its clone): cloning it again", db.Service, db.Volume)})
+			emit.send(Event{Env: p.Name, Kind: EventWarning, Detail: fmt.Sprintf("database %s: %s is empty (the interrupted operation never completed its clone): cloning it again", db.Service, db.Volume)})
 		}
 	}
 	return empty, nil

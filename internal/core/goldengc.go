@@ -82,6 +82,9 @@ type GoldenEntry struct {
 // those used since `since` (at least within the last hour: a clone may be
 // between loading one and copying it). Golden copies it has no record of
 // are left alone.
+//
+// Its length is the list of reasons to keep a copy, each a few lines,
+// gathered into one set before anything is removed.
 func (b *Berth) pruneGolden(ctx context.Context, dryRun bool, since time.Time) *GoldenPrune {
 	res := &GoldenPrune{Removed: []GoldenEntry{}, Kept: []GoldenEntry{}}
 	if b.dbs == nil || b.goldenRecs == nil {

@@ -41,7 +41,7 @@ func (b *Berth) note(ctx context.Context, d Deployment, status string, emit Emit
 	defer cancel()
 	err := b.notes.AddNote(cctx, Note{ID: d.ID, Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision, Status: status, When: b.now()})
 	if err != nil {
-		emit.send(Event{Env: d.Env, Kind: "warning", Detail: fmt.Sprintf("the git note on %s was not written: %v", shortRev(d.Revision), err)})
+		emit.send(Event{Env: d.Env, Kind: EventWarning, Detail: fmt.Sprintf("the git note on %s was not written: %v", shortRev(d.Revision), err)})
 	}
 }
 

@@ -33,7 +33,7 @@ func (b *Berth) Recreate(ctx context.Context, env, service string, emit Emit) (*
 	if err != nil {
 		return nil, err
 	}
-	emit.send(Event{Env: env, Kind: "plan", Plan: &plan})
+	emit.send(Event{Env: env, Kind: EventPlan, Plan: &plan})
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
 		return nil, err

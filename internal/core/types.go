@@ -65,12 +65,24 @@ type Service struct {
 	Ports      []reconcile.PublishedPort `json:"ports,omitempty"`
 }
 
+// EventKind says what an Event carries.
+type EventKind string
+
+// Event kinds.
+const (
+	EventPlan    EventKind = "plan"    // the whole plan, before it is applied
+	EventOp      EventKind = "op"      // one op's progress
+	EventMessage EventKind = "message" // a line for people
+	EventWarning EventKind = "warning" // a line for people, worth attention
+	EventDB      EventKind = "db"      // a database step's progress
+)
+
 // Event is one thing that happened during an operation, for live progress
 // in the CLI and the UI.
 type Event struct {
 	Time time.Time `json:"time"`
 	Env  string    `json:"env"`
-	Kind string    `json:"kind"` // "plan", "op", "message", "warning"
+	Kind EventKind `json:"kind"`
 	// Plan is the whole plan, sent once before it is applied ("plan").
 	Plan   *reconcile.Plan  `json:"plan,omitempty"`
 	Op     *reconcile.Op    `json:"op,omitempty"`

@@ -96,6 +96,10 @@ var stateActions = map[string]bool{"create": true, "start": true, "die": true, "
 // hands the drift loop every engine event, up, down and repo move;
 // the stream is then the engine's finer one (DriftEventStream) when it
 // has it, which carries the container events Events would.
+//
+// One function on purpose: the connection, the stream and the back-off
+// share their state (the last report, the backoff, the time the stream
+// opened), which helpers would have to pass back and forth.
 func (b *Berth) watch(ctx context.Context, opts WatchOptions, out func(Change), dw *driftWatcher) error {
 	if opts.Settle <= 0 {
 		opts.Settle = 150 * time.Millisecond
