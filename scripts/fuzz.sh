@@ -32,7 +32,9 @@ for pkg in "${pkgs[@]}"; do
 	for t in "${targets[@]}"; do
 		echo "== $pkg $t ($FUZZTIME)"
 		log=$(mktemp)
-		go test -tags nogui -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" "${parallel[@]}" "$pkg" 2>&1 | tee "$log" | grep -v '^fuzz: elapsed' || true
+		# No `|| true` here: under pipefail it would run after a failing
+		# go test and leave PIPESTATUS holding its own 0.
+		go test -tags nogui -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" "${parallel[@]}" "$pkg" 2>&1 | tee "$log" | grep -v '^fuzz: elapsed'
 		status=${PIPESTATUS[0]}
 		execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
 		rm -f "$log"

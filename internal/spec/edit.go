@@ -141,15 +141,16 @@ func editService(svc *yaml.Node, e ComposeEdit) bool {
 }
 
 // composeVarName says whether Compose can hold a variable of this name:
-// not empty, no =, no white space nor control characters (Compose refuses
-// a name with a trailing space; the others could not be set from a shell
-// either).
+// not empty, no =, no $ (Compose interpolates a list entry's name too:
+// "$A=0" sets a variable named after A's value), no white space nor
+// control characters (Compose refuses a name with a trailing space; the
+// others could not be set from a shell either).
 func composeVarName(k string) bool {
 	if k == "" || !utf8.ValidString(k) {
 		return false
 	}
 	for _, r := range k {
-		if r == '=' || unicode.IsSpace(r) || unicode.IsControl(r) {
+		if r == '=' || r == '$' || unicode.IsSpace(r) || unicode.IsControl(r) {
 			return false
 		}
 	}
@@ -161,10 +162,13 @@ func composeVarName(k string) bool {
 func escapeDollars(v string) string { return strings.ReplaceAll(v, "$", "$$") }
 
 // quoteStyle quotes a value that YAML would otherwise read as another
-// type (numbers, booleans, empty).
+// type (numbers, booleans, empty), and a value of several lines: the
+// encoder's block style loses a first line's indentation after leading
+// empty lines ("\n\n A" came back as "\n\nA"), where double quotes keep
+// every byte.
 func quoteStyle(v string) yaml.Style {
 	var probe any
-	if v == "" || yaml.Unmarshal([]byte(v), &probe) != nil {
+	if v == "" || strings.ContainsAny(v, "\n\r") || yaml.Unmarshal([]byte(v), &probe) != nil {
 		return yaml.DoubleQuotedStyle
 	}
 	if _, ok := probe.(string); !ok {

@@ -73,7 +73,7 @@ func checkOne(t *testing.T, e *Error, files map[string]string) {
 	if !ok {
 		return // a file the definition named (an env file, an include)
 	}
-	if lines := strings.Count(content, "\n") + 1; e.Line < 0 || e.Line > lines+1 {
+	if lines := yamlLines([]byte(content)); e.Line < 0 || e.Line > lines+1 {
 		t.Fatalf("%s:%d: the file has %d lines (%s)", e.File, e.Line, lines, e.Message)
 	}
 }

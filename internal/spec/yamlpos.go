@@ -355,10 +355,24 @@ func syntaxError(data []byte, v3err error) (int, string) {
 	var v any
 	if err := yaml.Unmarshal(data, &v); err != nil {
 		if line, msg := v4ErrorLine(err); line > 0 {
-			return line, msg
+			return min(line, yamlLines(data)), msg
 		}
 	}
-	return yamlErrorLine(v3err.Error())
+	line, msg := yamlErrorLine(v3err.Error())
+	return min(line, yamlLines(data)), msg
+}
+
+// yamlLines is how many lines a YAML reader sees in data: \n, \r\n and a
+// lone \r each end one. The parsers report an error at the end of the
+// stream on the line after the last; the error names the last instead.
+func yamlLines(data []byte) int {
+	n := 1
+	for i, c := range data {
+		if c == '\n' || (c == '\r' && (i+1 == len(data) || data[i+1] != '\n')) {
+			n++
+		}
+	}
+	return n
 }
 
 // v4ErrorLine returns the line and message of a go.yaml.in/yaml/v4 error.
