@@ -80,6 +80,10 @@ test-unit: ## fast Go unit tests only (no engine)
 fuzz: ## run each Go fuzz target for FUZZTIME (default 30s; 12 targets: about 7 min), printing the inputs each tried
 	scripts/fuzz.sh
 
+.PHONY: contract
+contract: ## regenerate frontend/src/api/contract.gen.ts from the Go API (make test fails while it is stale)
+	go test -tags nogui -count=1 -run '^TestContractIsCurrent$$' ./app/desktop/ -update
+
 .PHONY: test-frontend
 test-frontend: ## frontend unit tests (Vitest)
 	cd frontend && npm test

@@ -113,6 +113,8 @@ export interface Op {
   await?: Await[]
   /** Set when the op loses a container or data (the Go rule, OpKind.Destructive). */
   destructive?: boolean
+  /** On remove-container: its anonymous volumes go too (down --volumes). */
+  removeVolumes?: boolean
 }
 
 export interface Plan {
@@ -223,6 +225,10 @@ export interface Settings {
   workspaceKeepDays?: number
   /** The environment variable holding the repo's https token. */
   repoTokenEnv?: string
+  /** Git notes on deployed commits (refs/notes/berth). */
+  notes?: boolean
+  /** Capabilities refused whatever a definition is granted. */
+  refuse?: string[]
 }
 
 /** The settings screen (settings.View). */
@@ -251,6 +257,8 @@ export interface Revision {
   when: string
   message: string
   tree?: string
+  /** The tree hash of the definition's folder at this commit. */
+  definitionTree?: string
 }
 
 /** A revision in the timeline (core.RevisionEntry): deployed marks the one running. */
@@ -282,6 +290,12 @@ export interface Deployment {
   error?: string
   /** What a database operation (or a recreate) did: the service, source, snapshot, strategy. */
   detail?: DBDetail
+  /** The plan applied (the store's JSON of it). */
+  plan?: unknown
+  imageDigests?: Record<string, string>
+  pid?: number
+  /** The database snapshots taken before it. */
+  snapshotIds?: number[]
 }
 
 /** What a database operation's record says it did (core.DBDetail). */
@@ -310,6 +324,10 @@ export interface DeployResult extends Result {
   revision: Revision
   interrupted?: number[]
   rolledBack?: DeployResult
+  /** Snapshots taken before the deploy (their ids). */
+  snapshots?: number[]
+  /** A rollback with data: what each database restore did. */
+  data?: DBResult[]
 }
 
 /** Narrows the history (api.HistoryFilter); empty fields mean any. */
@@ -377,6 +395,8 @@ export interface DBResult {
   bytes?: number
   goldenLoaded?: boolean
   snapshot?: DBSnapshot
+  /** The snapshot a restore or reset kept of what it replaced (copy-on-write stores). */
+  safety?: string
 }
 
 /** One field that differs between desired and live (drift.Item). */
@@ -440,6 +460,8 @@ export interface AdoptResult {
   files: string[] | null
   adopted: DriftItem[] | null
   left: DriftItem[] | null
+  /** What adopt left out of Git, and why (values and files that look secret). */
+  refused?: string[]
 }
 
 /** Until when automatic healing is paused (api.HealingPause); no until: not paused. */

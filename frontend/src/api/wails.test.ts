@@ -13,7 +13,7 @@ function fakeWindow(api: Partial<WailsBoundAPI> = {}) {
           Up: vi.fn(async (env: string) => ({ env, plan: { project: env, ops: [] }, duration: 0 })),
           Down: vi.fn(async (env: string) => ({ env, plan: { project: env, ops: [] }, duration: 0 })),
           ...api,
-        },
+        } as WailsBoundAPI, // a fake binds only what a test calls
       },
     },
     runtime: {

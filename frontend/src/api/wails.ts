@@ -1,46 +1,13 @@
 import { ApiError, toError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type HistoryFilter, type Listing, type LogBatch, type LogRequest, type Result, type RevisionEntry, type Settings, type SettingsView } from './types'
+import type { BoundMethods } from './contract.gen'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type BerthEvent, type Change, type LogBatch } from './types'
 
-/** The bound Go methods of app/desktop.API, as Wails exposes them. */
-export interface WailsBoundAPI {
-  ListEnvironments(): Promise<Listing>
-  Up(env: string, definition: string): Promise<Result>
-  Down(env: string, volumes: boolean): Promise<Result>
-  Status?(env: string): Promise<Environment>
-  Plan?(definition: string, as: string): Promise<Result>
-  PlanDown?(env: string, volumes: boolean): Promise<Result>
-  PlanRecreate?(env: string, service: string): Promise<Result>
-  Recreate?(env: string, service: string): Promise<Result>
-  Revisions?(env: string): Promise<RevisionEntry[]>
-  PlanDeploy?(env: string, definition: string, rev: string): Promise<DeployPlan>
-  Deploy?(env: string, definition: string, rev: string): Promise<DeployResult>
-  PlanRollback?(env: string, to: string): Promise<DeployPlan>
-  Rollback?(env: string, to: string): Promise<DeployResult>
-  History?(env: string, filter: HistoryFilter): Promise<Deployment[]>
-  Databases?(env: string): Promise<DBInfo[]>
-  DBClone?(env: string, service: string, from: string): Promise<DBResult>
-  DBSnapshot?(env: string, service: string, name: string): Promise<DBResult>
-  DBRestore?(env: string, snapshot: string): Promise<DBResult>
-  DBReset?(env: string, service: string): Promise<DBResult>
-  DBRemove?(env: string, snapshot: string): Promise<void>
-  Check?(env: string): Promise<DriftReport>
-  DriftReports?(): Promise<DriftReport[]>
-  PlanSync?(env: string): Promise<SyncResult>
-  Sync?(env: string): Promise<SyncResult>
-  Discard?(env: string): Promise<FileChange[]>
-  Adopt?(env: string, branch: string): Promise<AdoptResult>
-  PauseHealing?(env: string, minutes: number): Promise<HealingPause>
-  HealingPaused?(env: string): Promise<HealingPause>
-  SubscribeLogs?(req: LogRequest): Promise<string>
-  UnsubscribeLogs?(id: string): Promise<void>
-  ReviewTrust?(definition: string, rev: string): Promise<TrustReview>
-  Trust?(definition: string, rev: string, digest: string): Promise<TrustReview>
-  RevokeTrust?(definition: string, rev: string): Promise<void>
-  GetSettings?(): Promise<SettingsView>
-  SaveSettings?(s: Settings): Promise<SettingsView>
-  OpenURL?(url: string): Promise<void>
-  Shown?(marks: Record<string, number>): Promise<void>
-}
+/**
+ * The bound Go methods of app/desktop.API, as Wails exposes them: generated
+ * from the Go types (contract.gen.ts), every one required, so a method
+ * renamed or retyped in Go fails npm run check here.
+ */
+export type WailsBoundAPI = BoundMethods
 
 /** The parts of the window object that Wails' runtime provides. */
 export interface WailsWindow {
@@ -77,52 +44,47 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
     if (!win.runtime) return () => {}
     return win.runtime.EventsOn(name, (data) => handler(data))
   }
-  const need = <K extends keyof WailsBoundAPI>(k: K): NonNullable<WailsBoundAPI[K]> => {
-    const f = bound()[k]
-    if (!f) throw new ApiError(`the desktop app has no ${String(k)}`)
-    return f as NonNullable<WailsBoundAPI[K]>
-  }
   return {
     transport: 'wails',
     listEnvironments: () => call(() => bound().ListEnvironments()),
     shown: (marks) => {
-      void win.go?.desktop?.API?.Shown?.(marks).catch(() => {})
+      void win.go?.desktop?.API?.Shown?.(marks).catch(() => {}) // an older app binds no Shown
     },
-    status: (env) => call(() => need('Status')(env)),
-    plan: (definition, as = '') => call(() => need('Plan')(definition, as)),
+    status: (env) => call(() => bound().Status(env)),
+    plan: (definition, as = '') => call(() => bound().Plan(definition, as)),
     up: (env, definition = '') => call(() => bound().Up(env, definition)),
-    planDown: (env, volumes = false) => call(() => need('PlanDown')(env, volumes)),
+    planDown: (env, volumes = false) => call(() => bound().PlanDown(env, volumes)),
     down: (env, volumes = false) => call(() => bound().Down(env, volumes)),
-    planRecreate: (env, service) => call(() => need('PlanRecreate')(env, service)),
-    recreate: (env, service) => call(() => need('Recreate')(env, service)),
-    revisions: (env) => call(() => need('Revisions')(env)),
-    planDeploy: (env, rev, definition = '') => call(() => need('PlanDeploy')(env, definition, rev)),
-    deploy: (env, rev, definition = '') => call(() => need('Deploy')(env, definition, rev)),
-    planRollback: (env, to = '') => call(() => need('PlanRollback')(env, to)),
-    rollback: (env, to = '') => call(() => need('Rollback')(env, to)),
-    history: (env, filter = {}) => call(() => need('History')(env, filter)),
-    databases: (env) => call(() => need('Databases')(env)),
-    dbClone: (env, service = '', from = '') => call(() => need('DBClone')(env, service, from)),
-    dbSnapshot: (env, service = '', name = '') => call(() => need('DBSnapshot')(env, service, name)),
-    dbRestore: (env, snapshot) => call(() => need('DBRestore')(env, snapshot)),
-    dbReset: (env, service = '') => call(() => need('DBReset')(env, service)),
-    dbRemove: (env, snapshot) => call(() => need('DBRemove')(env, snapshot)),
-    check: (env) => call(() => need('Check')(env)),
-    driftReports: () => call(() => need('DriftReports')()),
-    planSync: (env) => call(() => need('PlanSync')(env)),
-    sync: (env) => call(() => need('Sync')(env)),
-    discard: (env) => call(() => need('Discard')(env)),
-    adopt: (env, branch = '') => call(() => need('Adopt')(env, branch)),
-    pauseHealing: (env, minutes) => call(() => need('PauseHealing')(env, minutes)),
-    healingPaused: (env) => call(() => need('HealingPaused')(env)),
-    subscribeLogs: (req) => call(() => need('SubscribeLogs')(req)),
-    unsubscribeLogs: (id) => call(() => need('UnsubscribeLogs')(id)),
-    reviewTrust: (definition, rev = '') => call(() => need('ReviewTrust')(definition, rev)),
-    trust: (definition, rev, digest) => call(() => need('Trust')(definition, rev, digest)),
-    revokeTrust: (definition, rev = '') => call(() => need('RevokeTrust')(definition, rev)),
-    getSettings: () => call(() => need('GetSettings')()),
-    saveSettings: (st) => call(() => need('SaveSettings')(st)),
-    openURL: (url) => call(() => need('OpenURL')(url)),
+    planRecreate: (env, service) => call(() => bound().PlanRecreate(env, service)),
+    recreate: (env, service) => call(() => bound().Recreate(env, service)),
+    revisions: (env) => call(() => bound().Revisions(env)),
+    planDeploy: (env, rev, definition = '') => call(() => bound().PlanDeploy(env, definition, rev)),
+    deploy: (env, rev, definition = '') => call(() => bound().Deploy(env, definition, rev)),
+    planRollback: (env, to = '') => call(() => bound().PlanRollback(env, to)),
+    rollback: (env, to = '') => call(() => bound().Rollback(env, to)),
+    history: (env, filter = {}) => call(() => bound().History(env, filter)),
+    databases: (env) => call(() => bound().Databases(env)),
+    dbClone: (env, service = '', from = '') => call(() => bound().DBClone(env, service, from)),
+    dbSnapshot: (env, service = '', name = '') => call(() => bound().DBSnapshot(env, service, name)),
+    dbRestore: (env, snapshot) => call(() => bound().DBRestore(env, snapshot)),
+    dbReset: (env, service = '') => call(() => bound().DBReset(env, service)),
+    dbRemove: (env, snapshot) => call(() => bound().DBRemove(env, snapshot)),
+    check: (env) => call(() => bound().Check(env)),
+    driftReports: () => call(() => bound().DriftReports()),
+    planSync: (env) => call(() => bound().PlanSync(env)),
+    sync: (env) => call(() => bound().Sync(env)),
+    discard: (env) => call(() => bound().Discard(env)),
+    adopt: (env, branch = '') => call(() => bound().Adopt(env, branch)),
+    pauseHealing: (env, minutes) => call(() => bound().PauseHealing(env, minutes)),
+    healingPaused: (env) => call(() => bound().HealingPaused(env)),
+    subscribeLogs: (req) => call(() => bound().SubscribeLogs(req)),
+    unsubscribeLogs: (id) => call(() => bound().UnsubscribeLogs(id)),
+    reviewTrust: (definition, rev = '') => call(() => bound().ReviewTrust(definition, rev)),
+    trust: (definition, rev, digest) => call(() => bound().Trust(definition, rev, digest)),
+    revokeTrust: (definition, rev = '') => call(() => bound().RevokeTrust(definition, rev)),
+    getSettings: () => call(() => bound().GetSettings()),
+    saveSettings: (st) => call(() => bound().SaveSettings(st)),
+    openURL: (url) => call(() => bound().OpenURL(url)),
     onEvent: (handler) => on(EVENT_NAME, (d) => handler(d as BerthEvent)),
     onChange: (handler) => on(CHANGE_EVENT, (d) => handler(d as Change)),
     onLog: (handler) => on(LOG_EVENT, (d) => handler(d as LogBatch)),
