@@ -47,7 +47,7 @@ func (b *Berth) cloneNewDatabases(ctx context.Context, p *spec.Project, o reconc
 		if err != nil {
 			return err
 		}
-		if src.Kind == "seed" || src.Kind == "url" {
+		if src.Kind == dbclone.SourceSeed || src.Kind == dbclone.SourceURL {
 			// Load (or find) the golden copy first: a source that cannot
 			// be read fails before anything is created.
 			if _, _, err := dbe.Golden(ctx, src, t, dbProgress(p.Name, db.Service, emit)); err != nil {

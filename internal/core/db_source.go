@@ -30,7 +30,7 @@ func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, 
 	}
 	switch ds.Kind() {
 	case "seed":
-		return dbclone.Source{Kind: "seed", Seed: ds.Seed, SHA256: ds.SHA256, Name: "seed " + relTo(p.Dir, ds.Seed)}, nil
+		return dbclone.Source{Kind: dbclone.SourceSeed, Seed: ds.Seed, SHA256: ds.SHA256, Name: "seed " + relTo(p.Dir, ds.Seed)}, nil
 	case "url":
 		// The manifest's variable is read only when granted (the load's
 		// HostEnv); one the user names with --from is read because the
@@ -39,7 +39,7 @@ func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, 
 		if from != nil && b.trust.Getenv != nil && !slices.Contains(b.reserved(), ds.URL) {
 			url, _ = b.trust.Getenv(ds.URL)
 		}
-		return dbclone.Source{Kind: "url", URL: url, URLName: ds.URL, Name: "the database at $" + ds.URL}, nil
+		return dbclone.Source{Kind: dbclone.SourceURL, URL: url, URLName: ds.URL, Name: "the database at $" + ds.URL}, nil
 	case "env":
 		if ds.Env == p.Name {
 			return dbclone.Source{}, fmt.Errorf("environment %q cannot be cloned from itself", p.Name)
@@ -67,13 +67,13 @@ func (b *Berth) source(ctx context.Context, p *spec.Project, db *spec.Database, 
 		if err != nil {
 			return dbclone.Source{}, err
 		}
-		return dbclone.Source{Kind: "env", Volume: t.Volume, Container: t.Container, Name: "environment " + ds.Env}, nil
+		return dbclone.Source{Kind: dbclone.SourceEnv, Volume: t.Volume, Container: t.Container, Name: "environment " + ds.Env}, nil
 	case "snapshot":
 		sn, err := b.findSnapshot(ctx, "", ds.Snapshot)
 		if err != nil {
 			return dbclone.Source{}, err
 		}
-		return dbclone.Source{Kind: "snapshot", Volume: sn.Volume, Name: "snapshot " + sn.Name + " of " + sn.Env}, nil
+		return dbclone.Source{Kind: dbclone.SourceSnapshot, Volume: sn.Volume, Name: "snapshot " + sn.Name + " of " + sn.Env}, nil
 	}
 	return dbclone.Source{}, errors.New("empty source")
 }

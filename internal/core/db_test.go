@@ -20,12 +20,12 @@ type fakeDB struct {
 }
 
 func (f *fakeDB) Golden(_ context.Context, src dbclone.Source, _ dbclone.Target, _ func(dbclone.Progress)) (dbclone.Volume, bool, error) {
-	f.calls = append(f.calls, "golden "+src.Kind)
+	f.calls = append(f.calls, "golden "+string(src.Kind))
 	return dbclone.Volume{Name: "golden"}, true, f.goldenErr
 }
 
 func (f *fakeDB) Clone(_ context.Context, src dbclone.Source, t dbclone.Target, _ func(dbclone.Progress)) (dbclone.Result, error) {
-	f.calls = append(f.calls, "clone "+src.Kind+" -> "+t.Volume)
+	f.calls = append(f.calls, "clone "+string(src.Kind)+" -> "+t.Volume)
 	return dbclone.Result{Strategy: f.strategy}, nil
 }
 

@@ -209,14 +209,14 @@ func (c *Cloner) Clone(ctx context.Context, src Source, t Target, progress func(
 		loaded bool
 	)
 	switch src.Kind {
-	case "seed", "url":
+	case SourceSeed, SourceURL:
 		g, l, err := c.Golden(ctx, src, t, progress)
 		if err != nil {
 			return Result{}, err
 		}
 		from, loaded = g.Name, l
 		total, _ = strconv.ParseInt(g.Labels[LabelSize], 10, 64)
-	case "env", "snapshot", "golden":
+	case SourceEnv, SourceSnapshot, SourceGolden:
 		v, ok, err := c.eng.InspectVolume(ctx, src.Volume)
 		if err != nil {
 			return Result{}, err
@@ -292,7 +292,7 @@ func (c *Cloner) Snapshot(ctx context.Context, t Target, name string, progress f
 // Restore replaces t's data with the content of volume from (a snapshot
 // or a golden copy).
 func (c *Cloner) Restore(ctx context.Context, from string, t Target, progress func(Progress)) (Result, error) {
-	return c.Clone(ctx, Source{Kind: "snapshot", Volume: from, Name: "volume " + from}, t, progress)
+	return c.Clone(ctx, Source{Kind: SourceSnapshot, Volume: from, Name: "volume " + from}, t, progress)
 }
 
 // RemoveSnapshot removes a snapshot volume; a volume that is not a

@@ -178,9 +178,21 @@ type Target struct {
 	RootHost string
 }
 
+// SourceKind is where a copy comes from.
+type SourceKind string
+
+// Source kinds.
+const (
+	SourceSeed     SourceKind = "seed"     // a dump file
+	SourceURL      SourceKind = "url"      // a live database, by its URL
+	SourceEnv      SourceKind = "env"      // another environment's database volume
+	SourceSnapshot SourceKind = "snapshot" // a snapshot volume
+	SourceGolden   SourceKind = "golden"   // a golden copy volume
+)
+
 // Source is a resolved database source.
 type Source struct {
-	Kind string // seed, url, env, snapshot, golden
+	Kind SourceKind
 	// Seed is the dump's absolute path; SHA256 its expected checksum.
 	Seed, SHA256 string
 	// URL is the live database's URL (a secret: never logged or stored);

@@ -189,7 +189,7 @@ func mariadbLoadError(src Source, step, out string) error {
 	if err := seedTooBig(what, out); err != nil {
 		return err
 	}
-	if src.Kind == "url" {
+	if src.Kind == SourceURL {
 		if err := mariadbURLError(src, step, out, tail); err != nil {
 			return err
 		}

@@ -396,7 +396,7 @@ func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, lookup 
 		return "", "", seed, err
 	}
 	switch src.Kind {
-	case "seed":
+	case SourceSeed:
 		send(progress, Progress{Step: "verifying the seed"})
 		seed, err = inspectSeed(src.Seed, src.SHA256, lookup)
 		if err != nil {
@@ -407,7 +407,7 @@ func (c *Cloner) goldenKeyFor(ctx context.Context, src Source, t Target, lookup 
 		}
 		key = goldenKey("seed:"+seed.SHA256, imageID, t, fl)
 		desc = "seed " + filepath.Base(src.Seed) + " (sha256 " + seed.SHA256[:12] + ")"
-	case "url":
+	case SourceURL:
 		if src.URL == "" {
 			return "", "", seed, fmt.Errorf("%w: the source URL variable %s is not set in your environment", ErrSource, src.URLName)
 		}
@@ -473,14 +473,14 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 	t = withRandomRoot(t)
 	files := fl.files(t)
 	env := fl.env(t)
-	env = append(env, "SRC_KIND="+src.Kind, "MOUNT=/data", "PGD="+path.Join("/data", relData(t)))
+	env = append(env, "SRC_KIND="+string(src.Kind), "MOUNT=/data", "PGD="+path.Join("/data", relData(t)))
 	var secrets []string // the URL's, besides the URL itself
 	switch src.Kind {
-	case "seed":
+	case SourceSeed:
 		env = append(env, "FORMAT="+seed.Format, "COMPRESSION="+seed.Compression, "SEED_MAX="+strconv.FormatInt(c.seedLimit(), 10))
 		files["seed"] = fileSource{path: seed.Path, zstd: seed.Compression == CompressZstd, limit: c.seedLimit(), what: src.Name}
 		send(progress, Progress{Step: "uploading the seed", Total: seed.Size})
-	case "url":
+	case SourceURL:
 		uf, us, err := fl.url(src, t)
 		if err != nil {
 			return 0, "", err
@@ -489,7 +489,7 @@ func (c *Cloner) load(ctx context.Context, name string, src Source, seed SeedInf
 		secrets = us
 	}
 	network := NoNetwork // a seed comes with the helper
-	if src.Kind == "url" {
+	if src.Kind == SourceURL {
 		network = SourceNetwork // the source server is reached over the network
 	}
 	upload, errc := tarStream(files)
@@ -546,11 +546,11 @@ func loadError(src Source, step, out string) error {
 	case strings.Contains(out, "unsupported version") && strings.Contains(out, "file header"):
 		return fmt.Errorf("%w: %s was made by a newer pg_dump than this image's pg_restore reads: use a postgres image of the major version the dump came from\n%s", ErrSource, what, tail)
 	case strings.Contains(out, "password authentication failed"), strings.Contains(out, "no password supplied"),
-		strings.Contains(out, "role") && strings.Contains(out, "does not exist") && src.Kind == "url":
+		strings.Contains(out, "role") && strings.Contains(out, "does not exist") && src.Kind == SourceURL:
 		return fmt.Errorf("%w: %s refused the credentials in $%s\n%s", ErrSource, what, src.URLName, tail)
-	case src.Kind == "url" && strings.Contains(out, "in service file"):
+	case src.Kind == SourceURL && strings.Contains(out, "in service file"):
 		return fmt.Errorf("%w: %s: the image's libpq does not take one of the parameters in $%s (one newer than this libpq?)\n%s", ErrSource, what, src.URLName, tail)
-	case src.Kind == "url" && (strings.Contains(out, "could not translate host name") || strings.Contains(out, "Connection refused") ||
+	case src.Kind == SourceURL && (strings.Contains(out, "could not translate host name") || strings.Contains(out, "Connection refused") ||
 		strings.Contains(out, "timeout expired") || strings.Contains(out, "No route to host") || strings.Contains(out, "could not connect")):
 		return fmt.Errorf("%w: %s is unreachable from the engine's containers (check the host and port in $%s)\n%s", ErrSource, what, src.URLName, tail)
 	case strings.Contains(out, "No space left on device"):
@@ -558,7 +558,7 @@ func loadError(src Source, step, out string) error {
 	case strings.Contains(out, "unexpected end of file"), strings.Contains(out, "not in gzip format"), strings.Contains(out, "crc error"):
 		return fmt.Errorf("%w: %s is corrupt or truncated (gzip)\n%s", ErrSource, what, tail)
 	}
-	if src.Kind == "url" && step == "reading the source database" {
+	if src.Kind == SourceURL && step == "reading the source database" {
 		return fmt.Errorf("%w: %s could not be read with the connection in $%s\n%s", ErrSource, what, src.URLName, tail)
 	}
 	if step == "restoring" || step == "unpacking the seed" {
