@@ -11,7 +11,6 @@ import (
 	"github.com/berthdev/berth/internal/dbclone"
 	"github.com/berthdev/berth/internal/engine"
 	"github.com/berthdev/berth/internal/spec"
-	"github.com/berthdev/berth/internal/store"
 )
 
 // databases hands core the database cloner of the connected engine: one
@@ -64,66 +63,4 @@ func (d *databaseEngine) CreateProjectVolume(ctx context.Context, p *spec.Projec
 type dbState struct {
 	dbOnce sync.Once
 	db     *databaseEngine
-}
-
-func (a *storeAdapter) AddSnapshot(ctx context.Context, sn core.DBSnapshot) (int64, error) {
-	s, err := a.get()
-	if err != nil {
-		return 0, err
-	}
-	return s.AddSnapshot(ctx, store.Snapshot{Name: sn.Name, Env: sn.Env, Service: sn.Service, Volume: sn.Volume, Size: sn.Size,
-		Created: sn.Created, DeploymentID: sn.DeploymentID})
-}
-
-func (a *storeAdapter) Snapshots(ctx context.Context, env string) ([]core.DBSnapshot, error) {
-	s, err := a.get()
-	if err != nil {
-		return nil, err
-	}
-	sns, err := s.Snapshots(ctx, env)
-	out := make([]core.DBSnapshot, len(sns))
-	for i, sn := range sns {
-		out[i] = core.DBSnapshot(sn)
-	}
-	return out, err
-}
-
-func (a *storeAdapter) RemoveSnapshot(ctx context.Context, id int64) error {
-	s, err := a.get()
-	if err != nil {
-		return err
-	}
-	return s.RemoveSnapshot(ctx, id)
-}
-
-// useGolden records that a golden copy is being used (for berth gc). A
-// record that cannot be written only means gc leaves that copy alone.
-func (a *storeAdapter) useGolden(ctx context.Context, v dbclone.Volume, t dbclone.Target) {
-	if s, err := a.get(); err == nil {
-		_ = s.UseGolden(ctx, v.Name, v.Labels[dbclone.LabelSource], t.Env, t.Service)
-	}
-}
-
-func (a *storeAdapter) GoldenUses(ctx context.Context) ([]core.GoldenUse, error) {
-	s, err := a.existing()
-	if err != nil || s == nil {
-		return nil, err
-	}
-	us, err := s.GoldenUses(ctx)
-	out := make([]core.GoldenUse, len(us))
-	for i, u := range us {
-		out[i] = core.GoldenUse{Volume: u.Volume, Source: u.Source, FirstUsed: u.FirstUsed, LastUsed: u.LastUsed}
-		for _, c := range u.Clones {
-			out[i].Clones = append(out[i].Clones, core.GoldenClone(c))
-		}
-	}
-	return out, err
-}
-
-func (a *storeAdapter) ForgetGolden(ctx context.Context, volume string) error {
-	s, err := a.get()
-	if err != nil {
-		return err
-	}
-	return s.ForgetGolden(ctx, volume)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/drift"
 	"github.com/berthdev/berth/internal/engine"
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
@@ -72,4 +73,21 @@ func connectError(err error) error {
 		return err
 	}
 	return fmt.Errorf("connecting to the Docker engine: %w", err)
+}
+
+// Live gives core the engine's live details (core.LiveObserver).
+func (a *engineAdapter) Live(ctx context.Context, p *spec.Project) (drift.Live, error) {
+	return a.e.Live(ctx, p)
+}
+
+// DriftEvents passes the engine's finer events to core
+// (core.DriftEventStream).
+func (a *engineAdapter) DriftEvents(ctx context.Context, out func(core.ContainerEvent)) error {
+	return a.e.DriftEvents(ctx, func(ev engine.Event) { out(containerEvent(ev)) })
+}
+
+// LiveMany gives core several environments' live details in one round
+// (core.LiveBatchObserver).
+func (a *engineAdapter) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (map[string]drift.Live, error) {
+	return a.e.LiveMany(ctx, ps, fresh)
 }

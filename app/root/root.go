@@ -5,6 +5,7 @@ package root
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/dbclone"
 	"github.com/berthdev/berth/internal/engine"
+	"github.com/berthdev/berth/internal/store"
 )
 
 // Config says where the definitions are and which engine to use.
@@ -112,4 +114,28 @@ func (s *engineSource) point(opts engine.Options) {
 		s.e.e.Close()
 		s.e = nil
 	}
+}
+
+// StateDir is Berth's data folder (berth.db, locks/, workspaces/, repos/):
+// dir when given, else BERTH_STATE_DIR, else the folder of
+// store.DefaultPath.
+func StateDir(dir string, getenv func(string) string) (string, error) {
+	if dir == "" {
+		dir = getenv("BERTH_STATE_DIR")
+	}
+	if dir == "" {
+		p, err := store.DefaultPath()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Dir(p), nil
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return "", fmt.Errorf("state folder: %w", err)
+	}
+	return abs, nil
 }

@@ -3,10 +3,8 @@ package root
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -89,22 +87,6 @@ func (d *definitions) Identity(context.Context) string {
 	return id
 }
 
-// Identity names the definitions repo for trust decisions: "url:<URL>"
-// (without credentials, scheme and host lower-case, no trailing .git or
-// slash) or "path:<repo root>".
-func (s *repoSource) Identity(context.Context) string {
-	s.mu.Lock()
-	where := s.where
-	s.mu.Unlock()
-	if where == "" {
-		return ""
-	}
-	if isURL(where) {
-		return "url:" + normalURL(where)
-	}
-	return "path:" + realPath(where)
-}
-
 func realPath(p string) string {
 	abs, err := filepath.Abs(p)
 	if err != nil {
@@ -135,39 +117,6 @@ func normalURL(raw string) string {
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), ".git")
 	u.RawQuery, u.Fragment = "", ""
 	return u.String()
-}
-
-// TrustRecords is the store's decisions about a definition.
-func (a *storeAdapter) TrustRecords(ctx context.Context, repo, def string) ([]core.TrustDecision, error) {
-	s, err := a.existing()
-	if err != nil || s == nil {
-		return nil, err
-	}
-	rs, err := s.TrustRecords(ctx, repo, def)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]core.TrustDecision, len(rs))
-	for i, r := range rs {
-		out[i] = trustDecision(r)
-	}
-	return out, nil
-}
-
-// RecordTrust records a decision with who made it.
-func (a *storeAdapter) RecordTrust(ctx context.Context, d core.TrustDecision) error {
-	s, err := a.get()
-	if err != nil {
-		return err
-	}
-	caps, err := json.Marshal(d.Capabilities)
-	if err != nil {
-		return err
-	}
-	name, email := gitIdentity(os.Getenv)
-	_, err = s.RecordTrust(ctx, store.TrustRecord{Repo: d.Repo, Definition: d.Definition, Decision: d.Decision, Digest: d.Digest,
-		Capabilities: caps, How: d.How, Who: store.Who{GitName: name, GitEmail: email}})
-	return err
 }
 
 func trustDecision(r store.TrustRecord) core.TrustDecision {

@@ -38,19 +38,6 @@ func entries(us []gitsrc.WorkspaceUse) []core.WorkspaceEntry {
 	return out
 }
 
-func (a *storeAdapter) InUse(ctx context.Context) ([]core.RevisionUse, error) {
-	s, err := a.get()
-	if err != nil {
-		return nil, err
-	}
-	us, err := s.InUse(ctx)
-	out := make([]core.RevisionUse, len(us))
-	for i, u := range us {
-		out[i] = core.RevisionUse{Env: u.Env, Definition: u.Definition, Revision: u.Revision, Why: u.Why}
-	}
-	return out, err
-}
-
 // logf writes what background work has to say to standard error.
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "berth: "+format+"\n", args...)

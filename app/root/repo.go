@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -16,64 +15,8 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/internal/core"
-	"github.com/berthdev/berth/internal/envlock"
 	"github.com/berthdev/berth/internal/gitsrc"
-	"github.com/berthdev/berth/internal/store"
 )
-
-// StateDir is Berth's data folder (berth.db, locks/, workspaces/, repos/):
-// dir when given, else BERTH_STATE_DIR, else the folder of
-// store.DefaultPath.
-func StateDir(dir string, getenv func(string) string) (string, error) {
-	if dir == "" {
-		dir = getenv("BERTH_STATE_DIR")
-	}
-	if dir == "" {
-		p, err := store.DefaultPath()
-		if err != nil {
-			return "", err
-		}
-		return filepath.Dir(p), nil
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return "", fmt.Errorf("state folder: %w", err)
-	}
-	return abs, nil
-}
-
-// marked gives err a second identity for errors.Is (a core sentinel)
-// without changing its text.
-type marked struct{ err, kind error }
-
-func (m marked) Error() string   { return m.err.Error() }
-func (m marked) Unwrap() []error { return []error{m.err, m.kind} }
-
-func mark(err, kind error) error {
-	if err == nil {
-		return nil
-	}
-	return marked{err, kind}
-}
-
-// gitError maps gitsrc's error classes onto core's.
-func gitError(err error) error {
-	switch {
-	case errors.Is(err, gitsrc.ErrNotFound):
-		return mark(err, core.ErrNotFound)
-	case errors.Is(err, gitsrc.ErrUnsafe):
-		return mark(err, core.ErrUnsafe)
-	case errors.Is(err, gitsrc.ErrAuth):
-		return mark(err, core.ErrAuth)
-	}
-	return err
-}
-
-// scpURL is the git@host:path form of a URL.
-var scpURL = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:`)
 
 // repoSource adapts gitsrc to core.RevisionSource. The repo is opened (and
 // a URL cloned) on first use; a clone is fetched before the branch head
@@ -88,16 +31,6 @@ type repoSource struct {
 	repo      *gitsrc.Repo
 	fetchedAt time.Time
 	auth      gitsrc.Auth // credentials for a URL (read from the environment at each use)
-}
-
-// newRepoSource picks the definitions repo: repo when given (a path or a
-// URL, definitions under environments/), else the Git repo around the
-// definitions folder, else the one around the current directory. With
-// none, its methods fail with core.ErrNoRepo.
-func newRepoSource(repo, branch, defsDir, dataDir string) *repoSource {
-	s := &repoSource{branch: branch, dataDir: dataDir, fixed: repo != ""}
-	s.pick(repo, defsDir)
-	return s
 }
 
 // pick sets where the repo is; callers hold s.mu or own s.
@@ -188,10 +121,6 @@ func (s *repoSource) fetch(ctx context.Context, r *gitsrc.Repo) error {
 	return nil
 }
 
-func isURL(where string) bool {
-	return strings.Contains(where, "://") || scpURL.MatchString(where)
-}
-
 // setAuth changes the credentials; the repo is opened again with them.
 func (s *repoSource) setAuth(a gitsrc.Auth) {
 	s.mu.Lock()
@@ -229,10 +158,6 @@ func (s *repoSource) Fetch(ctx context.Context) (bool, error) {
 	s.fetchedAt = time.Now()
 	s.mu.Unlock()
 	return changed || !opened, nil
-}
-
-func revision(c gitsrc.Commit) core.Revision {
-	return core.Revision{Hash: c.Hash, Short: c.Short, Author: c.Author, Email: c.Email, When: c.When, Message: c.Message, Tree: c.Tree}
 }
 
 func (s *repoSource) Resolve(ctx context.Context, rev string) (core.Revision, error) {
@@ -315,129 +240,208 @@ func (s *repoSource) close() {
 	}
 }
 
-// storeAdapter adapts the SQLite store to core.Store; the file is opened
-// on first use.
-type storeAdapter struct {
-	mu      sync.Mutex
-	dataDir string
-	err     error // why there is no data folder
-	s       *store.Store
+// defPath is the repo path of a definition, refusing names that are not
+// one folder.
+func (s *repoSource) defPath(definition string) (string, error) {
+	if !filepath.IsLocal(definition) || filepath.Base(definition) != definition {
+		return "", fmt.Errorf("definition %q: %w", definition, core.ErrNotFound)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return path.Join(s.prefix, definition), nil
 }
 
-func (a *storeAdapter) get() (*store.Store, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.s != nil {
-		return a.s, nil
+// openFor opens the repo and gives definition's path in it.
+func (s *repoSource) openFor(ctx context.Context, definition string) (*gitsrc.Repo, string, error) {
+	p, err := s.defPath(definition)
+	if err != nil {
+		return nil, "", err
 	}
-	if a.err != nil {
-		return nil, a.err
-	}
-	s, err := store.Open(filepath.Join(a.dataDir, "berth.db"))
+	r, err := s.open(ctx)
+	return r, p, err
+}
+
+// Changes compares a workspace with its commit (core.FileDrifter).
+func (s *repoSource) Changes(ctx context.Context, rev core.Revision, definition, dir string) ([]core.FileChange, error) {
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
 		return nil, err
 	}
-	a.s = s
-	return s, nil
+	cs, err := r.Changes(ctx, commitOf(rev), p, dir)
+	return fileChanges(cs), gitError(err)
 }
 
-// existing is the store when it exists; reads go through it, so that
-// reading (berth ls, history) never creates the file: with none there is
-// nothing recorded.
-func (a *storeAdapter) existing() (*store.Store, error) {
-	a.mu.Lock()
-	none := a.s == nil && a.err == nil
-	a.mu.Unlock()
-	if none {
-		if _, err := os.Stat(filepath.Join(a.dataDir, "berth.db")); errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
-	}
-	return a.get()
-}
-
-func (a *storeAdapter) close() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.s != nil {
-		a.s.Close()
-		a.s = nil
-	}
-}
-
-func (a *storeAdapter) Begin(ctx context.Context, d core.Deployment) (int64, error) {
-	s, err := a.get()
+// Restore puts a workspace back to its commit, in place.
+func (s *repoSource) Restore(ctx context.Context, rev core.Revision, definition, dir string) ([]core.FileChange, error) {
+	r, p, err := s.openFor(ctx, definition)
 	if err != nil {
-		return 0, err
+		return nil, err
+	}
+	cs, err := r.Restore(ctx, commitOf(rev), p, dir)
+	return fileChanges(cs), gitError(err)
+}
+
+// Pristine materialises a definition into a folder of its own under the
+// data folder, removed by release.
+func (s *repoSource) Pristine(ctx context.Context, rev core.Revision, definition string) (string, func(), error) {
+	r, p, err := s.openFor(ctx, definition)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+		return "", nil, err
+	}
+	tmp, err := os.MkdirTemp(s.dataDir, "pristine-")
+	if err != nil {
+		return "", nil, err
+	}
+	release := func() { gitsrc.Remove(tmp) }
+	ws, err := r.Materialise(ctx, commitOf(rev), p, tmp)
+	if err != nil {
+		release()
+		return "", nil, gitError(err)
+	}
+	return ws.Dir, release, nil
+}
+
+// Upstream counts the tracked branch's commits touching the definition
+// that rev lacks (core.UpstreamSource).
+func (s *repoSource) Upstream(ctx context.Context, rev core.Revision, definition string) (core.Upstream, error) {
+	r, p, err := s.openFor(ctx, definition)
+	if err != nil {
+		return core.Upstream{}, err
+	}
+	if err := s.fetch(ctx, r); err != nil {
+		return core.Upstream{}, err
+	}
+	n, head, err := r.Behind(ctx, commitOf(rev), "", p)
+	if err != nil {
+		return core.Upstream{}, gitError(err)
+	}
+	branch, _ := r.Branch()
+	return core.Upstream{Branch: branch, Head: revision(head), Behind: n}, nil
+}
+
+// LocalChanges lists uncommitted edits to the definition in the user's
+// checkout: the files under it compared with HEAD by blob hashes. A
+// cloned repo has no checkout of the user's.
+func (s *repoSource) LocalChanges(ctx context.Context, definition string) ([]core.FileChange, error) {
+	r, p, err := s.openFor(ctx, definition)
+	if err != nil {
+		return nil, err
+	}
+	if !r.Local() {
+		return nil, nil
+	}
+	dir := filepath.Join(r.Dir(), filepath.FromSlash(p))
+	if _, err := os.Stat(dir); err != nil {
+		return nil, nil
+	}
+	head, err := r.Resolve("HEAD")
+	if err != nil {
+		return nil, nil // no commit yet
+	}
+	cs, err := r.Changes(ctx, head, p, dir)
+	if errors.Is(err, gitsrc.ErrNotFound) {
+		// not committed at all yet: every file is a local change
+		cs, err = nil, nil
+		filepath.WalkDir(dir, func(full string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				rel, _ := filepath.Rel(dir, full)
+				cs = append(cs, gitsrc.FileChange{Path: filepath.ToSlash(rel), Kind: gitsrc.Added})
+			}
+			return nil
+		})
+	}
+	return fileChanges(cs), gitError(err)
+}
+
+// Commit makes a commit of files (relative to the definition) on a new
+// branch from rev, with the user's Git identity (core.Committer). A clone
+// is refused: its branches mirror the remote's and a fetch would prune it.
+func (s *repoSource) Commit(ctx context.Context, rev core.Revision, definition, branch string, files map[string][]byte, message string) (core.Revision, error) {
+	r, p, err := s.openFor(ctx, definition)
+	if err != nil {
+		return core.Revision{}, err
+	}
+	if !r.Local() {
+		return core.Revision{}, fmt.Errorf("adopt commits into a local definitions repo; %s is a clone of a remote (use --repo with a checkout of it)", s.where)
 	}
 	name, email := gitIdentity(os.Getenv)
-	return s.Begin(ctx, store.Deployment{Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision,
-		PreviousRevision: d.PreviousRevision, Plan: d.Plan, Detail: d.Detail, Who: store.Who{GitName: name, GitEmail: email}})
-}
-
-func (a *storeAdapter) Finish(ctx context.Context, id int64, o core.Outcome) error {
-	s, err := a.get()
+	if name == "" || email == "" {
+		return core.Revision{}, errors.New("no Git identity: set user.name and user.email (git config --global), or GIT_AUTHOR_NAME and GIT_AUTHOR_EMAIL")
+	}
+	repoFiles := make(map[string][]byte, len(files))
+	for f, data := range files {
+		repoFiles[path.Join(p, f)] = data
+	}
+	c, err := r.CommitFiles(ctx, commitOf(rev), branch, repoFiles, gitsrc.Signature{Name: name, Email: email, When: time.Now()}, message)
 	if err != nil {
-		return err
+		return core.Revision{}, gitError(err)
 	}
-	return s.Finish(ctx, id, store.Outcome{Status: o.Status, Error: o.Error, ImageDigests: o.ImageDigests, SnapshotIDs: o.SnapshotIDs, Detail: o.Detail})
+	return revision(c), nil
 }
 
-func (a *storeAdapter) History(ctx context.Context, env string, f core.HistoryFilter) ([]core.Deployment, error) {
-	s, err := a.existing()
-	if err != nil || s == nil {
-		return nil, err
+// Identity names the definitions repo for trust decisions: "url:<URL>"
+// (without credentials, scheme and host lower-case, no trailing .git or
+// slash) or "path:<repo root>".
+func (s *repoSource) Identity(context.Context) string {
+	s.mu.Lock()
+	where := s.where
+	s.mu.Unlock()
+	if where == "" {
+		return ""
 	}
-	ds, err := s.History(ctx, env, store.Filter{Kinds: f.Kinds, Status: f.Status, Limit: f.Limit})
-	return deployments(ds), err
+	if isURL(where) {
+		return "url:" + normalURL(where)
+	}
+	return "path:" + realPath(where)
 }
 
-func (a *storeAdapter) Unfinished(ctx context.Context, env string) ([]core.Deployment, error) {
-	s, err := a.existing()
-	if err != nil || s == nil {
-		return nil, err
+// marked gives err a second identity for errors.Is (a core sentinel)
+// without changing its text.
+type marked struct{ err, kind error }
+
+func (m marked) Error() string { return m.err.Error() }
+
+func (m marked) Unwrap() []error { return []error{m.err, m.kind} }
+
+func mark(err, kind error) error {
+	if err == nil {
+		return nil
 	}
-	ds, err := s.Unfinished(ctx, env)
-	return deployments(ds), err
+	return marked{err, kind}
 }
 
-func (a *storeAdapter) MarkInterrupted(ctx context.Context, id int64) error {
-	s, err := a.get()
-	if err != nil {
-		return err
+// gitError maps gitsrc's error classes onto core's.
+func gitError(err error) error {
+	switch {
+	case errors.Is(err, gitsrc.ErrNotFound):
+		return mark(err, core.ErrNotFound)
+	case errors.Is(err, gitsrc.ErrUnsafe):
+		return mark(err, core.ErrUnsafe)
+	case errors.Is(err, gitsrc.ErrAuth):
+		return mark(err, core.ErrAuth)
 	}
-	return s.MarkInterrupted(ctx, id)
+	return err
 }
 
-func deployments(ds []store.Deployment) []core.Deployment {
-	out := make([]core.Deployment, len(ds))
-	for i, d := range ds {
-		out[i] = core.Deployment{ID: d.ID, Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision,
-			PreviousRevision: d.PreviousRevision, Who: core.Who(d.Who), Plan: d.Plan, StartedAt: d.StartedAt,
-			FinishedAt: d.FinishedAt, Duration: d.Duration, Status: d.Status, Error: d.Error, ImageDigests: d.ImageDigests, PID: d.Process.PID,
-			SnapshotIDs: d.SnapshotIDs, Detail: d.Detail}
-	}
-	return out
+// newRepoSource picks the definitions repo: repo when given (a path or a
+// URL, definitions under environments/), else the Git repo around the
+// definitions folder, else the one around the current directory. With
+// none, its methods fail with core.ErrNoRepo.
+func newRepoSource(repo, branch, defsDir, dataDir string) *repoSource {
+	s := &repoSource{branch: branch, dataDir: dataDir, fixed: repo != ""}
+	s.pick(repo, defsDir)
+	return s
 }
 
-// locker adapts envlock to core.Locker.
-type locker struct {
-	dataDir string
-	err     error // why there is no data folder
+func isURL(where string) bool {
+	return strings.Contains(where, "://") || scpURL.MatchString(where)
 }
 
-func (l locker) Lock(ctx context.Context, env, what string) (func(), error) {
-	if l.err != nil {
-		return nil, l.err
-	}
-	lk, err := envlock.Acquire(ctx, l.dataDir, env, what, false)
-	if err != nil {
-		if errors.Is(err, envlock.ErrBusy) {
-			return nil, mark(err, core.ErrBusy)
-		}
-		return nil, err
-	}
-	return func() { lk.Release() }, nil
+func revision(c gitsrc.Commit) core.Revision {
+	return core.Revision{Hash: c.Hash, Short: c.Short, Author: c.Author, Email: c.Email, When: c.When, Message: c.Message, Tree: c.Tree}
 }
 
 // gitIdentity is the user's Git identity: GIT_AUTHOR_NAME and
@@ -483,3 +487,18 @@ func gitIdentity(getenv func(string) string) (name, email string) {
 	}
 	return name, email
 }
+
+func commitOf(rev core.Revision) gitsrc.Commit {
+	return gitsrc.Commit{Hash: rev.Hash, Short: rev.Short, Tree: rev.Tree}
+}
+
+func fileChanges(cs []gitsrc.FileChange) []core.FileChange {
+	out := make([]core.FileChange, len(cs))
+	for i, c := range cs {
+		out[i] = core.FileChange{Path: c.Path, Kind: string(c.Kind)}
+	}
+	return out
+}
+
+// scpURL is the git@host:path form of a URL.
+var scpURL = regexp.MustCompile(`^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+:`)
