@@ -51,7 +51,7 @@ func benchDB() {
 	fmt.Printf("  source database        %8.2f GB   (pgbench -i -s %d in %.0f s)\n", float64(size)/1e9, scale, took.Seconds())
 
 	auto := dbclone.New(port)
-	strategy, err := auto.Strategy(ctx, image)
+	strategy, err := auto.Strategy(ctx, image, "bench")
 	check(err)
 	ready := b.cloneToReady(auto, src, 5)
 	fmt.Printf("  clone-to-ready (%s) %6.2f s   target <= 2 s   %s\n", strategy, ready.Seconds(), verdict(strategy == dbclone.StrategyReflink && ready <= 2*time.Second))

@@ -177,6 +177,10 @@ func TestFaultInjection(t *testing.T) {
 				t.Errorf("%s: a helper left: %s", what, line)
 			}
 		}
+		// Nor a copy-on-write probe's volume (a probe killed mid-run).
+		if vols := docker(t, "volume", "ls", "-q", "--filter", "label=dev.berth.db-role=probe", "--filter", "label=dev.berth.db-env="+env); vols != "" {
+			t.Errorf("%s: probe volumes left: %s", what, vols)
+		}
 		if id := docker(t, "inspect", "-f", "{{.Id}} {{.State.Running}}", foreign); id != foreignID+" true" {
 			t.Errorf("%s: the foreign container was touched: %s", what, id)
 		}

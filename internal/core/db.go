@@ -23,7 +23,7 @@ type DBCloner interface {
 	Snapshot(ctx context.Context, t dbclone.Target, name string, progress func(dbclone.Progress)) (dbclone.Volume, dbclone.Result, error)
 	Restore(ctx context.Context, from string, t dbclone.Target, progress func(dbclone.Progress)) (dbclone.Result, error)
 	RemoveSnapshot(ctx context.Context, volume string) error
-	Strategy(ctx context.Context, image string) (string, error)
+	Strategy(ctx context.Context, image, env string) (string, error)
 	FindGolden(ctx context.Context, src dbclone.Source, t dbclone.Target) (dbclone.Volume, bool, error)
 	// RemoveHelpers kills and removes the helpers of env a killed
 	// operation left running.

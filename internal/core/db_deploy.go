@@ -103,7 +103,7 @@ func (b *Berth) snapshotsBeforeDeploy(ctx context.Context, p *spec.Project, o re
 			return nil
 		case DeploySnapshotsAlways:
 		default:
-			if strategy, err := dbe.Strategy(ctx, s.Image); err != nil || strategy != dbclone.StrategyReflink {
+			if strategy, err := dbe.Strategy(ctx, s.Image, p.Name); err != nil || strategy != dbclone.StrategyReflink {
 				continue
 			}
 		}

@@ -229,7 +229,7 @@ func (b *Berth) safetySnapshot(ctx context.Context, d *dbEnv, db *spec.Database,
 	if !exists {
 		return "", nil
 	}
-	strategy, err := d.dbe.Strategy(ctx, d.p.Service(db.Service).Image)
+	strategy, err := d.dbe.Strategy(ctx, d.p.Service(db.Service).Image, d.p.Name)
 	if err != nil || strategy != dbclone.StrategyReflink {
 		return "", nil
 	}

@@ -38,7 +38,7 @@ func (b *Berth) DBList(ctx context.Context, env string) ([]DBInfo, error) {
 		}
 		if t, accounts, err := targetOf(d.p, db, d.o); err == nil {
 			info.Container = t.Container
-			info.Strategy, _ = d.dbe.Strategy(ctx, t.Image)
+			info.Strategy, _ = d.dbe.Strategy(ctx, t.Image, t.Env)
 			if k := db.Source.Kind(); accounts == nil && (k == "seed" || k == "url") {
 				if src, err := b.source(ctx, d.p, db, nil); err == nil {
 					if g, ok, err := d.dbe.FindGolden(ctx, src, t); err == nil && ok {

@@ -59,7 +59,7 @@ func (f *fakeDB) RemoveSnapshot(_ context.Context, v string) error {
 	return nil
 }
 
-func (f *fakeDB) Strategy(context.Context, string) (string, error) { return f.strategy, nil }
+func (f *fakeDB) Strategy(context.Context, string, string) (string, error) { return f.strategy, nil }
 
 func (f *fakeDB) FindGolden(context.Context, dbclone.Source, dbclone.Target) (dbclone.Volume, bool, error) {
 	return dbclone.Volume{}, false, nil

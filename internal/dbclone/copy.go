@@ -16,8 +16,11 @@ import (
 const stopTimeout = 60 * time.Second
 
 // Reflink reports whether the engine's volume store copies on write,
-// probed once per Cloner with a helper container made from image.
-func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
+// probed once per Cloner with a helper container made from image. The
+// probe's helper and volume carry env's label (the environment the
+// question is asked for), so that what a killed process left of them is
+// removed with that environment's other helpers (RemoveHelpers).
+func (c *Cloner) Reflink(ctx context.Context, image, env string) (bool, error) {
 	c.mu.Lock()
 	v, ok := c.reflink[""]
 	c.mu.Unlock()
@@ -25,7 +28,7 @@ func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
 		return v, nil
 	}
 	name := "berth-probe-" + randomHex(6)
-	if err := c.eng.CreateVolume(ctx, name, map[string]string{LabelRole: "probe"}, c.DriverOpts); err != nil {
+	if err := c.eng.CreateVolume(ctx, name, map[string]string{LabelRole: RoleProbe, LabelEnv: env}, c.DriverOpts); err != nil {
 		return false, err
 	}
 	defer func() {
@@ -33,7 +36,8 @@ func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
 		defer cancel()
 		c.removeLeftover(rctx, name)
 	}()
-	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoNetwork, Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
+	res, err := c.eng.RunHelper(ctx, Helper{Image: image, Network: NoNetwork, Labels: map[string]string{LabelEnv: env},
+		Cmd: []string{"sh", "-c", probeScript}, Mounts: []Mount{{Volume: name, Target: "/p"}}})
 	if err != nil {
 		return false, fmt.Errorf("probing the volume store: %w", err)
 	}
@@ -47,12 +51,13 @@ func (c *Cloner) Reflink(ctx context.Context, image string) (bool, error) {
 	return v, nil
 }
 
-// Strategy is the copy strategy a clone would use now.
-func (c *Cloner) Strategy(ctx context.Context, image string) (string, error) {
+// Strategy is the copy strategy a clone for environment env would use
+// now.
+func (c *Cloner) Strategy(ctx context.Context, image, env string) (string, error) {
 	if c.Force != "" {
 		return c.Force, nil
 	}
-	ok, err := c.Reflink(ctx, image)
+	ok, err := c.Reflink(ctx, image, env)
 	if err != nil {
 		return "", err
 	}
@@ -68,7 +73,7 @@ func (c *Cloner) Strategy(ctx context.Context, image string) (string, error) {
 // the two volumes cannot share blocks.
 func (c *Cloner) copyVolume(ctx context.Context, from, to string, t Target, total int64, progress func(Progress)) (Result, error) {
 	start := c.now()
-	strategy, err := c.Strategy(ctx, t.Image)
+	strategy, err := c.Strategy(ctx, t.Image, t.Env)
 	if err != nil {
 		return Result{}, err
 	}

@@ -115,6 +115,7 @@ const (
 	LabelLoadedAt  = "dev.berth.db-loaded-at" // RFC 3339
 	RoleGolden     = "golden"
 	RoleSnapshot   = "snapshot"
+	RoleProbe      = "probe" // the volume store's copy-on-write probe (Reflink)
 	labelManaged   = "dev.berth.managed"
 	stageDir       = ".berth-new"
 	oldDir         = ".berth-old"

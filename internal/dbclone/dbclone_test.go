@@ -106,7 +106,7 @@ func TestStrategies(t *testing.T) {
 	src := f.sourceDB()
 	want := f.checksums(src)
 	seed := f.dump(src, t.TempDir(), "seed.dump", "-Fc")
-	auto, err := f.c.Strategy(f.ctx, pgImage)
+	auto, err := f.c.Strategy(f.ctx, pgImage, f.prefix)
 	if err != nil {
 		t.Fatal(err)
 	}

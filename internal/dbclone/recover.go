@@ -11,11 +11,27 @@ import (
 // writing into the database's volume while the next operation starts on
 // it. Call it only while holding the environment's lock (no live process
 // of Berth then runs one for it).
+//
+// The copy-on-write probe's volumes made for env go too: a killed probe
+// leaves one behind.
 func (c *Cloner) RemoveHelpers(ctx context.Context, env string) (int, error) {
 	if env == "" {
 		return 0, fmt.Errorf("remove helpers: no environment named")
 	}
-	return c.eng.RemoveHelpers(ctx, map[string]string{LabelEnv: env})
+	n, err := c.eng.RemoveHelpers(ctx, map[string]string{LabelEnv: env})
+	if err != nil {
+		return n, err
+	}
+	probes, err := c.eng.Volumes(ctx, map[string]string{LabelRole: RoleProbe, LabelEnv: env})
+	if err != nil {
+		return n, err
+	}
+	for _, v := range probes {
+		if err := c.eng.RemoveVolume(ctx, v.Name); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // Settled is what Settle found in a volume.
