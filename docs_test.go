@@ -177,3 +177,25 @@ func TestArchitectureImports(t *testing.T) {
 		}
 	}
 }
+
+// TestDocLinksResolve: every relative link in the README and docs/ leads
+// to a file of this repository.
+func TestDocLinksResolve(t *testing.T) {
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	n := 0
+	for f, text := range docs(t) {
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			n++
+			if _, err := os.Stat(filepath.Join(filepath.Dir(f), target)); err != nil {
+				t.Errorf("%s links to %s, which does not exist", f, target)
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("found only %d relative links: is the pattern right?", n)
+	}
+}
