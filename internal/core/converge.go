@@ -19,7 +19,8 @@ import (
 // settles each database volume (a complete copy is swapped in, an
 // incomplete one dropped: never both), and only then plans and applies.
 
-// removeHelpers removes the helpers a killed operation on env left.
+// removeHelpers removes the helpers a killed or failed operation on env
+// left (and the copy-on-write probe's volumes).
 func (b *Berth) removeHelpers(ctx context.Context, env string, emit Emit) error {
 	if b.dbs == nil {
 		return nil
@@ -36,7 +37,7 @@ func (b *Berth) removeHelpers(ctx context.Context, env string, emit Emit) error 
 		return fmt.Errorf("removing the helper containers an interrupted operation on %s left: %w", env, err)
 	}
 	if n > 0 {
-		emit.send(Event{Env: env, Kind: EventWarning, Detail: fmt.Sprintf("removed %d helper container%s the interrupted operation left running", n, plural(n))})
+		emit.send(Event{Env: env, Kind: EventWarning, Detail: fmt.Sprintf("removed %d helper container%s the last operation left behind", n, plural(n))})
 	}
 	return nil
 }

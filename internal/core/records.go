@@ -56,6 +56,22 @@ func (b *Berth) acquire(ctx context.Context, env, what string, emit Emit) (relea
 		emit.send(Event{Env: env, Kind: EventWarning, Detail: fmt.Sprintf("%s (#%d, started %s) was interrupted before it finished; recorded as interrupted, and this run converges %s",
 			what, d.ID, d.StartedAt.Local().Format(time.DateTime), env)})
 	}
+	if len(interrupted) == 0 {
+		// An operation that failed because the engine went away could not
+		// remove its helpers either (the connection they would go through
+		// was the one that broke): the next one does.
+		last, err := b.store.History(ctx, env, HistoryFilter{Limit: 1})
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		if len(last) == 1 && last[0].Status != StatusSucceeded {
+			if err := b.removeHelpers(ctx, env, emit); err != nil {
+				release()
+				return nil, nil, err
+			}
+		}
+	}
 	return release, interrupted, nil
 }
 
