@@ -157,13 +157,17 @@ func TestChangesKeepsHashes(t *testing.T) {
 	}
 	defer r.Close()
 	rev := mustResolve(t, r, c)
+	// Just written files are racily clean, read every time. The window is
+	// made wide, before anything hashes them, so that a slow machine
+	// cannot age the files out of it between materialising and reading.
+	oldRead, oldWindow := readHash, racyWindow
+	t.Cleanup(func() { readHash, racyWindow = oldRead, oldWindow })
+	racyWindow = time.Hour
 	ws, err := r.Materialise(ctx, rev, "environments/shop", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	var reads []string
-	oldRead, oldWindow := readHash, racyWindow
-	t.Cleanup(func() { readHash, racyWindow = oldRead, oldWindow })
 	readHash = func(name string, size int64) (plumbing.Hash, error) {
 		rel, _ := filepath.Rel(ws.Dir, name)
 		reads = append(reads, filepath.ToSlash(rel))
@@ -179,10 +183,6 @@ func TestChangesKeepsHashes(t *testing.T) {
 		return fmt.Sprint(cs)
 	}
 
-	// Just written: racily clean, read every time. The window is made
-	// wide so that a slow machine cannot age the files out of it between
-	// the two reads.
-	racyWindow = time.Hour
 	if got := changes(); got != "[]" || len(reads) != 2 {
 		t.Fatalf("first: %s, read %v", got, reads)
 	}
