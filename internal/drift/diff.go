@@ -282,22 +282,8 @@ func (d *differ) container(s *spec.Service, c *Container) {
 	compare("/extra_hosts", list(sorted(s.ExtraHosts)), list(sorted(c.ExtraHosts)))
 	compare("/tmpfs", list(tmpfsList(s.Tmpfs)), list(tmpfsMap(c.Tmpfs)))
 
-	// Resources: Berth sets none, so any limit is someone's docker update.
-	r := c.Resources
-	compare("/deploy/resources/limits/memory", nil, bytesOrNil(r.Memory))
-	compare("/deploy/resources/reservations/memory", nil, bytesOrNil(r.MemoryReservation))
-	if r.NanoCPUs > 0 {
-		compare("/deploy/resources/limits/cpus", nil, str(strconv.FormatFloat(float64(r.NanoCPUs)/1e9, 'f', -1, 64)))
-	}
-	if r.CPUShares > 0 {
-		compare("/cpu_shares", nil, str(strconv.FormatInt(r.CPUShares, 10)))
-	}
-	if r.CPUQuota > 0 {
-		compare("/cpu_quota", nil, str(strconv.FormatInt(r.CPUQuota, 10)))
-	}
-	if r.PidsLimit > 0 {
-		compare("/deploy/resources/limits/pids", nil, str(strconv.FormatInt(r.PidsLimit, 10)))
-	}
+	d.resources(s, c, compare)
+	d.runtime(s, c, compare)
 
 	// Ports, as sets of bindings.
 	livePorts := map[string]bool{}
@@ -332,7 +318,8 @@ func (d *differ) container(s *spec.Service, c *Container) {
 				src = v.Name
 			}
 		}
-		want := Mount{Type: m.Type, Source: src, Target: m.Target, ReadOnly: m.ReadOnly}
+		want := Mount{Type: m.Type, Source: src, Target: m.Target, ReadOnly: m.ReadOnly,
+			Options: MountOptions(m.NoCopy, m.Subpath, m.TmpfsSize, m.TmpfsMode, m.Propagation, m.SELinux)}
 		path := "/volumes/" + strconv.Itoa(i)
 		lm, ok := liveMounts[m.Target]
 		switch {
@@ -367,7 +354,7 @@ func (d *differ) container(s *spec.Service, c *Container) {
 		}
 		var aliases []string
 		for _, a := range ep.Aliases {
-			if a == s.Name || a == shortID(c.ID) || a == c.Name {
+			if a == s.Name || a == shortID(c.ID) || a == c.Name || (s.ContainerName != "" && a == s.ContainerName) {
 				continue // Berth's own alias, the engine's generated ones
 			}
 			aliases = append(aliases, a)
@@ -670,6 +657,9 @@ func mountText(m Mount) string {
 	}
 	if m.ReadOnly {
 		s += ":ro"
+	}
+	if m.Options != "" {
+		s += " (" + m.Options + ")"
 	}
 	return s
 }

@@ -69,6 +69,8 @@ type Container struct {
 	CapDrop    []string          `json:"capDrop,omitempty"`
 	ExtraHosts []string          `json:"extraHosts,omitempty"`
 	Resources  Resources         `json:"resources"`
+	// Settings are the runtime settings beyond the basics.
+	Settings Settings `json:"settings"`
 	// Networks maps the engine name of each network the container is
 	// attached to onto its endpoint.
 	Networks map[string]Endpoint `json:"networks,omitempty"`
@@ -88,6 +90,8 @@ type ImageConfig struct {
 	WorkingDir  string            `json:"workingDir,omitempty"`
 	StopSignal  string            `json:"stopSignal,omitempty"`
 	Healthcheck *Health           `json:"healthcheck,omitempty"`
+	// ExposedPorts are the ports the image exposes ("80/tcp").
+	ExposedPorts []string `json:"exposedPorts,omitempty"`
 }
 
 // Health is a health check in the engine's form; durations in
@@ -116,16 +120,52 @@ type Mount struct {
 	Source   string `json:"source,omitempty"`
 	Target   string `json:"target"`
 	ReadOnly bool   `json:"readOnly,omitempty"`
+	// Options are the mount's options in a canonical form (MountOptions).
+	Options string `json:"options,omitempty"`
 }
 
 // Resources are the limits `docker update` can change; 0 means none.
 type Resources struct {
-	Memory            int64 `json:"memory,omitempty"`            // bytes
-	MemoryReservation int64 `json:"memoryReservation,omitempty"` // bytes
-	NanoCPUs          int64 `json:"nanoCPUs,omitempty"`
-	CPUShares         int64 `json:"cpuShares,omitempty"`
-	CPUQuota          int64 `json:"cpuQuota,omitempty"`
-	PidsLimit         int64 `json:"pidsLimit,omitempty"`
+	Memory            int64  `json:"memory,omitempty"`            // bytes
+	MemoryReservation int64  `json:"memoryReservation,omitempty"` // bytes
+	MemorySwap        int64  `json:"memorySwap,omitempty"`        // bytes
+	MemorySwappiness  *int64 `json:"memorySwappiness,omitempty"`
+	NanoCPUs          int64  `json:"nanoCPUs,omitempty"`
+	CPUShares         int64  `json:"cpuShares,omitempty"`
+	CPUQuota          int64  `json:"cpuQuota,omitempty"`
+	CPUPeriod         int64  `json:"cpuPeriod,omitempty"`
+	CpusetCpus        string `json:"cpusetCpus,omitempty"`
+	PidsLimit         int64  `json:"pidsLimit,omitempty"`
+	OomKillDisable    bool   `json:"oomKillDisable,omitempty"`
+	OomScoreAdj       int    `json:"oomScoreAdj,omitempty"`
+}
+
+// Settings are a container's runtime settings as the engine reports
+// them. A namespace mode shared with another container reads
+// container:<ID>.
+type Settings struct {
+	NetworkMode  string            `json:"networkMode,omitempty"`
+	PidMode      string            `json:"pidMode,omitempty"`
+	IpcMode      string            `json:"ipcMode,omitempty"`
+	UTSMode      string            `json:"utsMode,omitempty"`
+	UsernsMode   string            `json:"usernsMode,omitempty"`
+	CgroupnsMode string            `json:"cgroupnsMode,omitempty"`
+	ShmSize      int64             `json:"shmSize,omitempty"`
+	Devices      []string          `json:"devices,omitempty"` // source:target:permissions
+	Ulimits      []string          `json:"ulimits,omitempty"` // name=soft:hard
+	Sysctls      map[string]string `json:"sysctls,omitempty"`
+	DNS          []string          `json:"dns,omitempty"`
+	DNSSearch    []string          `json:"dnsSearch,omitempty"`
+	DNSOptions   []string          `json:"dnsOptions,omitempty"`
+	LogDriver    string            `json:"logDriver,omitempty"`
+	LogOptions   map[string]string `json:"logOptions,omitempty"`
+	Runtime      string            `json:"runtime,omitempty"`
+	SecurityOpt  []string          `json:"securityOpt,omitempty"`
+	GroupAdd     []string          `json:"groupAdd,omitempty"`
+	Domainname   string            `json:"domainname,omitempty"`
+	// ExposedPorts are the container's exposed ports ("8080/tcp"), the
+	// image's and the published ones included.
+	ExposedPorts []string `json:"exposedPorts,omitempty"`
 }
 
 // Endpoint is a container's attachment to a network.

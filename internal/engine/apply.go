@@ -121,7 +121,7 @@ func (x *executor) prepare(plan reconcile.Plan) error {
 		}
 		x.states[op.ID] = &opState{done: make(chan struct{})}
 		switch op.Kind {
-		case reconcile.OpCreateContainer, reconcile.OpRecreate, reconcile.OpStartContainer:
+		case reconcile.OpCreateContainer, reconcile.OpRecreate, reconcile.OpStartContainer, reconcile.OpRestartContainer:
 			x.bringUp[op.Service] = append(x.bringUp[op.Service], op.ID)
 		}
 	}
@@ -296,6 +296,8 @@ func (x *executor) exec(ctx context.Context, op reconcile.Op, detail func(string
 		return e.startContainer(ctx, p, op, detail)
 	case reconcile.OpStopContainer:
 		return e.stopContainer(ctx, p, op, detail)
+	case reconcile.OpRestartContainer:
+		return e.restartContainer(ctx, p, op, detail)
 	case reconcile.OpRemoveContainer:
 		return e.removeContainer(ctx, p, op, detail)
 	default:

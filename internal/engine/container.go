@@ -52,19 +52,31 @@ func (e *Engine) create(ctx context.Context, p *spec.Project, s *spec.Service, n
 	if err != nil {
 		return "", fmt.Errorf("service %s: inspecting image %s: %w", s.Name, s.Image, err)
 	}
-	req, err := buildCreateRequest(p, s, number, name, img.ID, e.endpoint.APIVersion)
+	shared, err := e.sharedContainers(ctx, p, s)
 	if err != nil {
 		return "", err
 	}
+	req, err := buildCreateRequest(p, s, number, name, img.ID, e.endpoint.APIVersion, shared)
+	if err != nil {
+		return "", err
+	}
+	platform, err := parsePlatform(s.Platform)
+	if err != nil {
+		return "", fmt.Errorf("service %s: %w", s.Name, err)
+	}
 	req.HostConfig.Mounts = mergeInherited(req.HostConfig.Mounts, req.HostConfig.Binds, inherit)
 
-	created, err := e.cli.ContainerCreate(ctx, req.Config, req.HostConfig, req.Networking, nil, req.Name)
+	created, err := e.cli.ContainerCreate(ctx, req.Config, req.HostConfig, req.Networking, platform, req.Name)
 	if err != nil {
 		return "", fmt.Errorf("creating container %s: %w", req.Name, err)
 	}
 	id := created.ID
 	for _, w := range created.Warnings {
 		detail("engine warning: " + w)
+	}
+	if err := e.injectFiles(ctx, p, s, id); err != nil {
+		e.discard(ctx, id)
+		return "", fmt.Errorf("container %s: %w", req.Name, err)
 	}
 	for _, a := range req.Connect {
 		if err := e.cli.NetworkConnect(ctx, a.Network, id, a.Endpoint); err != nil {
@@ -298,6 +310,19 @@ func (e *Engine) stopContainer(ctx context.Context, p *spec.Project, op reconcil
 	}
 	if err := e.cli.ContainerStop(ctx, ins.ID, container.StopOptions{}); err != nil {
 		return fmt.Errorf("stopping container %s: %w", strings.TrimPrefix(ins.Name, "/"), err)
+	}
+	return nil
+}
+
+// restartContainer restarts a running container (its grace period
+// honoured), as docker compose does for depends_on restart: true.
+func (e *Engine) restartContainer(ctx context.Context, p *spec.Project, op reconcile.Op, detail func(string)) error {
+	ins, err := e.managedContainer(ctx, containerRef(op), p.Name)
+	if err != nil {
+		return err
+	}
+	if err := e.cli.ContainerRestart(ctx, ins.ID, container.StopOptions{}); err != nil {
+		return fmt.Errorf("restarting container %s: %w", strings.TrimPrefix(ins.Name, "/"), err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,9 +47,11 @@ func containerName(project, service string, number int) string {
 }
 
 // buildCreateRequest translates one service container of the desired state
-// into Engine API structures. It is pure: imageID (may be empty) and the
-// negotiated apiVersion come from the caller.
-func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imageID, apiVersion string) (createRequest, error) {
+// into Engine API structures. It is pure: imageID (may be empty), the
+// negotiated apiVersion and shared (the container ID of each service whose
+// namespaces s shares: network_mode, pid or ipc service:NAME) come from
+// the caller.
+func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imageID, apiVersion string, shared map[string]string) (createRequest, error) {
 	fail := func(format string, a ...any) (createRequest, error) {
 		return createRequest{}, fmt.Errorf("service %s: "+format, append([]any{s.Name}, a...)...)
 	}
@@ -67,6 +70,7 @@ func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imag
 		Tty:        s.Tty,
 		OpenStdin:  s.StdinOpen,
 		StopSignal: s.StopSignal,
+		Domainname: s.DomainName,
 		Labels:     containerLabels(p, s, number, imageID),
 	}
 	if s.Entrypoint != nil {
@@ -104,8 +108,16 @@ func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imag
 	}
 	hc.RestartPolicy = rp
 
-	if len(s.Ports) > 0 {
+	if err := runtimeConfig(s, hc, apiVersion, shared); err != nil {
+		return fail("%v", err)
+	}
+	if len(s.Ports) > 0 || len(s.Expose) > 0 {
 		cfg.ExposedPorts = nat.PortSet{}
+	}
+	for _, e := range s.Expose {
+		cfg.ExposedPorts[nat.Port(e)] = struct{}{}
+	}
+	if len(s.Ports) > 0 {
 		hc.PortBindings = nat.PortMap{}
 	}
 	for _, pt := range s.Ports {
@@ -135,18 +147,28 @@ func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imag
 			if m.Source == "" {
 				return fail("bind mount at %s has no source", m.Target)
 			}
-			if m.CreateHostPath {
+			if m.CreateHostPath || m.SELinux != "" {
 				// The legacy bind syntax makes the engine create a missing
 				// source folder on its own host, which also works for a
-				// remote engine (a local mkdir would not).
-				b := m.Source + ":" + m.Target
+				// remote engine (a local mkdir would not); it is also the
+				// only one that relabels for SELinux.
+				var opts []string
 				if m.ReadOnly {
-					b += ":ro"
+					opts = append(opts, "ro")
+				}
+				opts = append(opts, nonEmpty(m.SELinux, m.Propagation)...)
+				b := m.Source + ":" + m.Target
+				if len(opts) > 0 {
+					b += ":" + strings.Join(opts, ",")
 				}
 				hc.Binds = append(hc.Binds, b)
 				continue
 			}
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+			mt := mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly}
+			if m.Propagation != "" {
+				mt.BindOptions = &mount.BindOptions{Propagation: mount.Propagation(m.Propagation)}
+			}
+			hc.Mounts = append(hc.Mounts, mt)
 		case spec.MountVolume:
 			src := ""
 			if m.Source != "" {
@@ -156,22 +178,45 @@ func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imag
 				}
 				src = v.Name
 			}
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: src, Target: m.Target, ReadOnly: m.ReadOnly})
+			mt := mount.Mount{Type: mount.TypeVolume, Source: src, Target: m.Target, ReadOnly: m.ReadOnly}
+			if m.NoCopy || m.Subpath != "" {
+				if m.Subpath != "" && versions.LessThan(apiVersion, "1.45") {
+					return fail("volume subpath (at %s) needs Docker Engine API 1.45 (Docker 26) or newer, and this engine speaks API %s; mount the whole volume or upgrade Docker", m.Target, apiVersion)
+				}
+				mt.VolumeOptions = &mount.VolumeOptions{NoCopy: m.NoCopy, Subpath: m.Subpath}
+			}
+			hc.Mounts = append(hc.Mounts, mt)
 		case spec.MountTmpfs:
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeTmpfs, Target: m.Target, ReadOnly: m.ReadOnly})
+			mt := mount.Mount{Type: mount.TypeTmpfs, Target: m.Target, ReadOnly: m.ReadOnly}
+			if m.TmpfsSize != 0 || m.TmpfsMode != 0 {
+				mt.TmpfsOptions = &mount.TmpfsOptions{SizeBytes: m.TmpfsSize, Mode: os.FileMode(m.TmpfsMode)}
+			}
+			hc.Mounts = append(hc.Mounts, mt)
 		default:
 			return fail("mount type %q at %s is not supported", m.Type, m.Target)
 		}
 	}
 
 	req := createRequest{Name: name, Config: cfg, HostConfig: hc, Networking: &network.NetworkingConfig{}}
+	if s.NetworkMode != "" {
+		return req, nil // runtimeConfig set it; no network of the project
+	}
 	multi := versions.GreaterThanOrEqualTo(apiVersion, "1.44")
+	var links []string
+	for _, l := range s.Links {
+		svc, alias, _ := strings.Cut(l, ":")
+		links = append(links, containerName(p.Name, svc, 1)+":"+alias)
+	}
 	for i, sn := range s.Networks {
 		n := p.Network(sn.Network)
 		if n == nil {
 			return fail("network %q is not declared in the project's networks", sn.Network)
 		}
-		ep := &network.EndpointSettings{Aliases: append([]string{s.Name}, sn.Aliases...)}
+		aliases := append([]string{s.Name}, sn.Aliases...)
+		if s.ContainerName != "" {
+			aliases = append(aliases, s.ContainerName)
+		}
+		ep := &network.EndpointSettings{Aliases: aliases, Links: links}
 		if sn.IPv4Address != "" {
 			ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: sn.IPv4Address}
 		}

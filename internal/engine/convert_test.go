@@ -103,7 +103,7 @@ func TestBuildCreateRequestGolden(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, err := buildCreateRequest(p, p.Service(c.service), c.number, "", c.imageID, c.api)
+			req, err := buildCreateRequest(p, p.Service(c.service), c.number, "", c.imageID, c.api, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestBuildCreateRequestErrors(t *testing.T) {
 			p := testProject()
 			s := p.Service("api")
 			c.mutate(s)
-			_, err := buildCreateRequest(p, s, 1, "", "", "1.41")
+			_, err := buildCreateRequest(p, s, 1, "", "", "1.41", nil)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error = %v, want it to contain %q", err, c.want)
 			}
@@ -147,7 +147,7 @@ func TestBuildCreateRequestErrors(t *testing.T) {
 	p := testProject()
 	s := p.Service("api")
 	s.Healthcheck.StartInterval = ptr(time.Second)
-	req, err := buildCreateRequest(p, s, 1, "", "", "1.44")
+	req, err := buildCreateRequest(p, s, 1, "", "", "1.44", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

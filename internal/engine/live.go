@@ -13,6 +13,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -203,6 +204,10 @@ func (e *Engine) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (
 				ic.Env, ic.Entrypoint, ic.Cmd = cfg.Env, cfg.Entrypoint, cfg.Cmd
 				ic.Labels, ic.User, ic.WorkingDir, ic.StopSignal = cfg.Labels, cfg.User, cfg.WorkingDir, cfg.StopSignal
 				ic.Healthcheck = liveHealth(cfg.Healthcheck)
+				for p := range cfg.ExposedPorts {
+					ic.ExposedPorts = append(ic.ExposedPorts, p)
+				}
+				sort.Strings(ic.ExposedPorts)
 			}
 			e.live.putImage(id, ic)
 			mu.Lock()
@@ -364,7 +369,7 @@ func liveContainer(ins container.InspectResponse) drift.Container {
 				}
 			}
 			for _, m := range hc.Mounts {
-				c.Mounts = append(c.Mounts, drift.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
+				c.Mounts = append(c.Mounts, drift.Mount{Type: string(m.Type), Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly, Options: mountOptions(m)})
 			}
 			for _, b := range hc.Binds {
 				parts := strings.Split(b, ":")
@@ -373,7 +378,18 @@ func liveContainer(ins container.InspectResponse) drift.Container {
 				}
 				m := drift.Mount{Type: spec.MountBind, Source: parts[0], Target: parts[1]}
 				if len(parts) > 2 {
-					m.ReadOnly = slices.Contains(strings.Split(parts[2], ","), "ro")
+					opts := strings.Split(parts[2], ",")
+					m.ReadOnly = slices.Contains(opts, "ro")
+					var propagation, selinux string
+					for _, o := range opts {
+						switch o {
+						case "z", "Z":
+							selinux = o
+						case "shared", "rshared", "slave", "rslave", "private", "rprivate":
+							propagation = o
+						}
+					}
+					m.Options = drift.MountOptions(false, "", 0, 0, propagation, selinux)
 				}
 				if !strings.HasPrefix(m.Source, "/") {
 					m.Type = spec.MountVolume // a named volume in the bind syntax
@@ -387,10 +403,15 @@ func liveContainer(ins container.InspectResponse) drift.Container {
 			c.Init, c.Privileged, c.ReadOnly = hc.Init, hc.Privileged, hc.ReadonlyRootfs
 			c.CapAdd, c.CapDrop, c.ExtraHosts = hc.CapAdd, hc.CapDrop, hc.ExtraHosts
 			r := hc.Resources
-			c.Resources = drift.Resources{Memory: r.Memory, MemoryReservation: r.MemoryReservation, NanoCPUs: r.NanoCPUs, CPUShares: r.CPUShares, CPUQuota: r.CPUQuota}
+			c.Resources = drift.Resources{Memory: r.Memory, MemoryReservation: r.MemoryReservation, MemorySwap: r.MemorySwap, MemorySwappiness: r.MemorySwappiness,
+				NanoCPUs: r.NanoCPUs, CPUShares: r.CPUShares, CPUQuota: r.CPUQuota, CPUPeriod: r.CPUPeriod, CpusetCpus: r.CpusetCpus, OomScoreAdj: hc.OomScoreAdj}
 			if r.PidsLimit != nil && *r.PidsLimit > 0 {
 				c.Resources.PidsLimit = *r.PidsLimit
 			}
+			if r.OomKillDisable != nil {
+				c.Resources.OomKillDisable = *r.OomKillDisable
+			}
+			c.Settings = liveSettings(hc)
 		}
 	}
 	if cfg := ins.Config; cfg != nil {
@@ -407,6 +428,11 @@ func liveContainer(ins container.InspectResponse) drift.Container {
 		c.StopTimeout = cfg.StopTimeout
 		c.Healthcheck = liveHealth(cfg.Healthcheck)
 		c.Tty, c.OpenStdin = cfg.Tty, cfg.OpenStdin
+		c.Settings.Domainname = cfg.Domainname
+		for p := range cfg.ExposedPorts {
+			c.Settings.ExposedPorts = append(c.Settings.ExposedPorts, string(p))
+		}
+		sort.Strings(c.Settings.ExposedPorts)
 	}
 	if ns := ins.NetworkSettings; ns != nil {
 		for name, ep := range ns.Networks {
@@ -424,6 +450,45 @@ func liveContainer(ins container.InspectResponse) drift.Container {
 		return fmt.Sprint(c.Ports[i]) < fmt.Sprint(c.Ports[j])
 	})
 	return c
+}
+
+// liveSettings reads the runtime settings of a container's host config.
+func liveSettings(hc *container.HostConfig) drift.Settings {
+	st := drift.Settings{
+		NetworkMode: string(hc.NetworkMode), PidMode: string(hc.PidMode), IpcMode: string(hc.IpcMode),
+		UTSMode: string(hc.UTSMode), UsernsMode: string(hc.UsernsMode), CgroupnsMode: string(hc.CgroupnsMode),
+		ShmSize: hc.ShmSize, Sysctls: maps.Clone(hc.Sysctls),
+		DNS: hc.DNS, DNSSearch: hc.DNSSearch, DNSOptions: hc.DNSOptions,
+		LogDriver: hc.LogConfig.Type, LogOptions: maps.Clone(hc.LogConfig.Config),
+		Runtime: hc.Runtime, SecurityOpt: hc.SecurityOpt, GroupAdd: hc.GroupAdd,
+	}
+	for _, d := range hc.Devices {
+		st.Devices = append(st.Devices, d.PathOnHost+":"+d.PathInContainer+":"+d.CgroupPermissions)
+	}
+	for _, u := range hc.Ulimits {
+		if u != nil {
+			st.Ulimits = append(st.Ulimits, fmt.Sprintf("%s=%d:%d", u.Name, u.Soft, u.Hard))
+		}
+	}
+	return st
+}
+
+// mountOptions renders a configured mount's options as drift compares them.
+func mountOptions(m mount.Mount) string {
+	var noCopy bool
+	var subpath, propagation string
+	var size int64
+	var mode uint32
+	if o := m.VolumeOptions; o != nil {
+		noCopy, subpath = o.NoCopy, o.Subpath
+	}
+	if o := m.TmpfsOptions; o != nil {
+		size, mode = o.SizeBytes, uint32(o.Mode) // the engine reads the raw bits (mode=%o)
+	}
+	if o := m.BindOptions; o != nil {
+		propagation = string(o.Propagation)
+	}
+	return drift.MountOptions(noCopy, subpath, size, mode, propagation, "")
 }
 
 func liveHealth(h *container.HealthConfig) *drift.Health {

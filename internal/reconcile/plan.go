@@ -21,7 +21,10 @@ const (
 	OpRecreate        OpKind = "recreate-container"
 	OpStartContainer  OpKind = "start-container"
 	OpStopContainer   OpKind = "stop-container"
-	OpRemoveContainer OpKind = "remove-container"
+	// OpRestartContainer restarts a running container whose dependency
+	// changed (depends_on restart: true).
+	OpRestartContainer OpKind = "restart-container"
+	OpRemoveContainer  OpKind = "remove-container"
 )
 
 // Destructive reports whether the operation loses a container or data.

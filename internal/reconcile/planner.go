@@ -198,6 +198,9 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 		return Plan{}, err
 	}
 	svcOps := map[string][]int{}
+	// changed: services whose containers this plan replaces, restarts or
+	// starts (their dependants with depends_on restart: true follow).
+	changed := map[string]bool{}
 	for _, s := range order {
 		var after []int
 		for _, sn := range s.Networks {
@@ -235,6 +238,7 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 		}
 		want := observed.Images[s.Image]
 		completedDep := awaitedToComplete(desired, s.Name)
+		follow := followOp(s, changed)
 		for n := 1; n <= s.Replicas; n++ {
 			name := ContainerName(desired.Name, s.Name, n)
 			c, ok := byNumber[n]
@@ -254,6 +258,9 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 				op = Op{Kind: OpRecreate, ContainerID: c.ID, Cause: "image rebuilt"}
 			case want.ID != "" && c.ImageID != "" && want.ID != c.ImageID:
 				op = Op{Kind: OpRecreate, ContainerID: c.ID, Cause: "image changed"}
+			case follow.Kind != "" && (c.State == StateRunning || c.State == StateRestarting):
+				op = follow
+				op.ContainerID = c.ID
 			case c.State == StateRunning || c.State == StateRestarting:
 				continue
 			case c.State == StateExited && c.ExitCode == 0 && completedDep:
@@ -269,6 +276,7 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 			op.After = append([]int(nil), after...)
 			op.Await = await
 			svcOps[s.Name] = append(svcOps[s.Name], pl.add(op))
+			changed[s.Name] = true
 		}
 	}
 
@@ -296,6 +304,32 @@ func Up(desired *spec.Project, observed Observed) (Plan, error) {
 		pl.add(Op{Kind: OpRemoveNetwork, Resource: n.Name, Key: n.Key, Cause: "network no longer in the definition", After: after})
 	}
 	return pl.plan, nil
+}
+
+// followOp is what a running container of s must go through because a
+// service it depends on with restart: true changes in this plan: a
+// recreate when it shares that service's network, pid or ipc namespace
+// (the namespace it joined is gone), a restart otherwise, as Compose does.
+// The zero Op when nothing it follows changes.
+func followOp(s spec.Service, changed map[string]bool) Op {
+	var restartFor string
+	for _, d := range s.DependsOn {
+		if !d.Restart || !changed[d.Service] {
+			continue
+		}
+		for _, ns := range []struct{ name, mode string }{{"network", s.NetworkMode}, {"pid", s.Pid}, {"ipc", s.Ipc}} {
+			if ns.mode == "service:"+d.Service {
+				return Op{Kind: OpRecreate, Cause: fmt.Sprintf("it shares the %s namespace of %s, which changes", ns.name, d.Service)}
+			}
+		}
+		if restartFor == "" {
+			restartFor = d.Service
+		}
+	}
+	if restartFor != "" {
+		return Op{Kind: OpRestartContainer, Cause: fmt.Sprintf("%s, which it depends on with restart: true, changes", restartFor)}
+	}
+	return Op{}
 }
 
 // Down plans removing the environment: its containers, then its networks,

@@ -292,3 +292,42 @@ func golden(t *testing.T, name, got string) {
 		t.Errorf("plan differs from %s (go test -update to accept):\n--- want\n%s--- got\n%s", path, want, got)
 	}
 }
+
+// TestDependantsFollow: a service that depends on another with restart:
+// true is restarted when that one is recreated, and recreated when it
+// shares its network namespace (the namespace it joined goes with the old
+// container); without restart: true nothing follows.
+func TestDependantsFollow(t *testing.T) {
+	p := shop()
+	api := p.Service("api")
+	api.DependsOn[0].Restart = true // cache
+	web := p.Service("web")
+	web.DependsOn[0].Restart = true // api
+	side := spec.Service{Name: "sidecar", Image: "busybox", Replicas: 1, Hash: "h-side", NetworkMode: "service:db",
+		DependsOn: []spec.Dependency{{Service: "db", Condition: spec.ConditionStarted, Required: true, Restart: true}}}
+	p.Services = append(p.Services, side)
+	obs := running(p)
+	p.Service("cache").Hash = "h-cache-2"
+	p.Service("db").Hash = "h-db-2"
+	plan, err := Up(p, obs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Op{}
+	for _, op := range plan.Ops {
+		got[op.Service] = op
+	}
+	if op := got["api"]; op.Kind != OpRestartContainer || !strings.Contains(op.Cause, "cache") || op.ContainerID == "" {
+		t.Errorf("api: %+v, want a restart because cache changes", op)
+	}
+	if op := got["web"]; op.Kind != OpRestartContainer || !strings.Contains(op.Cause, "api") {
+		t.Errorf("web: %+v, want a restart following api's", op)
+	}
+	if op := got["sidecar"]; op.Kind != OpRecreate || !strings.Contains(op.Cause, "network namespace of db") {
+		t.Errorf("sidecar: %+v, want a recreate: it shares db's network namespace", op)
+	}
+	if op, ok := got["worker"]; ok {
+		t.Errorf("worker depends on db without restart: true, yet %+v", op)
+	}
+	checkOrder(t, plan)
+}

@@ -442,6 +442,21 @@ func (cc *capCollector) resourceCapabilities(cp *types.Project, f *fence) {
 			}
 		}
 	}
+	files := func(kind, key, file string) {
+		if file == "" {
+			return
+		}
+		if ok, _ := f.inside(file); !ok {
+			cc.add(Capability{Kind: CapHostPath, Subject: path.Clean(file) + " (read)", Outside: true,
+				Text: fmt.Sprintf("reads the host file %s as the %s %s", file, strings.TrimSuffix(kind, "s"), key)}, "", kind, key, "file")
+		}
+	}
+	for _, key := range slices.Sorted(maps.Keys(cp.Secrets)) {
+		files("secrets", key, cp.Secrets[key].File)
+	}
+	for _, key := range slices.Sorted(maps.Keys(cp.Configs)) {
+		files("configs", key, cp.Configs[key].File)
+	}
 	for _, key := range slices.Sorted(maps.Keys(cp.Networks)) {
 		n := cp.Networks[key]
 		if !bool(n.External) {

@@ -34,16 +34,39 @@ func ServiceHash(s Service) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// objectHash hashes what defines a network or volume.
-func objectHash(driver string, external, internal bool, labels map[string]string) string {
-	data, _ := json.Marshal(struct {
-		Driver   string            `json:"driver,omitempty"`
-		External bool              `json:"external,omitempty"`
-		Internal bool              `json:"internal,omitempty"`
-		Labels   map[string]string `json:"labels,omitempty"`
-	}{driver, external, internal, labels})
+// objectHash hashes what defines a network or volume. Fields left empty
+// are left out, so that a network or volume declared as before hashes as
+// before and is not replaced.
+func objectHash(v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("spec: hashing %T: %v", v, err)) // plain data: cannot fail
+	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+func networkHash(n Network) string {
+	return objectHash(struct {
+		Driver     string            `json:"driver,omitempty"`
+		External   bool              `json:"external,omitempty"`
+		Internal   bool              `json:"internal,omitempty"`
+		Labels     map[string]string `json:"labels,omitempty"`
+		DriverOpts map[string]string `json:"driverOpts,omitempty"`
+		Attachable bool              `json:"attachable,omitempty"`
+		EnableIPv6 bool              `json:"enableIPv6,omitempty"`
+		IPAM       *IPAM             `json:"ipam,omitempty"`
+	}{n.Driver, n.External, n.Internal, n.Labels, n.DriverOpts, n.Attachable, n.EnableIPv6, n.IPAM})
+}
+
+func volumeHash(v Volume) string {
+	return objectHash(struct {
+		Driver     string            `json:"driver,omitempty"`
+		External   bool              `json:"external,omitempty"`
+		Internal   bool              `json:"internal,omitempty"`
+		Labels     map[string]string `json:"labels,omitempty"`
+		DriverOpts map[string]string `json:"driverOpts,omitempty"`
+	}{v.Driver, v.External, false, v.Labels, v.DriverOpts})
 }
 
 // buildHasher computes build hashes, hashing each context tree once even

@@ -167,6 +167,11 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 				w.warnings = append(w.warnings, projectNameWarning(f, name)...)
 			}
 		}
+		for _, f := range scan.parsed {
+			if f.err == nil && f.fatal == nil {
+				w.warnings = append(w.warnings, unsupportedKeys(f)...)
+			}
+		}
 		sidec <- w
 	}()
 
@@ -206,6 +211,18 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 			readable = readable && ok
 		}
 	}
+	// A secret or config read from a variable reads the user's
+	// environment like interpolation does.
+	for _, o := range cp.Secrets {
+		if o.Environment != "" {
+			scan.vars[o.Environment] = true
+		}
+	}
+	for _, o := range cp.Configs {
+		if o.Environment != "" {
+			scan.vars[o.Environment] = true
+		}
+	}
 	caps.serviceCapabilities(cp, f)
 	caps.resourceCapabilities(cp, f)
 	caps.envCapabilities(capVars(scan.vars, opts))
@@ -218,7 +235,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		}
 	}
 
-	z := &normalizer{src: src}
+	z := &normalizer{src: src, warnUnsupported: m.WarnUnsupported()}
 	p := z.project(cp)
 	p.Name = base.Name
 	p.HostEnv = base.HostEnv
@@ -233,6 +250,21 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 
 	errs := z.errs
 	errs = append(errs, checkManifestRefs(m, cp)...)
+	var notes []Warning
+	for _, w := range side.warnings {
+		switch {
+		case inDisabledService(w.Field, cp.DisabledServices):
+		case !w.unsupported:
+			notes = append(notes, w)
+		case m.WarnUnsupported():
+			w.Message += "; ignored"
+			notes = append(notes, w)
+		default:
+			errs = append(errs, &Error{File: w.File, Line: w.Line, Field: w.Field,
+				Message: w.Message + " (remove it, or set compose: {unsupported: warn} in " + ManifestFile + " to read past it)"})
+		}
+	}
+	errs = append(errs, readFileObjects(f, src, p, withDotEnv(m.Dir, env))...)
 	for _, db := range m.Databases {
 		if _, ok := cp.Services[db.Service]; ok {
 			p.Databases = append(p.Databases, projectDatabase(m, p, db))
@@ -287,12 +319,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		return nil, errs.orNil()
 	}
 
-	warnings := z.warnings
-	for _, w := range side.warnings {
-		if !inDisabledService(w.Field, cp.DisabledServices) {
-			warnings = append(warnings, w)
-		}
-	}
+	warnings := append(z.warnings, notes...)
 	for _, f := range src.files {
 		if f.err != nil {
 			// compose-go read it, yaml.v3 could not: say what was not checked

@@ -293,7 +293,10 @@ volumes:
 	if len(p.Service("ext").Networks) != 0 {
 		t.Error("network_mode service attached to networks")
 	}
-	if len(p.Warnings) != 1 || p.Warnings[0].Field != "services.ext.network_mode" {
+	if got := p.Service("ext").NetworkMode; got != "none" {
+		t.Errorf("network_mode = %q", got)
+	}
+	if len(p.Warnings) != 0 {
 		t.Errorf("warnings %v", p.Warnings)
 	}
 }

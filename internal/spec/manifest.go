@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/cli"
 	"go.yaml.in/yaml/v4"
 )
 
@@ -24,8 +25,47 @@ import (
 const ManifestFile = "berth.yaml"
 
 // DefaultComposeFiles are the Compose files a definition uses when its
-// manifest names none, in order of preference: the first that exists wins.
-var DefaultComposeFiles = []string{"compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"}
+// manifest names none, in order of preference: the first that exists wins,
+// as with docker compose.
+var DefaultComposeFiles = slices.Clone(cli.DefaultFileNames)
+
+// DefaultOverrideFiles are the override files read after the default
+// Compose file when the manifest names none: the first that exists, as
+// docker compose reads docker-compose.override.yml.
+var DefaultOverrideFiles = slices.Clone(cli.DefaultOverrideFileNames)
+
+// What a load does with a Compose key Berth does not act on.
+const (
+	UnsupportedError = "error" // refuse the definition (the default)
+	UnsupportedWarn  = "warn"  // warn and read past the key
+)
+
+// ComposeSettings are the manifest's compose key: the files to load and
+// what to do with keys Berth does not support. In berth.yaml it is either
+// a list of files (or one file name) or a mapping with files and
+// unsupported.
+type ComposeSettings struct {
+	// Files are the Compose files, relative to the definition folder.
+	Files []string `yaml:"files,omitempty" json:"files,omitempty"`
+	// Unsupported is error (the default) or warn.
+	Unsupported string `yaml:"unsupported,omitempty" json:"unsupported,omitempty"`
+}
+
+var composeSettingsType = reflect.TypeOf(ComposeSettings{})
+
+// WarnUnsupported reports whether the definition asked for warnings, not
+// errors, about Compose keys Berth does not support.
+func (m *Manifest) WarnUnsupported() bool {
+	return m != nil && m.Compose.Unsupported == UnsupportedWarn
+}
+
+// composeFileField is the manifest field of the i-th Compose file.
+func (m *Manifest) composeFileField(i int) string {
+	if _, mapping := m.lines["compose.files"]; mapping {
+		return fmt.Sprintf("compose.files[%d]", i)
+	}
+	return fmt.Sprintf("compose[%d]", i)
+}
 
 // Database engines.
 const (
@@ -54,9 +94,9 @@ const DefaultHealthTimeout = 2 * time.Minute
 // and a test keeps the two equal.
 type Manifest struct {
 	// Name is the definition's default environment name.
-	Name        string   `yaml:"name" json:"name"`
-	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
-	Compose     []string `yaml:"compose,omitempty" json:"compose,omitempty"`
+	Name        string          `yaml:"name" json:"name"`
+	Description string          `yaml:"description,omitempty" json:"description,omitempty"`
+	Compose     ComposeSettings `yaml:"compose,omitempty" json:"compose,omitempty"`
 	// Profiles are Compose profiles to enable.
 	Profiles  []string           `yaml:"profiles,omitempty" json:"profiles,omitempty"`
 	Databases []ManifestDatabase `yaml:"databases,omitempty" json:"databases,omitempty"`
@@ -308,11 +348,19 @@ func (m *Manifest) validate(d *decoder, root *yaml.Node) {
 	} else if err := ValidateName(m.Name); err != nil {
 		d.errorf(d.lines["name"], "name", "%v", err)
 	}
-	if _, ok := d.lines["compose"]; ok && len(m.Compose) == 0 {
+	if _, ok := d.lines["compose.files"]; ok && len(m.Compose.Files) == 0 {
+		d.errorf(d.lines["compose.files"], "compose.files", "list at least one Compose file, or leave files out to use compose.yaml")
+	} else if _, ok := d.lines["compose"]; ok && len(m.Compose.Files) == 0 && m.Compose.Unsupported == "" {
 		d.errorf(d.lines["compose"], "compose", "list at least one Compose file, or leave compose out to use compose.yaml")
 	}
-	for i, c := range m.Compose {
-		f := fmt.Sprintf("compose[%d]", i)
+	switch m.Compose.Unsupported {
+	case "", UnsupportedError, UnsupportedWarn:
+	default:
+		d.errorf(d.lineOr("compose.unsupported", "compose"), "compose.unsupported",
+			"unknown value %q: error (refuse Compose keys Berth does not support, the default) or warn", m.Compose.Unsupported)
+	}
+	for i, c := range m.Compose.Files {
+		f := m.composeFileField(i)
 		if strings.TrimSpace(c) == "" {
 			d.errorf(d.lines[f], f, "empty file name")
 		}
@@ -513,23 +561,33 @@ func pgArchiveFormat(p string) string {
 // resolveComposeFiles fills ComposeFiles, checking that each exists.
 func (m *Manifest) resolveComposeFiles() error {
 	var errs Errors
-	if len(m.Compose) == 0 {
-		for _, name := range DefaultComposeFiles {
-			p := filepath.Join(m.Dir, name)
-			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-				m.ComposeFiles = []string{p}
-				return nil
+	if len(m.Compose.Files) == 0 {
+		first := func(names []string) string {
+			for _, name := range names {
+				p := filepath.Join(m.Dir, name)
+				if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+					return p
+				}
 			}
+			return ""
 		}
-		return &Error{File: displayPath(m.Path), Line: m.rootLine(), Field: "compose",
-			Message: "no Compose file: found none of " + strings.Join(DefaultComposeFiles, ", ") + " (name yours with compose: [file.yaml])"}
+		main := first(DefaultComposeFiles)
+		if main == "" {
+			return &Error{File: displayPath(m.Path), Line: m.rootLine(), Field: "compose",
+				Message: "no Compose file: found none of " + strings.Join(DefaultComposeFiles, ", ") + " (name yours with compose: [file.yaml])"}
+		}
+		m.ComposeFiles = []string{main}
+		if o := first(DefaultOverrideFiles); o != "" {
+			m.ComposeFiles = append(m.ComposeFiles, o)
+		}
+		return nil
 	}
-	for i, name := range m.Compose {
+	for i, name := range m.Compose.Files {
 		p := name
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(m.Dir, p)
 		}
-		field := fmt.Sprintf("compose[%d]", i)
+		field := m.composeFileField(i)
 		fi, err := os.Stat(p)
 		switch {
 		case err != nil && errors.Is(err, fs.ErrNotExist):
@@ -618,6 +676,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 			return
 		}
 		v.SetInt(int64(dur))
+		return
+	}
+	if v.Type() == composeSettingsType && n.Kind != yaml.MappingNode {
+		// the short form: a list of files, or one file name
+		d.decode(n, v.FieldByName("Files"), field)
 		return
 	}
 	switch v.Kind() {

@@ -33,7 +33,7 @@ func TestReadManifest(t *testing.T) {
 	want := &Manifest{
 		Name:        "shop",
 		Description: "A small shop",
-		Compose:     []string{"compose.yaml"},
+		Compose:     ComposeSettings{Files: []string{"compose.yaml"}},
 		Profiles:    []string{"debug"},
 		Databases:   []ManifestDatabase{{Service: "db", Engine: "postgres"}},
 		Health:      &HealthSettings{Timeout: 2 * time.Minute},
@@ -82,8 +82,16 @@ func TestManifestComposeDefaults(t *testing.T) {
 	}{
 		{[]string{"compose.yaml", "docker-compose.yml"}, "", []string{"compose.yaml"}},
 		{[]string{"compose.yml", "docker-compose.yaml"}, "", []string{"compose.yml"}},
-		{[]string{"docker-compose.yml", "docker-compose.yaml"}, "", []string{"docker-compose.yaml"}},
-		{[]string{"docker-compose.yml"}, "", []string{"docker-compose.yml"}},
+		// docker compose's order: docker-compose.yml before .yaml
+		{[]string{"docker-compose.yml", "docker-compose.yaml"}, "", []string{"docker-compose.yml"}},
+		{[]string{"docker-compose.yaml"}, "", []string{"docker-compose.yaml"}},
+		// and the first override file after the main one
+		{[]string{"docker-compose.yml", "docker-compose.override.yml"}, "", []string{"docker-compose.yml", "docker-compose.override.yml"}},
+		{[]string{"compose.yaml", "compose.override.yaml", "docker-compose.override.yml"}, "", []string{"compose.yaml", "compose.override.yaml"}},
+		{[]string{"compose.yaml", "compose.override.yml", "compose.override.yaml"}, "", []string{"compose.yaml", "compose.override.yml"}},
+		// an override file alone is not a definition's Compose file; named files take no override
+		{[]string{"base.yaml", "compose.override.yaml"}, "compose: base.yaml\n", []string{"base.yaml"}},
+		{[]string{"base.yaml", "dev.yaml"}, "compose:\n  files: [base.yaml, dev.yaml]\n  unsupported: warn\n", []string{"base.yaml", "dev.yaml"}},
 		{[]string{"base.yaml", "dev.yaml"}, "compose: [base.yaml, dev.yaml]\n", []string{"base.yaml", "dev.yaml"}},
 		{[]string{"one.yaml"}, "compose: one.yaml\n", []string{"one.yaml"}},
 	}
@@ -125,6 +133,9 @@ func TestManifestErrors(t *testing.T) {
 		{"name: -a\n", 1, "name", "invalid name"},
 		{"name: a\nprofiles: [\"bad profile\"]\n", 2, "profiles[0]", "invalid profile name"},
 		{"name: a\ncompose: []\n", 2, "compose", "list at least one Compose file"},
+		{"name: a\ncompose:\n  files: []\n", 3, "compose.files", "list at least one Compose file"},
+		{"name: a\ncompose:\n  unsupported: ignore\n", 3, "compose.unsupported", `unknown value "ignore"`},
+		{"name: a\ncompose:\n  file: [a.yaml]\n", 3, "compose.file", `unknown key "file"`},
 		{"name: a\nhealth:\n  timeout: -1s\n", 3, "health.timeout", "must be a positive duration"},
 		{"name: a\nhealth: {timeout: [1]}\n", 2, "health.timeout", "must be a duration"},
 		{"name: a\ndrift:\n  services:\n    api: {policy: hael}\n", 4, "drift.services.api.policy", `(did you mean "heal"?)`},

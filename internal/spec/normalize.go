@@ -14,9 +14,12 @@ import (
 
 // normalizer turns a compose-go project into Berth's Project.
 type normalizer struct {
-	src      *sources
-	warnings []Warning
-	errs     Errors
+	// warnUnsupported turns errors about what Berth does not support into
+	// warnings (the manifest's compose.unsupported: warn).
+	warnUnsupported bool
+	src             *sources
+	warnings        []Warning
+	errs            Errors
 }
 
 func (z *normalizer) project(cp *types.Project) *Project {
@@ -45,34 +48,57 @@ func (z *normalizer) project(cp *types.Project) *Project {
 		}
 		n := cp.Networks[key]
 		nw := Network{
-			Key:      key,
-			Name:     n.Name,
-			Driver:   n.Driver,
-			External: bool(n.External),
-			Internal: n.Internal,
-			Labels:   stringMap(n.Labels),
+			Key:        key,
+			Name:       n.Name,
+			Driver:     n.Driver,
+			DriverOpts: stringMap(n.DriverOpts),
+			External:   bool(n.External),
+			Internal:   n.Internal,
+			Attachable: n.Attachable,
+			EnableIPv6: n.EnableIPv6 != nil && *n.EnableIPv6,
+			Labels:     stringMap(n.Labels),
+		}
+		if n.Ipam.Driver != "" || len(n.Ipam.Config) > 0 {
+			nw.IPAM = &IPAM{Driver: n.Ipam.Driver}
+			for _, pool := range n.Ipam.Config {
+				if pool != nil {
+					nw.IPAM.Config = append(nw.IPAM.Config, IPAMConfig{Subnet: pool.Subnet, Gateway: pool.Gateway, IPRange: pool.IPRange})
+				}
+			}
 		}
 		if nw.Name == "" {
 			nw.Name = cp.Name + "_" + key
 		}
-		nw.Hash = objectHash(nw.Driver, nw.External, nw.Internal, nw.Labels)
+		nw.Hash = networkHash(nw)
 		p.Networks = append(p.Networks, nw)
 	}
 	for _, key := range slices.Sorted(maps.Keys(cp.Volumes)) {
 		v := cp.Volumes[key]
 		vol := Volume{
-			Key:      key,
-			Name:     v.Name,
-			Driver:   v.Driver,
-			External: bool(v.External),
-			Labels:   stringMap(v.Labels),
+			Key:        key,
+			Name:       v.Name,
+			Driver:     v.Driver,
+			DriverOpts: stringMap(v.DriverOpts),
+			External:   bool(v.External),
+			Labels:     stringMap(v.Labels),
 		}
 		if vol.Name == "" {
 			vol.Name = cp.Name + "_" + key
 		}
-		vol.Hash = objectHash(vol.Driver, vol.External, false, vol.Labels)
+		vol.Hash = volumeHash(vol)
 		p.Volumes = append(p.Volumes, vol)
 	}
+	usedSecrets, usedConfigs := map[string]bool{}, map[string]bool{}
+	for _, s := range p.Services {
+		for _, m := range s.Secrets {
+			usedSecrets[m.Source] = true
+		}
+		for _, m := range s.Configs {
+			usedConfigs[m.Source] = true
+		}
+	}
+	p.Secrets = fileObjects(cp.Secrets, usedSecrets, func(o types.SecretConfig) types.FileObjectConfig { return types.FileObjectConfig(o) })
+	p.Configs = fileObjects(cp.Configs, usedConfigs, func(o types.ConfigObjConfig) types.FileObjectConfig { return types.FileObjectConfig(o) })
 	return p
 }
 
@@ -158,11 +184,21 @@ func (z *normalizer) service(cp *types.Project, s types.ServiceConfig) Service {
 		m := Mount{Type: v.Type, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
 		switch v.Type {
 		case types.VolumeTypeBind:
-			m.CreateHostPath = v.Bind != nil && bool(v.Bind.CreateHostPath)
-		case types.VolumeTypeVolume, types.VolumeTypeTmpfs:
+			if b := v.Bind; b != nil {
+				m.CreateHostPath = bool(b.CreateHostPath)
+				m.Propagation, m.SELinux = b.Propagation, b.SELinux
+			}
+		case types.VolumeTypeVolume:
+			if vv := v.Volume; vv != nil {
+				m.NoCopy, m.Subpath = vv.NoCopy, vv.Subpath
+			}
+		case types.VolumeTypeTmpfs:
+			if t := v.Tmpfs; t != nil {
+				m.TmpfsSize, m.TmpfsMode = int64(t.Size), t.Mode
+			}
 		default:
-			z.warnService(s.Name, []string{"volumes", strconv.Itoa(i)},
-				fmt.Sprintf("volume type %q is not supported by Berth yet; ignored", v.Type))
+			z.unsupportedService(s.Name, []string{"volumes", strconv.Itoa(i)},
+				fmt.Sprintf("volume type %q is not supported by Berth", v.Type))
 			continue
 		}
 		out.Mounts = append(out.Mounts, m)
@@ -215,6 +251,7 @@ func (z *normalizer) service(cp *types.Project, s types.ServiceConfig) Service {
 	}
 	out.StopGracePeriod = durationPtr(s.StopGracePeriod)
 
+	z.runtime(cp, s, &out)
 	if s.Restart != "" && !validRestart(s.Restart) {
 		z.errService(s.Name, []string{"restart"},
 			fmt.Sprintf("unknown restart policy %q (no, always, on-failure[:N] or unless-stopped)", s.Restart))
@@ -230,8 +267,8 @@ func (z *normalizer) pullPolicy(s types.ServiceConfig) string {
 	case types.PullPolicyIfNotPresent:
 		return types.PullPolicyMissing
 	}
-	z.warnService(s.Name, []string{"pull_policy"},
-		fmt.Sprintf("pull_policy %q is not supported by Berth yet; using \"missing\"", s.PullPolicy))
+	z.unsupportedService(s.Name, []string{"pull_policy"},
+		fmt.Sprintf("pull_policy %q is not supported by Berth (missing, always, never or build; missing is used)", s.PullPolicy))
 	return types.PullPolicyMissing
 }
 
@@ -255,6 +292,16 @@ func (z *normalizer) warnService(service string, path []string, msg string) {
 		field = renderField(full)
 	}
 	z.warnings = append(z.warnings, Warning{File: f.display(), Line: loc.line, Field: field, Message: msg})
+}
+
+// unsupportedService reports what Berth does not act on: an error unless
+// the definition asked for warnings (compose: {unsupported: warn}).
+func (z *normalizer) unsupportedService(service string, path []string, msg string) {
+	if z.warnUnsupported {
+		z.warnService(service, path, msg+"; ignored")
+		return
+	}
+	z.errService(service, path, msg+" (or set compose: {unsupported: warn} in "+ManifestFile+" to read past it)")
 }
 
 func (z *normalizer) errService(service string, path []string, msg string) {

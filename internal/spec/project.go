@@ -28,6 +28,10 @@ type Project struct {
 	Services []Service `json:"services"` // sorted by name
 	Networks []Network `json:"networks"` // sorted by key
 	Volumes  []Volume  `json:"volumes"`  // sorted by key
+	// Secrets and Configs are the project's file objects that services
+	// use, sorted by key.
+	Secrets []FileObject `json:"secrets,omitempty"`
+	Configs []FileObject `json:"configs,omitempty"`
 
 	// Databases are the services the manifest says hold databases.
 	Databases []Database `json:"databases,omitempty"`
@@ -92,6 +96,49 @@ type Service struct {
 	StopSignal      string         `json:"stopSignal,omitempty"`
 	StopGracePeriod *time.Duration `json:"stopGracePeriod,omitempty"`
 
+	// NetworkMode is host, none, bridge, service:NAME or container:NAME;
+	// empty when the service joins the project's networks (Networks).
+	NetworkMode string `json:"networkMode,omitempty"`
+	// Pid, Ipc, Uts, UsernsMode and Cgroup are the namespace modes, as in
+	// Compose (host, private, shareable, service:NAME...); empty: the engine's.
+	Pid        string `json:"pid,omitempty"`
+	Ipc        string `json:"ipc,omitempty"`
+	Uts        string `json:"uts,omitempty"`
+	UsernsMode string `json:"usernsMode,omitempty"`
+	Cgroup     string `json:"cgroup,omitempty"`
+	// Links are "service:alias" pairs (alias = service when not given).
+	Links []string `json:"links,omitempty"`
+	// ContainerName is the Compose container_name: Berth names containers
+	// itself (several environments come from one definition), and gives
+	// the name as a network alias so that whoever reached it by that name
+	// still does.
+	ContainerName string `json:"containerName,omitempty"`
+	DomainName    string `json:"domainName,omitempty"`
+
+	ShmSize     int64             `json:"shmSize,omitempty"` // bytes
+	Devices     []Device          `json:"devices,omitempty"`
+	Ulimits     map[string]Ulimit `json:"ulimits,omitempty"`
+	Sysctls     map[string]string `json:"sysctls,omitempty"`
+	DNS         []string          `json:"dns,omitempty"`
+	DNSSearch   []string          `json:"dnsSearch,omitempty"`
+	DNSOptions  []string          `json:"dnsOptions,omitempty"`
+	Logging     *Logging          `json:"logging,omitempty"`
+	Platform    string            `json:"platform,omitempty"`
+	Runtime     string            `json:"runtime,omitempty"`
+	SecurityOpt []string          `json:"securityOpt,omitempty"`
+	GroupAdd    []string          `json:"groupAdd,omitempty"`
+	// Expose are the container ports exposed without publishing them
+	// ("8080/tcp"), sorted.
+	Expose []string `json:"expose,omitempty"`
+	// Resources merge mem_limit, cpus, pids_limit and the like with
+	// deploy.resources (which wins, as in Compose).
+	Resources *Resources `json:"resources,omitempty"`
+
+	// Secrets and Configs are files put into the container before it
+	// starts, from the project's Secrets and Configs (sorted by target).
+	Secrets []FileMount `json:"secrets,omitempty"`
+	Configs []FileMount `json:"configs,omitempty"`
+
 	// Interpolated are the environment variables whose values came from
 	// interpolation or from the user's environment: masked wherever Berth
 	// shows them, like those with secret names. Not part of the hash.
@@ -106,6 +153,79 @@ type Service struct {
 	// args; empty for services without Build. An image carrying another
 	// build hash is rebuilt.
 	BuildHash string `json:"buildHash,omitempty"`
+}
+
+// Device is one host device given to a service.
+type Device struct {
+	Source      string `json:"source"`
+	Target      string `json:"target"`
+	Permissions string `json:"permissions,omitempty"` // rwm by default
+}
+
+// Ulimit is one ulimit; Soft and Hard are equal for a single value.
+type Ulimit struct {
+	Soft int64 `json:"soft"`
+	Hard int64 `json:"hard"`
+}
+
+// Logging is a service's log driver and its options.
+type Logging struct {
+	Driver  string            `json:"driver,omitempty"`
+	Options map[string]string `json:"options,omitempty"`
+}
+
+// Resources are a service's resource limits and reservations, in the
+// engine's units; zero is unset.
+type Resources struct {
+	MemoryLimit       int64  `json:"memoryLimit,omitempty"`       // bytes
+	MemoryReservation int64  `json:"memoryReservation,omitempty"` // bytes
+	MemorySwap        int64  `json:"memorySwap,omitempty"`        // bytes, -1 unlimited
+	MemorySwappiness  *int64 `json:"memorySwappiness,omitempty"`
+	NanoCPUs          int64  `json:"nanoCPUs,omitempty"`
+	CPUShares         int64  `json:"cpuShares,omitempty"`
+	CPUPeriod         int64  `json:"cpuPeriod,omitempty"`
+	CPUQuota          int64  `json:"cpuQuota,omitempty"`
+	CpusetCpus        string `json:"cpusetCpus,omitempty"`
+	PidsLimit         int64  `json:"pidsLimit,omitempty"`
+	OomKillDisable    bool   `json:"oomKillDisable,omitempty"`
+	OomScoreAdj       int    `json:"oomScoreAdj,omitempty"`
+	// GPUs are device requests (deploy.resources.reservations.devices and gpus).
+	GPUs []DeviceRequest `json:"gpus,omitempty"`
+}
+
+// DeviceRequest asks the engine for devices of a driver (GPUs).
+type DeviceRequest struct {
+	Driver       string            `json:"driver,omitempty"`
+	Count        int               `json:"count,omitempty"` // -1 all
+	DeviceIDs    []string          `json:"deviceIDs,omitempty"`
+	Capabilities []string          `json:"capabilities,omitempty"`
+	Options      map[string]string `json:"options,omitempty"`
+}
+
+// FileMount puts a project secret or config into a container as a file.
+type FileMount struct {
+	Source string `json:"source"` // key in Project.Secrets or Project.Configs
+	Target string `json:"target"` // absolute path in the container
+	UID    string `json:"uid,omitempty"`
+	GID    string `json:"gid,omitempty"`
+	Mode   uint32 `json:"mode"`
+	// Digest is the sha256 of the content, so that a changed secret
+	// changes the service's hash (the content is never serialised).
+	Digest string `json:"digest"`
+}
+
+// FileObject is a project-level secret or config: where its content
+// comes from, and the content, read at load time. Content is never
+// serialised, logged or stored.
+type FileObject struct {
+	Key string `json:"key"`
+	// File is the absolute path of a file source; Env the variable of an
+	// environment source; an inline config (content:) has neither.
+	File    string `json:"file,omitempty"`
+	Env     string `json:"env,omitempty"`
+	Inline  bool   `json:"inline,omitempty"`
+	Content []byte `json:"-"`
+	Digest  string `json:"digest"`
 }
 
 // Build says how to build a service's image.
@@ -159,6 +279,17 @@ type Mount struct {
 	// CreateHostPath makes a missing bind source as a folder (Compose's
 	// default for the short syntax).
 	CreateHostPath bool `json:"createHostPath,omitempty"`
+	// Bind options: propagation (rprivate, shared...) and the SELinux
+	// relabelling (z or Z).
+	Propagation string `json:"propagation,omitempty"`
+	SELinux     string `json:"selinux,omitempty"`
+	// Volume options: do not copy the image's files into a new volume, and
+	// mount a sub-path of the volume (Docker 26, API 1.45).
+	NoCopy  bool   `json:"noCopy,omitempty"`
+	Subpath string `json:"subpath,omitempty"`
+	// Tmpfs options: size in bytes and mode.
+	TmpfsSize int64  `json:"tmpfsSize,omitempty"`
+	TmpfsMode uint32 `json:"tmpfsMode,omitempty"`
 }
 
 // ServiceNetwork attaches a service to a network of the project.
@@ -182,23 +313,41 @@ type Healthcheck struct {
 
 // Network is one network of the project.
 type Network struct {
-	Key      string            `json:"key"`  // the name in the Compose file
-	Name     string            `json:"name"` // the engine name, <project>_<key> unless set
-	Driver   string            `json:"driver,omitempty"`
-	External bool              `json:"external,omitempty"`
-	Internal bool              `json:"internal,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Hash     string            `json:"hash"`
+	Key        string            `json:"key"`  // the name in the Compose file
+	Name       string            `json:"name"` // the engine name, <project>_<key> unless set
+	Driver     string            `json:"driver,omitempty"`
+	DriverOpts map[string]string `json:"driverOpts,omitempty"`
+	External   bool              `json:"external,omitempty"`
+	Internal   bool              `json:"internal,omitempty"`
+	Attachable bool              `json:"attachable,omitempty"`
+	EnableIPv6 bool              `json:"enableIPv6,omitempty"`
+	IPAM       *IPAM             `json:"ipam,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Hash       string            `json:"hash"`
+}
+
+// IPAM is a network's address management.
+type IPAM struct {
+	Driver string       `json:"driver,omitempty"`
+	Config []IPAMConfig `json:"config,omitempty"`
+}
+
+// IPAMConfig is one address pool of a network.
+type IPAMConfig struct {
+	Subnet  string `json:"subnet,omitempty"`
+	Gateway string `json:"gateway,omitempty"`
+	IPRange string `json:"ipRange,omitempty"`
 }
 
 // Volume is one named volume of the project.
 type Volume struct {
-	Key      string            `json:"key"`
-	Name     string            `json:"name"` // the engine name, <project>_<key> unless set
-	Driver   string            `json:"driver,omitempty"`
-	External bool              `json:"external,omitempty"`
-	Labels   map[string]string `json:"labels,omitempty"`
-	Hash     string            `json:"hash"`
+	Key        string            `json:"key"`
+	Name       string            `json:"name"` // the engine name, <project>_<key> unless set
+	Driver     string            `json:"driver,omitempty"`
+	DriverOpts map[string]string `json:"driverOpts,omitempty"`
+	External   bool              `json:"external,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Hash       string            `json:"hash"`
 }
 
 // Database is a service that holds a database, as declared in the manifest.
@@ -239,6 +388,9 @@ type Warning struct {
 	Line    int    `json:"line,omitempty"`
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	// unsupported marks a key Berth does not act on: an error unless the
+	// definition asked for warnings.
+	unsupported bool
 }
 
 func (w Warning) String() string {
@@ -260,6 +412,21 @@ func (p *Project) Network(key string) *Network {
 	for i := range p.Networks {
 		if p.Networks[i].Key == key {
 			return &p.Networks[i]
+		}
+	}
+	return nil
+}
+
+// Secret returns the secret with the given key, or nil.
+func (p *Project) Secret(key string) *FileObject { return findObject(p.Secrets, key) }
+
+// Config returns the config with the given key, or nil.
+func (p *Project) Config(key string) *FileObject { return findObject(p.Configs, key) }
+
+func findObject(list []FileObject, key string) *FileObject {
+	for i := range list {
+		if list[i].Key == key {
+			return &list[i]
 		}
 	}
 	return nil

@@ -149,7 +149,10 @@ type refScan struct {
 	vars    map[string]bool
 	refs    []fileRef
 	visited map[string]bool
-	err     error // a refusal (forbidden, over budget)
+	// parsed are the included and extended files read, checked for keys
+	// Berth does not support like the definition's own.
+	parsed []*yamlFile
+	err    error // a refusal (forbidden, over budget)
 }
 
 // interpolate substitutes variables in a path the way compose-go will,
@@ -288,6 +291,7 @@ func (r *refScan) parse(p string) *yamlFile {
 	if yf.fatal != nil && r.err == nil {
 		r.err = yf.fatal
 	}
+	r.parsed = append(r.parsed, yf)
 	return yf
 }
 

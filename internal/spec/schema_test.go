@@ -54,6 +54,7 @@ func compareSchema(t *testing.T, node, defs map[string]any, typ reflect.Type, fi
 	}
 	switch typ.Kind() {
 	case reflect.Struct:
+		node = pickBranch(node, defs, "object")
 		props, _ := node["properties"].(map[string]any)
 		fields := yamlFields(typ)
 		var inSchema, inStruct []string

@@ -7,8 +7,8 @@ import (
 	"go.yaml.in/yaml/v4"
 )
 
-// MessageUnsupported is the warning for a Compose key Berth reads past.
-const MessageUnsupported = "not supported by Berth yet; ignored"
+// MessageUnsupported says that Berth does not act on a Compose key.
+const MessageUnsupported = "not supported by Berth"
 
 // keySpec describes what Berth honours under a Compose key. A spec with
 // neither fields, values nor items accepts anything below it.
@@ -24,21 +24,40 @@ var anyValue = &keySpec{}
 
 func fields(kv map[string]*keySpec) *keySpec { return &keySpec{fields: kv} }
 
-// none is a mapping none of whose keys Berth honours.
-func none() *keySpec { return &keySpec{fields: map[string]*keySpec{}} }
+// noted accepts a key with a warning that says why it has no effect.
+func noted(note string) *keySpec { return &keySpec{note: note} }
+
+const swarmOnly = "used by Swarm only: docker compose ignores it too on a single engine"
 
 var composeSpec = func() *keySpec {
 	volumeEntry := &keySpec{
 		fields: map[string]*keySpec{
-			"type":      anyValue, // unsupported types: see normalizer.service
-			"source":    anyValue,
-			"target":    anyValue,
-			"read_only": anyValue,
-			"bind":      fields(map[string]*keySpec{"create_host_path": anyValue}),
-			"volume":    none(),
-			"tmpfs":     none(),
+			"type":        anyValue, // unsupported types: see normalizer.service
+			"source":      anyValue,
+			"target":      anyValue,
+			"read_only":   anyValue,
+			"consistency": noted("has no effect on Linux engines (as with docker compose); ignored"),
+			"bind":        fields(map[string]*keySpec{"create_host_path": anyValue, "propagation": anyValue, "selinux": anyValue}),
+			"volume":      fields(map[string]*keySpec{"nocopy": anyValue, "subpath": anyValue}),
+			"tmpfs":       fields(map[string]*keySpec{"size": anyValue, "mode": anyValue}),
 		},
 		check: checkShortVolume,
+	}
+	fileRef := fields(map[string]*keySpec{"source": anyValue, "target": anyValue, "uid": anyValue, "gid": anyValue, "mode": anyValue})
+	resource := func(reservation bool) *keySpec {
+		cpus := anyValue
+		if reservation {
+			cpus = noted("a CPU reservation is " + swarmOnly)
+		}
+		kv := map[string]*keySpec{"cpus": cpus, "memory": anyValue}
+		if reservation {
+			kv["devices"] = &keySpec{items: fields(map[string]*keySpec{
+				"capabilities": anyValue, "driver": anyValue, "count": anyValue, "device_ids": anyValue, "options": anyValue,
+			})}
+		} else {
+			kv["pids"] = anyValue
+		}
+		return fields(kv)
 	}
 	service := fields(map[string]*keySpec{
 		"image": anyValue,
@@ -52,8 +71,22 @@ var composeSpec = func() *keySpec {
 			},
 		},
 		"pull_policy": anyValue,
-		"deploy":      fields(map[string]*keySpec{"replicas": anyValue}),
-		"scale":       anyValue,
+		"deploy": fields(map[string]*keySpec{
+			"replicas":  anyValue,
+			"resources": fields(map[string]*keySpec{"limits": resource(false), "reservations": resource(true)}),
+			"restart_policy": fields(map[string]*keySpec{
+				"condition": anyValue, "max_attempts": anyValue,
+				"delay":  noted("the engine's restart back-off applies; a delay is " + swarmOnly),
+				"window": noted(swarmOnly),
+			}),
+			"mode":            noted(swarmOnly),
+			"labels":          noted(swarmOnly),
+			"placement":       noted(swarmOnly),
+			"update_config":   noted(swarmOnly),
+			"rollback_config": noted(swarmOnly),
+			"endpoint_mode":   noted(swarmOnly),
+		}),
+		"scale": anyValue,
 		"depends_on": {
 			values: fields(map[string]*keySpec{"condition": anyValue, "required": anyValue, "restart": anyValue}),
 		},
@@ -67,12 +100,16 @@ var composeSpec = func() *keySpec {
 		"ports": {
 			items: fields(map[string]*keySpec{
 				"target": anyValue, "published": anyValue, "host_ip": anyValue, "protocol": anyValue, "mode": anyValue,
+				"name": anyValue, "app_protocol": anyValue,
 			}),
 		},
+		"expose":  anyValue,
 		"volumes": {items: volumeEntry},
 		"networks": {
 			values: fields(map[string]*keySpec{"aliases": anyValue, "ipv4_address": anyValue}),
 		},
+		"network_mode": anyValue,
+		"links":        anyValue,
 		"healthcheck": fields(map[string]*keySpec{
 			"test": anyValue, "interval": anyValue, "timeout": anyValue, "retries": anyValue,
 			"start_period": anyValue, "start_interval": anyValue, "disable": anyValue,
@@ -82,6 +119,7 @@ var composeSpec = func() *keySpec {
 		"user":              anyValue,
 		"working_dir":       anyValue,
 		"hostname":          anyValue,
+		"domainname":        anyValue,
 		"tmpfs":             anyValue,
 		"extra_hosts":       anyValue,
 		"cap_add":           anyValue,
@@ -93,22 +131,69 @@ var composeSpec = func() *keySpec {
 		"stop_signal":       anyValue,
 		"stop_grace_period": anyValue,
 		"profiles":          anyValue,
-		"expose":            anyValue, // informational, as in Compose
-		"container_name": {note: "ignored: Berth names containers itself, so that several environments " +
-			"can come from one definition without their containers' names clashing"},
-		"extends": {check: checkExtends},
+		"pid":               anyValue,
+		"ipc":               anyValue,
+		"uts":               anyValue,
+		"userns_mode":       anyValue,
+		"cgroup":            anyValue,
+		"shm_size":          anyValue,
+		"devices":           anyValue,
+		"ulimits":           anyValue,
+		"sysctls":           anyValue,
+		"dns":               anyValue,
+		"dns_search":        anyValue,
+		"dns_opt":           anyValue,
+		"logging":           fields(map[string]*keySpec{"driver": anyValue, "options": anyValue}),
+		"log_driver":        anyValue,
+		"log_opt":           anyValue,
+		"platform":          anyValue,
+		"runtime":           anyValue,
+		"security_opt":      anyValue,
+		"group_add":         anyValue,
+		"mem_limit":         anyValue,
+		"mem_reservation":   anyValue,
+		"memswap_limit":     anyValue,
+		"mem_swappiness":    anyValue,
+		"cpus":              anyValue,
+		"cpu_shares":        anyValue,
+		"cpu_period":        anyValue,
+		"cpu_quota":         anyValue,
+		"cpuset":            anyValue,
+		"pids_limit":        anyValue,
+		"oom_kill_disable":  anyValue,
+		"oom_score_adj":     anyValue,
+		"gpus":              anyValue,
+		"secrets":           {items: fileRef},
+		"configs":           {items: fileRef},
+		"container_name": noted("containers are named by Berth, so that several environments can come from one definition; " +
+			"the name is kept as a network alias, so whoever reached the container by it still does"),
+		"extends": anyValue, // the extended file is checked like this one
 	})
+	fileObject := func(content bool) *keySpec {
+		kv := map[string]*keySpec{"file": anyValue, "environment": anyValue, "external": anyValue, "name": anyValue, "labels": anyValue}
+		if content {
+			kv["content"] = anyValue
+		}
+		return &keySpec{values: fields(kv)}
+	}
 	return fields(map[string]*keySpec{
 		"name":     anyValue, // compared with the environment name in load.go
 		"services": {values: service},
 		"networks": {values: fields(map[string]*keySpec{
-			"driver": anyValue, "external": anyValue, "internal": anyValue, "labels": anyValue, "name": anyValue,
+			"driver": anyValue, "driver_opts": anyValue, "external": anyValue, "internal": anyValue, "labels": anyValue, "name": anyValue,
+			"attachable": anyValue, "enable_ipv6": anyValue,
+			"ipam": fields(map[string]*keySpec{
+				"driver": anyValue,
+				"config": {items: fields(map[string]*keySpec{"subnet": anyValue, "gateway": anyValue, "ip_range": anyValue})},
+			}),
 		})},
 		"volumes": {values: fields(map[string]*keySpec{
-			"driver": anyValue, "external": anyValue, "labels": anyValue, "name": anyValue,
+			"driver": anyValue, "driver_opts": anyValue, "external": anyValue, "labels": anyValue, "name": anyValue,
 		})},
-		"version": {note: "obsolete in the Compose specification; ignored"},
-		"include": {note: "included files are loaded, but Berth does not check them for keys it does not support"},
+		"secrets": fileObject(false),
+		"configs": fileObject(true),
+		"version": noted("obsolete in the Compose specification; ignored"),
+		"include": anyValue, // included files are checked like this one
 	})
 }()
 
@@ -121,7 +206,8 @@ func checkShortVolume(n *yaml.Node) string {
 	var ignored []string
 	for _, opt := range strings.Split(parts[len(parts)-1], ",") {
 		switch opt {
-		case "ro", "rw", "":
+		case "ro", "rw", "", "z", "Z", "nocopy", "shared", "rshared", "slave", "rslave", "private", "rprivate",
+			"cached", "delegated", "consistent":
 		default:
 			ignored = append(ignored, opt)
 		}
@@ -129,26 +215,22 @@ func checkShortVolume(n *yaml.Node) string {
 	if len(ignored) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("volume option %q is not supported by Berth yet; ignored", strings.Join(ignored, ","))
+	return fmt.Sprintf("volume option %q is not supported by Berth", strings.Join(ignored, ","))
 }
 
-func checkExtends(n *yaml.Node) string {
-	if n.Kind == yaml.MappingNode {
-		if _, v := mappingValue(n, "file", 0); v != nil {
-			return "the extended file is loaded, but Berth does not check it for keys it does not support"
-		}
-	}
-	return ""
-}
-
-// unsupportedKeys walks a Compose file and warns about every key Berth
-// does not act on. x-* keys are extensions and always silent.
+// unsupportedKeys walks a Compose file for every key Berth does not act
+// on (Unsupported warnings, errors unless the definition says otherwise)
+// and every key it reads past with a note. x-* keys are extensions and
+// always silent.
 func unsupportedKeys(f *yamlFile) []Warning {
 	var out []Warning
 	file := f.display()
 	var walk func(n *yaml.Node, spec *keySpec, field string, depth int)
-	warn := func(line int, field, msg string) {
+	note := func(line int, field, msg string) {
 		out = append(out, Warning{File: file, Line: line, Field: field, Message: msg})
+	}
+	unsupported := func(line int, field, msg string) {
+		out = append(out, Warning{File: file, Line: line, Field: field, Message: msg, unsupported: true})
 	}
 	walk = func(n *yaml.Node, spec *keySpec, field string, depth int) {
 		n = deref(n)
@@ -167,15 +249,15 @@ func unsupportedKeys(f *yamlFile) []Warning {
 					}
 					sub, ok := spec.fields[k.Value]
 					if !ok {
-						warn(k.Line, f, MessageUnsupported)
+						unsupported(k.Line, f, MessageUnsupported)
 						continue
 					}
 					if sub.note != "" {
-						warn(k.Line, f, sub.note)
+						note(k.Line, f, sub.note)
 					}
 					if sub.check != nil && deref(v) != nil && deref(v).Kind != yaml.ScalarNode {
 						if msg := sub.check(deref(v)); msg != "" {
-							warn(k.Line, f, msg)
+							unsupported(k.Line, f, msg)
 						}
 					}
 					walk(v, sub, f, depth+1)
@@ -199,7 +281,7 @@ func unsupportedKeys(f *yamlFile) []Warning {
 		case yaml.ScalarNode:
 			if spec.check != nil {
 				if msg := spec.check(n); msg != "" {
-					warn(n.Line, field, msg)
+					unsupported(n.Line, field, msg)
 				}
 			}
 		}

@@ -2,13 +2,18 @@ package spec
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // TestUnsupportedKeysWarn loads a definition full of keys Berth does not
-// act on and checks that each gives one warning with file, line and field
-// (testdata/unsupported.golden), and that the load still succeeds.
+// act on, whose manifest says compose: {unsupported: warn}, and checks
+// that each gives one warning with file, line and field
+// (testdata/unsupported.golden), included and extended files too, and
+// that the load still succeeds.
 func TestUnsupportedKeysWarn(t *testing.T) {
 	p, err := LoadDefinition(context.Background(), "testdata/unsupported", LoadOptions{})
 	if err != nil {
@@ -42,6 +47,53 @@ func TestUnsupportedKeysWarn(t *testing.T) {
 	for _, m := range api.Mounts {
 		if m.Type != MountBind && m.Type != MountVolume && m.Type != MountTmpfs {
 			t.Errorf("mount of unsupported type kept: %+v", m)
+		}
+	}
+	for _, want := range []string{"included.yaml:4: services.sidecar.blkio_config", "base.yaml:4: services.base.storage_opt"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("no warning %q: keys of included and extended files are checked like the main file's", want)
+		}
+	}
+}
+
+// TestUnsupportedKeysRefused loads the same definition without
+// unsupported: warn: every key Berth does not act on is an error naming
+// file, line and field, and the load fails; the notes stay warnings.
+func TestUnsupportedKeysRefused(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS("testdata/unsupported")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "berth.yaml"), []byte("name: legacy\ncompose: [compose.yaml, compose.override.yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadDefinition(context.Background(), dir, LoadOptions{})
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("load: %v, want errors", err)
+	}
+	got := map[string]bool{}
+	for _, e := range errs {
+		if e.Line == 0 {
+			t.Errorf("error without a line: %v", e)
+		}
+		if !strings.Contains(e.Message, "unsupported: warn") {
+			t.Errorf("error does not say how to read past it: %v", e)
+		}
+		got[filepath.Base(e.File)+":"+e.Field] = true
+	}
+	for _, want := range []string{
+		"compose.yaml:services.api.volumes_from", "compose.yaml:services.api.mac_address", "compose.yaml:services.api.pull_policy",
+		"compose.yaml:services.api.networks.front.priority", "compose.yaml:services.api.volumes[2]",
+		"compose.override.yaml:services.api.develop", "included.yaml:services.sidecar.blkio_config", "base.yaml:services.base.storage_opt",
+	} {
+		if !got[want] {
+			t.Errorf("no error for %s; got %v", want, errs)
+		}
+	}
+	for k := range got {
+		if strings.Contains(k, "services.debug") || strings.Contains(k, "container_name") || strings.Contains(k, "placement") || strings.Contains(k, "version") {
+			t.Errorf("%s refused: a disabled service or a note is not an error", k)
 		}
 	}
 }
@@ -112,21 +164,60 @@ services:
     extra_hosts: ["host.docker.internal:host-gateway"]
     cap_add: [NET_ADMIN]
     cap_drop: [ALL]
-    read_only: true
     privileged: false
     tty: true
     stdin_open: true
     stop_signal: SIGINT
     stop_grace_period: 3s
-    expose: ["8080"]
+    expose: ["8080", "9000/udp"]
+    domainname: example.test
+    shm_size: 64m
+    devices: ["/dev/null:/dev/xnull:rw"]
+    ulimits: {nofile: {soft: 1024, hard: 2048}, nproc: 512}
+    sysctls: {net.core.somaxconn: 1024}
+    dns: [1.1.1.1]
+    dns_search: example.test
+    dns_opt: [ndots:2]
+    logging: {driver: json-file, options: {max-size: 1m}}
+    platform: linux/amd64
+    runtime: runc
+    security_opt: [no-new-privileges:true]
+    group_add: [audio]
+    mem_limit: 256m
+    mem_reservation: 64m
+    memswap_limit: 512m
+    cpu_shares: 512
+    cpuset: "0"
+    pids_limit: 100
+    oom_score_adj: 100
+    secrets: [token, {source: token, target: other, uid: "1000", gid: "1000", mode: 0400}]
+    configs: [app, {source: inline, target: /etc/inline.conf}]
+    links: [db:database]
+  sidecar:
+    image: example/sidecar
+    network_mode: service:db
+    pid: service:db
+    ipc: shareable
+    deploy:
+      resources:
+        limits: {cpus: "0.25", memory: 128m, pids: 50}
+        reservations: {memory: 32m}
+      restart_policy: {condition: on-failure, max_attempts: 3}
+    depends_on: {db: {condition: service_started, restart: true}}
+    volumes:
+      - {type: volume, source: data, target: /sub, volume: {nocopy: true, subpath: sub}}
+      - {type: tmpfs, target: /scratch, tmpfs: {size: 1m, mode: 0o1777}}
+      - {type: bind, source: ./src, target: /p, bind: {propagation: rprivate, selinux: z}}
   db:
     image: postgres
+    container_name: the-db
     scale: 1
     depends_on: [cache]
     networks: [back]
     healthcheck: {disable: true}
   cache:
     image: redis
+    read_only: true
     profiles: [cache, default]
     networks: [back]
   off:
@@ -144,17 +235,25 @@ networks:
 volumes:
   data:
     driver: local
+    driver_opts: {type: none}
     labels: [a=b]
     name: full-data
     external: false
+secrets:
+  token: {file: ./token.txt}
+configs:
+  app: {file: ./app.conf}
+  inline: {content: "port: 8080"}
 `,
+		"token.txt": "s3cret",
+		"app.conf":  "a=1",
 	})
-	// ipam is needed for ipv4_address but is not supported: one warning
 	p, err := LoadDefinition(context.Background(), dir, LoadOptions{Profiles: []string{"cache"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Warnings) != 1 || p.Warnings[0].Field != "networks.front.ipam" {
+	// the container_name note says it is kept as an alias
+	if len(p.Warnings) != 1 || p.Warnings[0].Field != "services.db.container_name" {
 		t.Errorf("warnings: %v", p.Warnings)
 	}
 }

@@ -91,6 +91,7 @@ export type OpKind =
   | 'recreate-container'
   | 'start-container'
   | 'stop-container'
+  | 'restart-container'
   | 'remove-container'
 
 export interface Await {
