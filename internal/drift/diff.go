@@ -258,7 +258,7 @@ func (d *differ) container(s *spec.Service, c *Container) {
 	compare("/user", nonEmpty(cmp.Or(s.User, ic.User)), nonEmpty(c.User))
 	compare("/working_dir", nonEmpty(cmp.Or(s.WorkingDir, ic.WorkingDir)), nonEmpty(c.WorkingDir))
 	compare("/stop_signal", nonEmpty(cmp.Or(s.StopSignal, ic.StopSignal)), nonEmpty(c.StopSignal))
-	if s.Hostname != "" || (c.Hostname != "" && !generatedHostname(c)) {
+	if s.Hostname != "" || (c.Hostname != "" && !generatedHostname(c) && !sharedNetwork(s)) {
 		compare("/hostname", nonEmpty(s.Hostname), nonEmpty(c.Hostname))
 	}
 	var wantStop *string
@@ -277,8 +277,8 @@ func (d *differ) container(s *spec.Service, c *Container) {
 	compare("/read_only", boolText(s.ReadOnly), boolText(c.ReadOnly))
 	compare("/tty", boolText(s.Tty), boolText(c.Tty))
 	compare("/stdin_open", boolText(s.StdinOpen), boolText(c.OpenStdin))
-	compare("/cap_add", list(sorted(s.CapAdd)), list(sorted(c.CapAdd)))
-	compare("/cap_drop", list(sorted(s.CapDrop)), list(sorted(c.CapDrop)))
+	compare("/cap_add", list(caps(s.CapAdd)), list(caps(c.CapAdd)))
+	compare("/cap_drop", list(caps(s.CapDrop)), list(caps(c.CapDrop)))
 	compare("/extra_hosts", list(sorted(s.ExtraHosts)), list(sorted(c.ExtraHosts)))
 	compare("/tmpfs", list(tmpfsList(s.Tmpfs)), list(tmpfsMap(c.Tmpfs)))
 
@@ -333,12 +333,16 @@ func (d *differ) container(s *spec.Service, c *Container) {
 		}
 	}
 	for _, t := range slices.Sorted(maps.Keys(liveMounts)) {
-		if !wantTargets[t] {
+		if !wantTargets[t] && !(liveMounts[t].Type == spec.MountVolume && slices.Contains(ic.Volumes, t)) {
 			compare("/volumes/-", nil, str(mountText(liveMounts[t])))
 		}
 	}
 
-	// Networks, by engine name.
+	// Networks, by engine name; a service in another's network (or the
+	// host's, or none) has its network_mode compared instead.
+	if s.NetworkMode != "" {
+		return
+	}
 	wantNets := map[string]bool{}
 	for _, sn := range s.Networks {
 		n := d.p.Network(sn.Network)
@@ -354,7 +358,8 @@ func (d *differ) container(s *spec.Service, c *Container) {
 		}
 		var aliases []string
 		for _, a := range ep.Aliases {
-			if a == s.Name || a == shortID(c.ID) || a == c.Name || (s.ContainerName != "" && a == s.ContainerName) {
+			if a == s.Name || a == shortID(c.ID) || a == c.Name || (s.ContainerName != "" && a == s.ContainerName) ||
+				(s.Hostname != "" && a == s.Hostname) {
 				continue // Berth's own alias, the engine's generated ones
 			}
 			aliases = append(aliases, a)
@@ -519,6 +524,22 @@ func awaitedToComplete(p *spec.Project, service string) bool {
 		}
 	}
 	return false
+}
+
+// sharedNetwork reports whether s runs in a network namespace it does not
+// own (the host's, or another container's): its hostname is that one's.
+func sharedNetwork(s *spec.Service) bool {
+	return s.NetworkMode == "host" || strings.HasPrefix(s.NetworkMode, "service:") || strings.HasPrefix(s.NetworkMode, "container:")
+}
+
+// caps is a capability list in one form: upper case without the CAP_
+// prefix the engine may add, sorted.
+func caps(list []string) []string {
+	var out []string
+	for _, c := range list {
+		out = append(out, strings.TrimPrefix(strings.ToUpper(c), "CAP_"))
+	}
+	return sorted(out)
 }
 
 // generatedHostname reports whether the container's hostname is the one

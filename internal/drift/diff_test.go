@@ -119,6 +119,51 @@ func TestRuntimeGolden(t *testing.T) {
 			l.Networks[0].Attached = append(l.Networks[0].Attached, Attached{"dddddddddddd4", "intruder"})
 		}},
 		{name: "image-tag-moved", change: func(l *Live) { l.Images["probe:1"] = "sha256:newprobe" }},
+		{name: "declared-limits-updated", desire: func(p *spec.Project) {
+			// a service with declared limits and runtime settings, deployed
+			// as declared (the engine's own defaults beside them)...
+			w := p.Service("web")
+			w.Resources = &spec.Resources{MemoryLimit: 256 << 20, NanoCPUs: 5e8, PidsLimit: 100}
+			w.Ulimits = map[string]spec.Ulimit{"nofile": {Soft: 1024, Hard: 2048}}
+			w.Sysctls = map[string]string{"net.core.somaxconn": "1024"}
+			w.Logging = &spec.Logging{Driver: "json-file", Options: map[string]string{"max-size": "1m"}}
+			w.ShmSize = 128 << 20
+			w.Expose = []string{"9000/tcp"}
+			w.CapAdd = []string{"NET_ADMIN"}
+		}, change: func(l *Live) {
+			c := web(l)
+			c.Resources = Resources{Memory: 256 << 20, MemorySwap: 512 << 20, NanoCPUs: 5e8, PidsLimit: 100}
+			c.Settings = Settings{Ulimits: []string{"nofile=1024:2048"}, Sysctls: map[string]string{"net.core.somaxconn": "1024"},
+				LogDriver: "json-file", LogOptions: map[string]string{"max-size": "1m"}, ShmSize: 128 << 20,
+				IpcMode: "private", CgroupnsMode: "host", Runtime: "runc", ExposedPorts: []string{"8080/tcp", "9000/tcp"}}
+			c.CapAdd = []string{"CAP_NET_ADMIN"}
+			// ...then docker update --memory 512m --pids-limit 200: changed, not added
+			c.Resources.Memory, c.Resources.MemorySwap, c.Resources.PidsLimit = 512<<20, 1<<30, 200
+		}},
+		{name: "shared-namespace", desire: func(p *spec.Project) {
+			w := p.Service("web")
+			w.NetworkMode, w.Networks, w.Ports, w.Pid = "service:db", nil, nil, "service:db"
+		}, change: func(l *Live) {
+			c := web(l)
+			c.Settings.NetworkMode = "container:" + l.Containers[0].ID
+			c.Settings.PidMode = "container:" + l.Containers[0].ID[:12]
+			c.Hostname = "aaaaaaaaaaaa" // the db's: it is in its namespace
+			c.Ports = nil
+			c.Networks = map[string]Endpoint{}
+			l.Networks[1].Attached = nil
+			l.Networks[0].Attached = l.Networks[0].Attached[:1]
+		}},
+		{name: "shared-namespace-moved", desire: func(p *spec.Project) {
+			w := p.Service("web")
+			w.NetworkMode, w.Networks, w.Ports = "service:db", nil, nil
+		}, change: func(l *Live) {
+			c := web(l)
+			c.Settings.NetworkMode = "host"
+			c.Ports = nil
+			c.Networks = map[string]Endpoint{"host": {}}
+			l.Networks[1].Attached = nil
+			l.Networks[0].Attached = l.Networks[0].Attached[:1]
+		}},
 		{name: "ports-mounts-command", change: func(l *Live) {
 			c := web(l)
 			c.Ports = []Port{{HostPort: "9090", ContainerPort: 8080, Protocol: "tcp"}}

@@ -92,6 +92,9 @@ type ImageConfig struct {
 	Healthcheck *Health           `json:"healthcheck,omitempty"`
 	// ExposedPorts are the ports the image exposes ("80/tcp").
 	ExposedPorts []string `json:"exposedPorts,omitempty"`
+	// Volumes are the image's VOLUME targets: the engine mounts an
+	// anonymous volume at each the container does not mount otherwise.
+	Volumes []string `json:"volumes,omitempty"`
 }
 
 // Health is a health check in the engine's form; durations in

@@ -82,6 +82,28 @@ func testProject() *spec.Project {
 				Hash:            "cafe",
 			},
 			{Name: "min", Image: "busybox", Replicas: 1, Hash: "beef"},
+			{
+				Name: "runtime", Image: "busybox", Replicas: 1, Hash: "abba",
+				NetworkMode: "service:min", Pid: "service:min", Ipc: "shareable", Uts: "host", Cgroup: "private",
+				DomainName: "corp.example", ShmSize: 256 << 20,
+				Devices:    []spec.Device{{Source: "/dev/null", Target: "/dev/token0", Permissions: "rw"}},
+				Ulimits:    map[string]spec.Ulimit{"nproc": {Soft: 512, Hard: 512}, "nofile": {Soft: 1024, Hard: 2048}},
+				Sysctls:    map[string]string{"net.core.somaxconn": "1024"},
+				DNS:        []string{"9.9.9.9"}, DNSSearch: []string{"corp.example"}, DNSOptions: []string{"ndots:2"},
+				Logging:    &spec.Logging{Driver: "json-file", Options: map[string]string{"max-size": "1m"}},
+				Runtime:    "runc", SecurityOpt: []string{"no-new-privileges:true"}, GroupAdd: []string{"audio"},
+				Expose:     []string{"9000/tcp", "9001/udp"},
+				Resources: &spec.Resources{MemoryLimit: 256 << 20, MemoryReservation: 64 << 20, NanoCPUs: 5e8, CPUShares: 512,
+					CpusetCpus: "0", PidsLimit: 100, OomScoreAdj: 300,
+					GPUs: []spec.DeviceRequest{{Driver: "nvidia", Count: -1, Capabilities: []string{"gpu"}}}},
+				Restart: "on-failure:3",
+				Mounts: []spec.Mount{
+					{Type: spec.MountBind, Source: "/defs/environments/shop/conf", Target: "/conf", ReadOnly: true, Propagation: "rprivate"},
+					{Type: spec.MountBind, Source: "/defs/environments/shop/html", Target: "/html", ReadOnly: true, CreateHostPath: true, SELinux: "z"},
+					{Type: spec.MountTmpfs, Target: "/scratch", TmpfsSize: 4 << 20, TmpfsMode: 0o700},
+					{Type: spec.MountVolume, Source: "data", Target: "/data", NoCopy: true},
+				},
+			},
 			{Name: "reset", Image: "busybox", Replicas: 1, Entrypoint: []string{}, Healthcheck: &spec.Healthcheck{Disable: true}, Restart: "unless-stopped", Hash: "f00d"},
 		},
 	}
@@ -99,11 +121,13 @@ func TestBuildCreateRequestGolden(t *testing.T) {
 		{"api-1.41", "api", "1.41", "sha256:1111", 2},
 		{"api-1.44", "api", "1.44", "sha256:1111", 1},
 		{"min", "min", "1.41", "", 1},
+		{"runtime", "runtime", "1.41", "sha256:3333", 1},
 		{"reset", "reset", "1.51", "sha256:2222", 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			req, err := buildCreateRequest(p, p.Service(c.service), c.number, "", c.imageID, c.api, nil)
+			shared := map[string]string{"min": "0123456789ab"}
+			req, err := buildCreateRequest(p, p.Service(c.service), c.number, "", c.imageID, c.api, shared)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,6 +155,10 @@ func TestBuildCreateRequestErrors(t *testing.T) {
 		{"network", func(s *spec.Service) { s.Networks[0].Network = "nope" }, `service api: network "nope" is not declared`},
 		{"mount type", func(s *spec.Service) { s.Mounts[0].Type = "npipe" }, `mount type "npipe"`},
 		{"no image", func(s *spec.Service) { s.Image = "" }, "service api: no image"},
+		{"subpath on old engine", func(s *spec.Service) { s.Mounts[1].Subpath = "uploads" },
+			"service api: volume subpath (at /data) needs Docker Engine API 1.45 (Docker 26) or newer, and this engine speaks API 1.41"},
+		{"shared namespace without its container", func(s *spec.Service) { s.NetworkMode, s.Networks = "service:db", nil },
+			"service api: network_mode service:db: service db has no container to share with"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -208,6 +208,10 @@ func (e *Engine) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (
 					ic.ExposedPorts = append(ic.ExposedPorts, p)
 				}
 				sort.Strings(ic.ExposedPorts)
+				for v := range cfg.Volumes {
+					ic.Volumes = append(ic.Volumes, v)
+				}
+				sort.Strings(ic.Volumes)
 			}
 			e.live.putImage(id, ic)
 			mu.Lock()

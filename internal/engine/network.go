@@ -59,11 +59,24 @@ func (e *Engine) createNetwork(ctx context.Context, p *spec.Project, op reconcil
 		detail("already exists")
 		return nil
 	}
-	_, err = e.cli.NetworkCreate(ctx, n.Name, network.CreateOptions{
-		Driver:   n.Driver,
-		Internal: n.Internal,
-		Labels:   networkLabels(p, n),
-	})
+	opts := network.CreateOptions{
+		Driver:     n.Driver,
+		Internal:   n.Internal,
+		Attachable: n.Attachable,
+		Options:    maps.Clone(n.DriverOpts),
+		Labels:     networkLabels(p, n),
+	}
+	if n.EnableIPv6 {
+		v6 := true
+		opts.EnableIPv6 = &v6
+	}
+	if n.IPAM != nil {
+		opts.IPAM = &network.IPAM{Driver: n.IPAM.Driver}
+		for _, c := range n.IPAM.Config {
+			opts.IPAM.Config = append(opts.IPAM.Config, network.IPAMConfig{Subnet: c.Subnet, Gateway: c.Gateway, IPRange: c.IPRange})
+		}
+	}
+	_, err = e.cli.NetworkCreate(ctx, n.Name, opts)
 	if err != nil {
 		return fmt.Errorf("creating network %s: %w", n.Name, err)
 	}

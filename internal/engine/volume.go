@@ -58,7 +58,7 @@ func (e *Engine) createVolume(ctx context.Context, p *spec.Project, op reconcile
 	case !cerrdefs.IsNotFound(err):
 		return fmt.Errorf("inspecting volume %s: %w", v.Name, err)
 	}
-	if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: v.Name, Driver: v.Driver, Labels: volumeLabels(p, v)}); err != nil {
+	if _, err := e.cli.VolumeCreate(ctx, volume.CreateOptions{Name: v.Name, Driver: v.Driver, DriverOpts: maps.Clone(v.DriverOpts), Labels: volumeLabels(p, v)}); err != nil {
 		return fmt.Errorf("creating volume %s: %w", v.Name, err)
 	}
 	return nil

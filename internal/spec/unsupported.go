@@ -144,8 +144,6 @@ var composeSpec = func() *keySpec {
 		"dns_search":        anyValue,
 		"dns_opt":           anyValue,
 		"logging":           fields(map[string]*keySpec{"driver": anyValue, "options": anyValue}),
-		"log_driver":        anyValue,
-		"log_opt":           anyValue,
 		"platform":          anyValue,
 		"runtime":           anyValue,
 		"security_opt":      anyValue,
