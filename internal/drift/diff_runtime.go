@@ -103,6 +103,16 @@ func (d *differ) runtime(s *spec.Service, c *Container, compare func(path string
 	compare("/security_opt", list(sorted(s.SecurityOpt)), list(sorted(withoutLabelDisable(st.SecurityOpt, s))))
 	compare("/group_add", list(sorted(s.GroupAdd)), list(sorted(st.GroupAdd)))
 	compare("/domainname", nonEmpty(s.DomainName), nonEmpty(st.Domainname))
+	var liveFrom []string
+	for _, v := range st.VolumesFrom {
+		ref, mode, _ := strings.Cut(v, ":")
+		name := d.sharedName("container:" + ref)
+		if mode != "" {
+			name += ":" + mode
+		}
+		liveFrom = append(liveFrom, name)
+	}
+	compare("/volumes_from", list(sorted(s.VolumesFrom)), list(sorted(liveFrom)))
 
 	// Exposed ports beyond the image's and the published ones.
 	img := map[string]bool{}

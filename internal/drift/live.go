@@ -166,6 +166,7 @@ type Settings struct {
 	SecurityOpt  []string          `json:"securityOpt,omitempty"`
 	GroupAdd     []string          `json:"groupAdd,omitempty"`
 	Domainname   string            `json:"domainname,omitempty"`
+	VolumesFrom  []string          `json:"volumesFrom,omitempty"` // as the engine holds them: <ID or name>[:ro|:rw]
 	// ExposedPorts are the container's exposed ports ("8080/tcp"), the
 	// image's and the published ones included.
 	ExposedPorts []string `json:"exposedPorts,omitempty"`

@@ -45,6 +45,22 @@ func runtimeConfig(s *spec.Service, hc *container.HostConfig, apiVersion string,
 		return err
 	}
 	hc.IpcMode = container.IpcMode(ipc)
+	for _, v := range s.VolumesFrom {
+		rest, ok := strings.CutPrefix(v, "service:")
+		if !ok {
+			hc.VolumesFrom = append(hc.VolumesFrom, strings.TrimPrefix(v, "container:"))
+			continue
+		}
+		svc, mode, _ := strings.Cut(rest, ":")
+		id := shared[svc]
+		if id == "" {
+			return fmt.Errorf("volumes_from %s: service %s has no container to take volumes from (bring it up first)", svc, svc)
+		}
+		if mode != "" {
+			id += ":" + mode
+		}
+		hc.VolumesFrom = append(hc.VolumesFrom, id)
+	}
 	hc.UTSMode = container.UTSMode(s.Uts)
 	hc.UsernsMode = container.UsernsMode(s.UsernsMode)
 	hc.CgroupnsMode = container.CgroupnsMode(s.Cgroup)

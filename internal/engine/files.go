@@ -69,12 +69,13 @@ func (e *Engine) injectFiles(ctx context.Context, p *spec.Project, s *spec.Servi
 }
 
 // sharedContainers finds the container of each service whose namespaces
-// s shares (network_mode, pid or ipc service:NAME): the project's first
-// running replica of it, created by Berth.
+// or volumes s shares (network_mode, pid or ipc service:NAME, volumes_from):
+// the project's first running replica of it, created by Berth.
 func (e *Engine) sharedContainers(ctx context.Context, p *spec.Project, s *spec.Service) (map[string]string, error) {
 	var names []string
-	for _, v := range []string{s.NetworkMode, s.Pid, s.Ipc} {
-		if svc, ok := strings.CutPrefix(v, "service:"); ok {
+	for _, v := range append([]string{s.NetworkMode, s.Pid, s.Ipc}, s.VolumesFrom...) {
+		if rest, ok := strings.CutPrefix(v, "service:"); ok {
+			svc, _, _ := strings.Cut(rest, ":")
 			names = append(names, svc)
 		}
 	}

@@ -464,7 +464,7 @@ func liveSettings(hc *container.HostConfig) drift.Settings {
 		ShmSize: hc.ShmSize, Sysctls: maps.Clone(hc.Sysctls),
 		DNS: hc.DNS, DNSSearch: hc.DNSSearch, DNSOptions: hc.DNSOptions,
 		LogDriver: hc.LogConfig.Type, LogOptions: maps.Clone(hc.LogConfig.Config),
-		Runtime: hc.Runtime, SecurityOpt: hc.SecurityOpt, GroupAdd: hc.GroupAdd,
+		Runtime: hc.Runtime, SecurityOpt: hc.SecurityOpt, GroupAdd: hc.GroupAdd, VolumesFrom: hc.VolumesFrom,
 	}
 	for _, d := range hc.Devices {
 		st.Devices = append(st.Devices, d.PathOnHost+":"+d.PathInContainer+":"+d.CgroupPermissions)

@@ -52,6 +52,23 @@ func (z *normalizer) runtime(cp *types.Project, s types.ServiceConfig, out *Serv
 		out.Links = append(out.Links, svc+":"+cmpOr(alias, svc))
 	}
 	sort.Strings(out.Links)
+	for _, v := range s.VolumesFrom {
+		ref := v
+		if !strings.HasPrefix(v, types.ContainerPrefix) {
+			name, _, _ := strings.Cut(v, ":")
+			if _, ok := cp.Services[name]; !ok {
+				z.errService(s.Name, []string{"volumes_from"}, fmt.Sprintf("volumes_from %q names service %q, which is not enabled", v, name))
+				continue
+			}
+			ref = types.ServicePrefix + v
+		}
+		parts := strings.Split(ref, ":")
+		if len(parts) > 3 || (len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw") {
+			z.errService(s.Name, []string{"volumes_from"}, fmt.Sprintf("volumes_from %q: use SERVICE[:ro|:rw] or container:NAME[:ro|:rw]", v))
+			continue
+		}
+		out.VolumesFrom = append(out.VolumesFrom, ref)
+	}
 	out.ContainerName = s.ContainerName
 	out.DomainName = s.DomainName
 

@@ -108,6 +108,9 @@ type Service struct {
 	Cgroup     string `json:"cgroup,omitempty"`
 	// Links are "service:alias" pairs (alias = service when not given).
 	Links []string `json:"links,omitempty"`
+	// VolumesFrom are "service:NAME[:ro|:rw]" or "container:NAME[:ro|:rw]":
+	// the volumes of another service's (or container's) container.
+	VolumesFrom []string `json:"volumesFrom,omitempty"`
 	// ContainerName is the Compose container_name: Berth names containers
 	// itself (several environments come from one definition), and gives
 	// the name as a network alias so that whoever reached it by that name

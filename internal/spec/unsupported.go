@@ -110,6 +110,9 @@ var composeSpec = func() *keySpec {
 		},
 		"network_mode": anyValue,
 		"links":        anyValue,
+		"volumes_from": anyValue,
+		"label_file":   anyValue,
+		"attach":       noted("Berth does not attach to a service's output (berth logs shows it); ignored"),
 		"healthcheck": fields(map[string]*keySpec{
 			"test": anyValue, "interval": anyValue, "timeout": anyValue, "retries": anyValue,
 			"start_period": anyValue, "start_interval": anyValue, "disable": anyValue,
