@@ -41,7 +41,7 @@ func TestMariaDBTarget(t *testing.T) {
 		{"file", map[string]string{"MARIADB_ROOT_PASSWORD_FILE": "/run/secrets/root"}, dbclone.Target{},
 			"MARIADB_ROOT_PASSWORD_FILE names a file inside the container (/run/secrets/root), which Berth cannot read"},
 		{"user-file", map[string]string{"MARIADB_ROOT_PASSWORD": "r", "MYSQL_PASSWORD_FILE": "/run/secrets/pw"}, dbclone.Target{},
-			"MYSQL_PASSWORD_FILE names a file inside the container (/run/secrets/pw), which Berth cannot read (it makes a clone's accounts before the server starts, and compose secrets are not supported): set MYSQL_PASSWORD in the service's environment instead"},
+			"MYSQL_PASSWORD_FILE names a file inside the container (/run/secrets/pw), which Berth cannot read (it makes a clone's accounts before the server starts, and the file is none of the service's secrets or configs): put the value in a Compose secret mounted there, or set MYSQL_PASSWORD in the service's environment instead"},
 		{"random-file", map[string]string{"MARIADB_RANDOM_ROOT_PASSWORD_FILE": "/run/secrets/r"}, dbclone.Target{},
 			"MARIADB_RANDOM_ROOT_PASSWORD_FILE names a file inside the container"},
 		{"root-host-file", map[string]string{"MARIADB_ROOT_PASSWORD": "r", "MARIADB_ROOT_HOST_FILE": "/h"}, dbclone.Target{},
@@ -103,7 +103,7 @@ func TestPostgresTarget(t *testing.T) {
 		{"trust", map[string]string{"POSTGRES_HOST_AUTH_METHOD": "trust", "PGDATA": "/var/lib/postgresql/data/pg"},
 			dbclone.Target{User: "postgres", Database: "postgres", AuthMethod: "trust", PGData: "/var/lib/postgresql/data/pg"}, ""},
 		{"password-file", map[string]string{"POSTGRES_PASSWORD_FILE": "/run/secrets/pg"}, dbclone.Target{},
-			"database db of e: POSTGRES_PASSWORD_FILE names a file inside the container (/run/secrets/pg), which Berth cannot read (it makes a clone's accounts before the server starts, and compose secrets are not supported): set POSTGRES_PASSWORD in the service's environment instead"},
+			"database db of e: POSTGRES_PASSWORD_FILE names a file inside the container (/run/secrets/pg), which Berth cannot read (it makes a clone's accounts before the server starts, and the file is none of the service's secrets or configs): put the value in a Compose secret mounted there, or set POSTGRES_PASSWORD in the service's environment instead"},
 		{"user-file", map[string]string{"POSTGRES_PASSWORD": "p", "POSTGRES_USER_FILE": "/u"}, dbclone.Target{}, "set POSTGRES_USER in the service's environment instead"},
 		{"db-file", map[string]string{"POSTGRES_PASSWORD": "p", "POSTGRES_DB_FILE": "/d"}, dbclone.Target{}, "set POSTGRES_DB in the service's environment instead"},
 		{"value-and-file", map[string]string{"POSTGRES_PASSWORD": "p", "POSTGRES_PASSWORD_FILE": "/p"}, dbclone.Target{},
@@ -137,5 +137,33 @@ func TestPostgresTarget(t *testing.T) {
 				t.Errorf("dataTarget %+v, %v, want the target", dt, err)
 			}
 		})
+	}
+}
+
+// TestAccountsFromSecrets: a *_FILE variable naming one of the service's
+// secrets or configs is read from it (trailing newline dropped, as the
+// entrypoints read it); one naming another file is still refused.
+func TestAccountsFromSecrets(t *testing.T) {
+	p := &spec.Project{Name: "e",
+		Secrets: []spec.FileObject{{Key: "root", Content: []byte("s3cret\n")}},
+		Configs: []spec.FileObject{{Key: "user", Content: []byte("app")}},
+		Services: []spec.Service{{Name: "db", Image: "mariadb:10.11",
+			Environment: map[string]string{"MARIADB_ROOT_PASSWORD_FILE": "/run/secrets/root", "MARIADB_USER_FILE": "/etc/db/user", "MARIADB_PASSWORD": "p"},
+			Secrets:     []spec.FileMount{{Source: "root", Target: "/run/secrets/root", Mode: 0o400}},
+			Configs:     []spec.FileMount{{Source: "user", Target: "/etc/db/user", Mode: 0o444}}}}}
+	db := &spec.Database{Service: "db", Engine: spec.EngineMariaDB, Volume: "e_data", DataDir: spec.DefaultMariaDBData}
+	got, err := target(p, db, reconcile.Observed{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RootPassword != "s3cret" || got.User != "app" || got.Password != "p" {
+		t.Errorf("target %+v: want the root password from the secret and the user from the config", got)
+	}
+	if p.Services[0].Environment["MARIADB_ROOT_PASSWORD_FILE"] == "" {
+		t.Error("the service's own environment was changed")
+	}
+	p.Services[0].Environment["MARIADB_ROOT_PASSWORD_FILE"] = "/run/secrets/other"
+	if _, err := target(p, db, reconcile.Observed{}); err == nil || !strings.Contains(err.Error(), "none of the service's secrets or configs") {
+		t.Errorf("a file that is no secret: %v", err)
 	}
 }

@@ -123,7 +123,7 @@ func envSetting(env, service string, vars map[string]string, names ...string) (s
 		case vars[n] != "":
 			return vars[n], nil
 		case vars[f] != "":
-			return "", fmt.Errorf("database %s of %s: %s names a file inside the container (%s), which Berth cannot read (it makes a clone's accounts before the server starts, and compose secrets are not supported): set %s in the service's environment instead (from your environment with ${VAR}, or an env_file kept out of Git)",
+			return "", fmt.Errorf("database %s of %s: %s names a file inside the container (%s), which Berth cannot read (it makes a clone's accounts before the server starts, and the file is none of the service's secrets or configs): put the value in a Compose secret mounted there, or set %s in the service's environment instead (from your environment with ${VAR}, or an env_file kept out of Git)",
 				service, env, f, vars[f], n)
 		}
 	}

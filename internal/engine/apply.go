@@ -81,6 +81,27 @@ func (e *Engine) Apply(ctx context.Context, p *spec.Project, plan reconcile.Plan
 	return nil
 }
 
+// translatable checks, before any op runs, that the container an op
+// creates can be asked of this engine (a key its API is too old for, a
+// restart policy it does not know): a plan that would fail there fails
+// before it has changed anything. The containers of shared namespaces do
+// not exist yet; stand-ins take their place.
+func (x *executor) translatable(op reconcile.Op) error {
+	if x.p == nil {
+		return nil
+	}
+	s := x.p.Service(op.Service)
+	if s == nil {
+		return nil
+	}
+	pending := map[string]string{}
+	for _, other := range x.p.Services {
+		pending[other.Name] = "pending"
+	}
+	_, err := buildCreateRequest(x.p, s, max(op.Number, 1), "", "", x.e.endpoint.APIVersion, pending)
+	return err
+}
+
 // opState is the outcome of one op; done is closed when it is known.
 type opState struct {
 	done    chan struct{}
@@ -123,6 +144,11 @@ func (x *executor) prepare(plan reconcile.Plan) error {
 		switch op.Kind {
 		case reconcile.OpCreateContainer, reconcile.OpRecreate, reconcile.OpStartContainer, reconcile.OpRestartContainer:
 			x.bringUp[op.Service] = append(x.bringUp[op.Service], op.ID)
+		}
+		if op.Kind == reconcile.OpCreateContainer || op.Kind == reconcile.OpRecreate {
+			if err := x.translatable(op); err != nil {
+				return err
+			}
 		}
 	}
 	edges := map[int][]int{}
