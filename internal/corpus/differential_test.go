@@ -30,7 +30,7 @@ var allowedDifferences = map[string]string{
 	"Config/Labels/com.docker.compose.image":                "docker compose records the image's digest here; Berth records it in dev.berth.image",
 	"Config/Labels/com.docker.compose.replace":              "docker compose records the container a recreate replaced",
 	"Config/Labels/dev.berth.*":                             "Berth's own labels (environment, definition, revision, managed, image)",
-	"HostConfig/Mounts/*/Source":                            "a secret or config from a file: docker compose bind-mounts the host file, Berth copies it into the container so that remote engines work",
+	"HostConfig/VolumesFrom":                                "docker compose drops the :ro of volumes_from SERVICE:ro (the volumes are mounted read-write); Berth keeps it",
 }
 
 // volatile are the fields no two containers share (IDs, times, paths under
@@ -82,28 +82,39 @@ func TestDifferential(t *testing.T) {
 				exp.Change = nil
 			}
 			t.Parallel()
+			// Berth first, then docker compose: one after the other, as
+			// projects with fixed subnets or host ports cannot run twice.
 			b := newProject(t, name, "berth")
 			if code, out := b.berth("up", name, "--as", b.env); code != 0 {
 				t.Fatalf("berth up: exit %d\n%s", code, out)
 			}
+			bIDs := serviceContainers(t, b.env)
+			bFlat := map[string]map[string]string{}
+			for svc, id := range bIDs {
+				bFlat[svc] = flatten(normalise(inspect(t, id), b, bIDs))
+			}
+			if code, out := b.berth("down", b.env, "--volumes"); code != 0 {
+				t.Fatalf("berth down: exit %d\n%s", code, out)
+			}
 			c := newProject(t, name, "compose")
 			dir := filepath.Join(c.defs, name)
-			cmd := exec.Command("docker", "compose", "--project-directory", dir, "-p", c.env, "up", "-d", "--wait", "--quiet-pull")
-			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "COMPOSE_PROJECT_NAME=", "COMPOSE_FILE=")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("docker compose up: %v\n%s", err, out)
-			}
 			t.Cleanup(func() {
 				_ = exec.Command("docker", "compose", "--project-directory", dir, "-p", c.env, "down", "-v", "--remove-orphans").Run()
 			})
-			bIDs, cIDs := serviceContainers(t, b.env), serviceContainers(t, c.env)
+			cmd := exec.Command("docker", "compose", "--project-directory", dir, "-p", c.env, "up", "-d", "--wait", "--quiet-pull")
+			cmd.Dir = dir
+			cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "COMPOSE_") })
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("docker compose up: %v\n%s", err, out)
+			}
+			cIDs := serviceContainers(t, c.env)
 			if !slices.Equal(slices.Sorted(maps.Keys(bIDs)), slices.Sorted(maps.Keys(cIDs))) {
 				t.Fatalf("services: berth ran %v, docker compose %v", slices.Sorted(maps.Keys(bIDs)), slices.Sorted(maps.Keys(cIDs)))
 			}
 			same := true
+			seen := map[string]bool{}
 			for _, svc := range slices.Sorted(maps.Keys(bIDs)) {
-				bf := flatten(normalise(inspect(t, bIDs[svc]), b, bIDs))
+				bf := bFlat[svc]
 				cf := flatten(normalise(inspect(t, cIDs[svc]), c, cIDs))
 				for _, path := range slices.Sorted(maps.Keys(union(bf, cf))) {
 					bv, bok := bf[path]
@@ -112,15 +123,18 @@ func TestDifferential(t *testing.T) {
 						continue
 					}
 					if reason, ok := allowed(path, exp.Differences); ok {
-						mu.Lock()
-						allowedSeen[reason]++
-						mu.Unlock()
+						seen[reason] = true
 						continue
 					}
 					same = false
 					t.Errorf("service %s: %s: berth %s, docker compose %s", svc, path, show(bv, bok), show(cv, cok))
 				}
 			}
+			mu.Lock()
+			for r := range seen {
+				allowedSeen[r]++
+			}
+			mu.Unlock()
 			mu.Lock()
 			compared++
 			if same {
@@ -146,7 +160,86 @@ func normalise(doc any, p *project, ids map[string]string) any {
 	for _, v := range volatile {
 		drop(out, strings.Split(v, "/"))
 	}
+	if hc, ok := lookup(out, "HostConfig"); ok {
+		canonicalMounts(hc.(map[string]any))
+	}
 	return out
+}
+
+// mountKey is a mount's target as one path segment (/etc/app -> etc|app).
+func mountKey(target string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(target, "/"), "/", "|")
+}
+
+// canonicalMounts puts HostConfig's Binds and Mounts into one form, keyed
+// by target: the legacy bind syntax ("src:dst:ro,z") and the Mount API
+// say the same thing to the engine, and the tools choose differently
+// between them (docker compose the bind syntax wherever it can, Berth the
+// Mount API unless only the bind syntax does it). Ulimits are sorted by
+// name: their order carries no meaning.
+func canonicalMounts(hc map[string]any) {
+	all := map[string]any{}
+	if binds, ok := hc["Binds"].([]any); ok {
+		for _, b := range binds {
+			parts := strings.Split(b.(string), ":")
+			if len(parts) < 2 {
+				continue
+			}
+			m := map[string]any{"Source": parts[0], "Target": parts[1], "Type": "volume"}
+			if strings.HasPrefix(parts[0], "/") || strings.HasPrefix(parts[0], "<dir>") {
+				m["Type"] = "bind"
+			}
+			if len(parts) > 2 {
+				for _, o := range strings.Split(parts[2], ",") {
+					switch o {
+					case "ro":
+						m["ReadOnly"] = true
+					case "z", "Z":
+						m["SELinux"] = o
+					case "nocopy":
+						m["NoCopy"] = true
+					case "shared", "rshared", "slave", "rslave", "private", "rprivate":
+						m["Propagation"] = o
+					}
+				}
+			}
+			all[mountKey(parts[1])] = m
+		}
+	}
+	if mounts, ok := hc["Mounts"].([]any); ok {
+		for _, x := range mounts {
+			mt := x.(map[string]any)
+			m := map[string]any{"Source": mt["Source"], "Target": mt["Target"], "Type": mt["Type"]}
+			if mt["ReadOnly"] == true {
+				m["ReadOnly"] = true
+			}
+			if bo, ok := mt["BindOptions"].(map[string]any); ok && bo["Propagation"] != nil && bo["Propagation"] != "" {
+				m["Propagation"] = bo["Propagation"]
+			}
+			if vo, ok := mt["VolumeOptions"].(map[string]any); ok {
+				if vo["NoCopy"] == true {
+					m["NoCopy"] = true
+				}
+				if vo["Subpath"] != nil && vo["Subpath"] != "" {
+					m["Subpath"] = vo["Subpath"]
+				}
+			}
+			if to, ok := mt["TmpfsOptions"].(map[string]any); ok {
+				m["TmpfsOptions"] = to
+			}
+			all[mountKey(fmt.Sprint(mt["Target"]))] = m
+		}
+	}
+	delete(hc, "Binds")
+	delete(hc, "Mounts")
+	if len(all) > 0 {
+		hc["Mounts"] = all
+	}
+	if ul, ok := hc["Ulimits"].([]any); ok {
+		sort.Slice(ul, func(i, j int) bool {
+			return fmt.Sprint(ul[i].(map[string]any)["Name"]) < fmt.Sprint(ul[j].(map[string]any)["Name"])
+		})
+	}
 }
 
 func drop(doc any, path []string) {
@@ -317,7 +410,7 @@ func TestDifferentialHelpers(t *testing.T) {
 		"HostConfig": map[string]any{"NetworkMode": "container:0123456789abcdef0123", "Binds": []any{"/tmp/defs/web/conf:/conf"}}},
 		p, map[string]string{"db": "0123456789abcdef0123"})
 	if got := flatten(n); got["Name"] != `"/<project>-api-1"` || got["HostConfig/NetworkMode"] != `"container:<id:db>"` ||
-		got["HostConfig/Binds"] != `["<dir>/conf:/conf"]` || got["Id"] != "" {
+		got["HostConfig/Mounts/conf/Source"] != `"<dir>/conf"` || got["HostConfig/Mounts/conf/Type"] != `"bind"` || got["Id"] != "" {
 		t.Errorf("normalise: %v", got)
 	}
 }

@@ -71,6 +71,9 @@ func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imag
 		OpenStdin:  s.StdinOpen,
 		StopSignal: s.StopSignal,
 		Domainname: s.DomainName,
+		// as docker compose creates them, ready for docker attach
+		AttachStdout: true,
+		AttachStderr: true,
 		Labels:     containerLabels(p, s, number, imageID),
 	}
 	if s.Entrypoint != nil {
@@ -202,17 +205,28 @@ func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imag
 		return req, nil // runtimeConfig set it; no network of the project
 	}
 	multi := versions.GreaterThanOrEqualTo(apiVersion, "1.44")
+	// Legacy links, as docker compose makes them: each container of the
+	// linked service under the alias, <service>-<n> and <project>-<service>-<n>
+	// (n being this container's number).
 	var links []string
 	for _, l := range s.Links {
 		svc, alias, _ := strings.Cut(l, ":")
-		links = append(links, containerName(p.Name, svc, 1)+":"+alias)
+		replicas := 1
+		if ls := p.Service(svc); ls != nil && ls.Replicas > 1 {
+			replicas = ls.Replicas
+		}
+		for i := 1; i <= replicas; i++ {
+			target := containerName(p.Name, svc, i)
+			links = append(links, target+":"+alias, target+":"+svc+"-"+strconv.Itoa(number), target+":"+containerName(p.Name, svc, number))
+		}
 	}
 	for i, sn := range s.Networks {
 		n := p.Network(sn.Network)
 		if n == nil {
 			return fail("network %q is not declared in the project's networks", sn.Network)
 		}
-		aliases := append([]string{s.Name}, sn.Aliases...)
+		// the service and the container's name, as docker compose gives them
+		aliases := append([]string{name, s.Name}, sn.Aliases...)
 		if s.ContainerName != "" {
 			aliases = append(aliases, s.ContainerName)
 		}
@@ -314,7 +328,9 @@ func healthConfig(h *spec.Healthcheck, apiVersion string) (*container.HealthConf
 // restartPolicy parses no, always, unless-stopped and on-failure[:N].
 func restartPolicy(s string) (container.RestartPolicy, error) {
 	switch s {
-	case "", "no":
+	case "":
+		return container.RestartPolicy{}, nil // the engine's default (no), as docker compose leaves it
+	case "no":
 		return container.RestartPolicy{Name: container.RestartPolicyDisabled}, nil
 	case "always":
 		return container.RestartPolicy{Name: container.RestartPolicyAlways}, nil

@@ -185,7 +185,7 @@ func TestBuildCreateRequestErrors(t *testing.T) {
 }
 
 func TestRestartPolicy(t *testing.T) {
-	for in, want := range map[string]string{"": "no:0", "no": "no:0", "always": "always:0", "unless-stopped": "unless-stopped:0", "on-failure": "on-failure:0", "on-failure:5": "on-failure:5"} {
+	for in, want := range map[string]string{"": ":0", "no": "no:0", "always": "always:0", "unless-stopped": "unless-stopped:0", "on-failure": "on-failure:0", "on-failure:5": "on-failure:5"} {
 		rp, err := restartPolicy(in)
 		if err != nil {
 			t.Fatalf("%q: %v", in, err)
