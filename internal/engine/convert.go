@@ -74,7 +74,7 @@ func buildCreateRequest(p *spec.Project, s *spec.Service, number int, name, imag
 		// as docker compose creates them, ready for docker attach
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels:     containerLabels(p, s, number, imageID),
+		Labels:       containerLabels(p, s, number, imageID),
 	}
 	if s.Entrypoint != nil {
 		cfg.Entrypoint = resetIfEmpty(s.Entrypoint)
