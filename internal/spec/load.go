@@ -169,7 +169,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		}
 		for _, f := range scan.parsed {
 			if f.err == nil && f.fatal == nil {
-				w.warnings = append(w.warnings, unsupportedKeys(f)...)
+				w.warnings = append(w.warnings, scan.checkedKeys(f)...)
 			}
 		}
 		sidec <- w

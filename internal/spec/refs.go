@@ -150,9 +150,12 @@ type refScan struct {
 	refs    []fileRef
 	visited map[string]bool
 	// parsed are the included and extended files read, checked for keys
-	// Berth does not support like the definition's own.
-	parsed []*yamlFile
-	err    error // a refusal (forbidden, over budget)
+	// Berth does not support like the definition's own: the whole of an
+	// included file, the extended services of a file only extended.
+	parsed   []*yamlFile
+	included map[string]bool            // path → read through include
+	extended map[string]map[string]bool // path → the services extended in it
+	err      error                      // a refusal (forbidden, over budget)
 }
 
 // interpolate substitutes variables in a path the way compose-go will,
@@ -195,7 +198,11 @@ func (r *refScan) file(yf *yamlFile, base string, depth int, includes bool) {
 				if _, e, _, ok := child(ext, "extends"); ok {
 					if _, fn, _, ok := child(e, "file"); ok && deref(fn).Kind == yaml.ScalarNode {
 						p := r.interpolate(deref(fn).Value)
-						r.ref(yf, fileRef{how: "extends", from: yf.display(), line: deref(fn).Line, field: "services." + kv[0].Value + ".extends.file"}, p, base, depth)
+						svc := ""
+						if _, sn, _, ok := child(e, "service"); ok && deref(sn).Kind == yaml.ScalarNode {
+							svc = r.interpolate(deref(sn).Value)
+						}
+						r.ref(yf, fileRef{how: "extends", from: yf.display(), line: deref(fn).Line, field: "services." + kv[0].Value + ".extends.file"}, p, base, depth, svc)
 					}
 				}
 			}
@@ -243,6 +250,10 @@ func (r *refScan) includes(yf *yamlFile, inc *yaml.Node, base string, depth int)
 				if nb == "" || j > 0 {
 					nb = filepath.Dir(cand)
 				}
+				if r.included == nil {
+					r.included = map[string]bool{}
+				}
+				r.included[cand] = true
 				r.check(fileRef{path: cand, how: "include", from: yf.display(), line: pn.Line, field: field}, func(p string) {
 					if depth < 10 {
 						r.file(r.parse(p), nb, depth+1, true)
@@ -254,9 +265,16 @@ func (r *refScan) includes(yf *yamlFile, inc *yaml.Node, base string, depth int)
 }
 
 // ref checks the file an extends names, and scans it when it may be read.
-func (r *refScan) ref(yf *yamlFile, ref fileRef, p, base string, depth int) {
+func (r *refScan) ref(yf *yamlFile, ref fileRef, p, base string, depth int, service string) {
 	for _, cand := range candidates(p, base, filepath.Dir(yf.path)) {
 		ref.path = cand
+		if r.extended == nil {
+			r.extended = map[string]map[string]bool{}
+		}
+		if r.extended[cand] == nil {
+			r.extended[cand] = map[string]bool{}
+		}
+		r.extended[cand][service] = true
 		r.check(ref, func(p string) {
 			if depth < 10 {
 				// An extended file's own extends resolve against its folder;
@@ -284,6 +302,26 @@ func (r *refScan) check(ref fileRef, read func(string)) {
 	}
 	r.visited[ref.path] = true
 	read(ref.path)
+}
+
+// checkedKeys is what the keys check reports of a file include or
+// extends read: all of an included file; of a file only extended, what is
+// under the services extended from it (the rest of it is not loaded).
+func (r *refScan) checkedKeys(f *yamlFile) []Warning {
+	ws := unsupportedKeys(f)
+	if r.included[f.path] {
+		return ws
+	}
+	var out []Warning
+	for _, w := range ws {
+		for svc := range r.extended[f.path] {
+			if rest, ok := strings.CutPrefix(w.Field, "services."+svc); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+				out = append(out, w)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func (r *refScan) parse(p string) *yamlFile {

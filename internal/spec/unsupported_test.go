@@ -54,6 +54,12 @@ func TestUnsupportedKeysWarn(t *testing.T) {
 			t.Errorf("no warning %q: keys of included and extended files are checked like the main file's", want)
 		}
 	}
+	// of a file only extended, only the extended service is loaded and checked
+	for _, w := range p.Warnings {
+		if strings.HasSuffix(w.File, "base.yaml") && !strings.HasPrefix(w.Field, "services.base") {
+			t.Errorf("%s: a part of an extended file that is not loaded is checked", w)
+		}
+	}
 }
 
 // TestUnsupportedKeysRefused loads the same definition without
