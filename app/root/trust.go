@@ -3,8 +3,10 @@ package root
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,12 +28,43 @@ func (r *Root) trustSettings(dataDir string, lookup func(string) (string, bool))
 		forbid = append(forbid, d)
 	}
 	return core.TrustSettings{
-		Store:    r.store,
-		Getenv:   lookup,
-		Reserved: r.reservedVars,
-		Refuse:   r.refused,
-		Forbid:   forbid,
+		Store:     r.store,
+		Getenv:    lookup,
+		Reserved:  r.reservedVars,
+		Refuse:    r.refused,
+		Forbid:    forbid,
+		DigestKey: digestKey(dataDir),
 	}
+}
+
+// digestKey is the key of the state folder that digests of secrets are
+// keyed with (digest.key, 32 random bytes, mode 0600), made on first use.
+// Without a usable state folder it is a key of this process: hashes then
+// change from one run to the next, and containers using secrets are
+// recreated, which is safe.
+func digestKey(dataDir string) []byte {
+	if dataDir != "" {
+		p := filepath.Join(dataDir, "digest.key")
+		if b, err := os.ReadFile(p); err == nil && len(b) == 32 {
+			return b
+		}
+		key := make([]byte, 32)
+		if _, err := rand.Read(key); err == nil && os.MkdirAll(dataDir, 0o700) == nil {
+			// Written aside, then linked into place: the first process to
+			// link wins, and every process reads the key that won.
+			tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
+			if os.WriteFile(tmp, key, 0o600) == nil {
+				_ = os.Link(tmp, p)
+				_ = os.Remove(tmp)
+			}
+			if b, err := os.ReadFile(p); err == nil && len(b) == 32 {
+				return b
+			}
+		}
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return key
 }
 
 // reservedVars are the variables no definition may read besides BERTH_*:

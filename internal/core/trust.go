@@ -77,6 +77,9 @@ type TrustSettings struct {
 	Refuse func() []string
 	// Forbid are folders no definition may read or mount (Berth's data).
 	Forbid []string
+	// DigestKey keys the digests of secrets' contents in configuration
+	// hashes (spec.LoadOptions.DigestKey).
+	DigestKey []byte
 }
 
 // WithTrust gives core the trust decisions and what loads may read.
@@ -308,7 +311,8 @@ func (b *Berth) loadOptions(ctx context.Context, env, def string, at *Revision) 
 		return spec.LoadOptions{}, g, err
 	}
 	g.repo = repo
-	return spec.LoadOptions{Name: env, HostEnv: b.hostEnv(g.env), Reserved: b.reserved(), Granted: g.paths, Forbid: b.trust.Forbid}, g, nil
+	return spec.LoadOptions{Name: env, HostEnv: b.hostEnv(g.env), Reserved: b.reserved(), Granted: g.paths, Forbid: b.trust.Forbid,
+		DigestKey: b.trust.DigestKey}, g, nil
 }
 
 // load loads def as env from the definitions folder (at == nil) or

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -19,7 +20,7 @@ const maxFileObject = maxDefinitionFile
 // mounts get each content's digest, so that a changed secret recreates
 // the containers that use it. A file not granted leaves the object empty
 // (the project is Blocked and does not run).
-func readFileObjects(f *fence, src *sources, p *Project, env map[string]string) Errors {
+func readFileObjects(f *fence, src *sources, p *Project, env map[string]string, key []byte) Errors {
 	var errs Errors
 	read := func(kind string, list []FileObject) {
 		for i := range list {
@@ -53,8 +54,7 @@ func readFileObjects(f *fence, src *sources, p *Project, env map[string]string) 
 				}
 				o.Content = data
 			}
-			sum := sha256.Sum256(o.Content)
-			o.Digest = hex.EncodeToString(sum[:])
+			o.Digest = contentDigest(key, o.Content)
 		}
 	}
 	read("secrets", p.Secrets)
@@ -73,6 +73,18 @@ func readFileObjects(f *fence, src *sources, p *Project, env map[string]string) 
 		}
 	}
 	return errs
+}
+
+// contentDigest is the HMAC-SHA256 of content under key, or its SHA-256
+// without a key.
+func contentDigest(key, content []byte) string {
+	if key == nil {
+		sum := sha256.Sum256(content)
+		return hex.EncodeToString(sum[:])
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(content)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 func kindOne(kind string) string {

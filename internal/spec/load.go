@@ -50,6 +50,12 @@ type LoadOptions struct {
 	Forbid []string
 	// Revision is the commit the definition was read from, if known.
 	Revision string
+	// DigestKey keys the digests of secrets' and configs' contents
+	// (HMAC-SHA256): they go into the configuration hash each container
+	// carries on a label anyone with access to the engine reads, where a
+	// plain hash of a short password could be checked against guesses.
+	// nil: plain SHA-256 (tests and benchmarks).
+	DigestKey []byte
 }
 
 // LoadDefinition reads the definition in dir (berth.yaml and its Compose
@@ -264,7 +270,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 				Message: w.Message + " (remove it, or set compose: {unsupported: warn} in " + ManifestFile + " to read past it)"})
 		}
 	}
-	errs = append(errs, readFileObjects(f, src, p, withDotEnv(m.Dir, env))...)
+	errs = append(errs, readFileObjects(f, src, p, withDotEnv(m.Dir, env), opts.DigestKey)...)
 	for _, db := range m.Databases {
 		if _, ok := cp.Services[db.Service]; ok {
 			p.Databases = append(p.Databases, projectDatabase(m, p, db))

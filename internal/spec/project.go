@@ -212,8 +212,9 @@ type FileMount struct {
 	UID    string `json:"uid,omitempty"`
 	GID    string `json:"gid,omitempty"`
 	Mode   uint32 `json:"mode"`
-	// Digest is the sha256 of the content, so that a changed secret
-	// changes the service's hash (the content is never serialised).
+	// Digest is the keyed digest of the content (LoadOptions.DigestKey), so
+	// that a changed secret changes the service's hash; the content itself
+	// is never serialised.
 	Digest string `json:"digest"`
 }
 
