@@ -369,6 +369,7 @@ func (cc *capCollector) serviceCapabilities(cp *types.Project, f *fence) {
 		}
 		if b := s.Build; b != nil {
 			cc.buildCap(f, name, b, at("build"))
+			cc.buildFileCaps(f, cp, name, b, at("build"))
 		}
 	}
 }
