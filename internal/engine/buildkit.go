@@ -156,3 +156,12 @@ func (e *Engine) buildKitClient(ctx context.Context) (*bkclient.Client, error) {
 // errNoBuildKit marks a build refused on the classic builder because it
 // needs BuildKit.
 var errNoBuildKit = errors.New("needs BuildKit")
+
+// UseClassicBuilder makes this Engine build with the classic builder even
+// when the engine has BuildKit: the benchmark measures the two builders
+// through the same engine API.
+func (e *Engine) UseClassicBuilder() {
+	e.build.mu.Lock()
+	defer e.build.mu.Unlock()
+	e.build.choice = builderChoice{kind: builderClassic, why: "this Engine was asked to use it"}
+}
