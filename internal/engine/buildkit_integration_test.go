@@ -4,9 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
@@ -21,6 +23,8 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/berthdev/berth/internal/reconcile"
 	"github.com/berthdev/berth/internal/spec"
@@ -90,9 +94,15 @@ func imageFile(t *testing.T, e *Engine, ref, path string) string {
 	}
 }
 
-// stepLine finds the "#N text" line of a step and returns its number.
+// stepLine finds the "#N text" line of a step and returns its number; a
+// text that does not start with "[" matches whatever stage and position
+// the frontend names the step with ("#5 [stage-0 2/3] text").
 func stepLine(lines []string, text string) string {
-	re := regexp.MustCompile(`^(#\d+) ` + regexp.QuoteMeta(text) + `$`)
+	prefix := ""
+	if !strings.HasPrefix(text, "[") {
+		prefix = `\[[^\]]*\] `
+	}
+	re := regexp.MustCompile(`^(#\d+) ` + prefix + regexp.QuoteMeta(text) + `$`)
 	for _, l := range lines {
 		if m := re.FindStringSubmatch(l); m != nil {
 			return m[1]
@@ -461,5 +471,83 @@ func TestIntegrationBuildKitEngineFrontend(t *testing.T) {
 	}
 	if stepLine(lines, "[app 2/3] COPY a.txt /a.txt") == "" {
 		t.Errorf("no step lines:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// TestIntegrationBuildKitSSH: a build's ssh entries reach RUN
+// --mount=type=ssh: an agent socket given by path (what $SSH_AUTH_SOCK
+// names for default) and a key file, each under its id; the step lists
+// the keys it is offered.
+func TestIntegrationBuildKitSSH(t *testing.T) {
+	e, prefix := buildKitEngine(t)
+	img := probeImage(t, e)
+	ctx := testCtx(t, 5*time.Minute)
+	dir := t.TempDir()
+
+	// An agent holding one key, served on a socket of this test.
+	_, agentKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyring := agent.NewKeyring()
+	if err := keyring.Add(agent.AddedKey{PrivateKey: agentKey}); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				agent.ServeAgent(keyring, c)
+			}()
+		}
+	}()
+	// A key file.
+	_, fileKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(fileKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "id_deploy")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fingerprint := func(k ed25519.PrivateKey) string {
+		pub, err := ssh.NewPublicKey(k.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ssh.FingerprintSHA256(pub)
+	}
+
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM " + img + "\n" +
+		"RUN --mount=type=ssh,id=default --mount=type=ssh,id=deploy,target=/deploy.sock [\"/probe\", \"ssh-keys\"]\n" +
+		"RUN --mount=type=ssh,id=deploy,target=/deploy.sock [\"/probe\", \"ssh-keys\", \"/deploy.sock\"]\n"})
+	s := &spec.Service{Name: "app", Image: prefix + "-ssh:latest", BuildHash: "bh",
+		Build: &spec.Build{Context: dir, Dockerfile: "Dockerfile", NoCache: true,
+			SSH: []spec.BuildSSH{{ID: "default", Path: sock}, {ID: "deploy", Path: keyFile}}}}
+	lines, err := buildService(ctx, e, s)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	for _, want := range []string{
+		stepLine(lines, `RUN --mount=type=ssh,id=default --mount=type=ssh,id=deploy,target=/deploy.sock ["/probe", "ssh-keys"]`) + " ssh-key: " + fingerprint(agentKey),
+		stepLine(lines, `RUN --mount=type=ssh,id=deploy,target=/deploy.sock ["/probe", "ssh-keys", "/deploy.sock"]`) + " ssh-key: " + fingerprint(fileKey),
+	} {
+		if !slices.Contains(lines, want) {
+			t.Errorf("no line %q:\n%s", want, strings.Join(lines, "\n"))
+		}
 	}
 }

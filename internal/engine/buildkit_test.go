@@ -368,3 +368,26 @@ func TestAuthServer(t *testing.T) {
 		}
 	}
 }
+
+// TestClassicFallback: on an engine without BuildKit a build starts with
+// the warning line, and what only BuildKit does is refused, naming it,
+// before the engine is asked anything.
+func TestClassicFallback(t *testing.T) {
+	e := &Engine{} // no client: asking the engine would panic
+	e.build.choice = builderChoice{kind: builderClassic, why: "the engine has no BuildKit endpoint (/grpc answered HTTP 404)"}
+	var lines []string
+	s := &spec.Service{Name: "api", Image: "shop-api", Build: &spec.Build{
+		Context: t.TempDir(), Dockerfile: "Dockerfile",
+		Secrets: []spec.BuildSecret{spec.EnvBuildSecret("tok", "TOK", "v")}, SSH: []spec.BuildSSH{{ID: "default"}},
+		AdditionalContexts: map[string]string{"x": "docker-image://debian"},
+		CacheFrom:          []spec.BuildCache{{Type: "local", Attrs: map[string]string{"src": "/c"}}}, CacheTo: []spec.BuildCache{{Type: "inline"}},
+	}}
+	err := e.buildImage(context.Background(), nil, s, "", func(l string) { lines = append(lines, l) })
+	want := "service api: build.secrets, build.ssh, build.additional_contexts, build.cache_to, build.cache_from type=local needs BuildKit, which this engine does not have"
+	if err == nil || err.Error() != want || !errors.Is(err, errNoBuildKit) {
+		t.Errorf("error %v\nwant  %s", err, want)
+	}
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "warning: building with the classic builder: the engine has no BuildKit endpoint") {
+		t.Errorf("lines %q", lines)
+	}
+}
