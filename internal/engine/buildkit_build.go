@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/buildkit/util/bklog"
+	"github.com/sirupsen/logrus"
 	"github.com/tonistiigi/fsutil"
 
 	"github.com/berthdev/berth/internal/reconcile"
@@ -211,6 +214,7 @@ func (e *Engine) buildKit(ctx context.Context, s *spec.Service, ref string, fron
 		Session:             attach,
 		AllowedEntitlements: ss.entitlements,
 	}
+	ctx = bklog.WithLogger(ctx, logrus.NewEntry(buildLogger(func(l string) { detail(store.mask(l)) })))
 	progress := newBuildProgress(detail, store.mask)
 	ch := make(chan *bkclient.SolveStatus)
 	done := make(chan struct{})
@@ -252,6 +256,28 @@ func sshAgents(list []spec.BuildSSH, agentSock string) ([]sshprovider.AgentConfi
 		out = append(out, sshprovider.AgentConfig{ID: k.ID, Paths: []string{p}})
 	}
 	return out, nil
+}
+
+// buildLogger is the logger BuildKit's client code logs to during a
+// build: its warnings (a cache it could not import) become progress
+// lines; the rest, and anything on stderr, goes nowhere.
+func buildLogger(detail func(string)) *logrus.Logger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	l.SetLevel(logrus.WarnLevel)
+	l.AddHook(detailHook{detail})
+	return l
+}
+
+type detailHook struct{ detail func(string) }
+
+func (h detailHook) Levels() []logrus.Level {
+	return []logrus.Level{logrus.PanicLevel, logrus.FatalLevel, logrus.ErrorLevel, logrus.WarnLevel}
+}
+
+func (h detailHook) Fire(e *logrus.Entry) error {
+	h.detail("warning: " + e.Message)
+	return nil
 }
 
 var unknownCacheExporter = regexp.MustCompile(`unknown cache exporter: "?([\w-]+)"?`)

@@ -551,3 +551,54 @@ func TestIntegrationBuildKitSSH(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationBuildKitCache: cache_to type=inline puts the build cache
+// in the image; type=local works where the engine can write it and
+// otherwise fails saying what the engine can do; a cache_from that cannot
+// be read (no registry answers, no local cache yet) does not fail the
+// build.
+func TestIntegrationBuildKitCache(t *testing.T) {
+	e, prefix := buildKitEngine(t)
+	ctx := testCtx(t, 5*time.Minute)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM " + buildBase + " AS app\nRUN echo " + filepath.Base(prefix) + " > /id\n"})
+	s := &spec.Service{Name: "app", Image: prefix + "-inline:latest", BuildHash: "bh",
+		Build: &spec.Build{Context: dir, Dockerfile: "Dockerfile",
+			CacheFrom: []spec.BuildCache{
+				{Type: "registry", Attrs: map[string]string{"ref": "127.0.0.1:9/berth/none:cache"}},
+				{Type: "local", Attrs: map[string]string{"src": filepath.Join(t.TempDir(), "none")}},
+			},
+			CacheTo: []spec.BuildCache{{Type: "inline"}}}}
+	lines, err := buildService(ctx, e, s)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "warning: local cache import at ") }) {
+		t.Errorf("no warning line for the missing local cache:\n%s", strings.Join(lines, "\n"))
+	}
+	rc, err := e.cli.ImageSave(ctx, []string{s.Image})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, found := scanTar(t, rc, [][]byte{[]byte("moby.buildkit.cache.v0")})
+	rc.Close()
+	if found == "" {
+		t.Error("the image carries no inline cache")
+	}
+
+	dest := filepath.Join(t.TempDir(), "cache")
+	s.Image = prefix + "-local:latest"
+	s.Build.CacheFrom = nil
+	s.Build.CacheTo = []spec.BuildCache{{Type: "local", Attrs: map[string]string{"dest": dest}}}
+	_, err = buildService(ctx, e, s)
+	switch {
+	case err == nil:
+		if _, serr := os.Stat(filepath.Join(dest, "index.json")); serr != nil {
+			t.Errorf("the engine took a local cache but wrote none: %v", serr)
+		}
+	case !strings.Contains(err.Error(), "cache_to type=local: this engine's builder cannot write a build cache of that type"):
+		t.Errorf("error %v", err)
+	default:
+		t.Log(err)
+	}
+}
