@@ -166,14 +166,11 @@ func (e *Engine) buildKit(ctx context.Context, s *spec.Service, ref string, fron
 		locals[name] = f
 	}
 	if ss.inline != "" {
-		dir, err := os.MkdirTemp("", "berth-dockerfile-")
+		dir, err := inlineDockerfile(ss.inline)
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(ss.inline), 0o600); err != nil {
-			return err
-		}
 		if locals[localDockerfile], err = dockerfileFS(dir, "Dockerfile"); err != nil {
 			return err
 		}

@@ -602,3 +602,20 @@ func TestIntegrationBuildKitCache(t *testing.T) {
 		t.Log(err)
 	}
 }
+
+// TestIntegrationBuildKitInline: an inline Dockerfile builds the context
+// it is given.
+func TestIntegrationBuildKitInline(t *testing.T) {
+	e, prefix := buildKitEngine(t)
+	ctx := testCtx(t, 5*time.Minute)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.txt": prefix + "\n"})
+	s := &spec.Service{Name: "app", Image: prefix + "-inline:latest", BuildHash: "bh",
+		Build: &spec.Build{Context: dir, DockerfileInline: "FROM " + buildBase + "\nCOPY a.txt /a.txt\n"}}
+	if lines, err := buildService(ctx, e, s); err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if got := imageFile(t, e, s.Image, "/a.txt"); got != prefix+"\n" {
+		t.Errorf("/a.txt = %q", got)
+	}
+}

@@ -233,15 +233,12 @@ func (e *Engine) buildClassic(ctx context.Context, s *spec.Service, ref string, 
 	}
 	dockerfile := b.Dockerfile
 	if b.DockerfileInline != "" {
-		dir, err := os.MkdirTemp("", "berth-dockerfile-")
+		dir, err := inlineDockerfile(b.DockerfileInline)
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
 		dockerfile = filepath.Join(dir, "Dockerfile")
-		if err := os.WriteFile(dockerfile, []byte(b.DockerfileInline), 0o600); err != nil {
-			return err
-		}
 	}
 	bc, err := tarBuildContext(b.Context, dockerfile)
 	if err != nil {
@@ -302,4 +299,18 @@ func (e *Engine) buildClassic(ctx context.Context, s *spec.Service, ref string, 
 		return fmt.Errorf("build of service %s failed: %w", s.Name, err)
 	}
 	return nil
+}
+
+// inlineDockerfile writes an inline Dockerfile as Dockerfile in a new
+// temporary folder, which the caller removes.
+func inlineDockerfile(text string) (string, error) {
+	dir, err := os.MkdirTemp("", "berth-dockerfile-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(text), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }
