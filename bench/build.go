@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/berthdev/berth/internal/engine"
@@ -16,10 +17,11 @@ import (
 // benchBuild: the shop's API image (environments/shop, the service with a
 // build section) built through the engine's BuildKit, against the classic
 // builder on the same Dockerfile through the same engine API, in the same
-// run, alternating. Cold: the image removed and the engine's build cache
-// pruned before each build (the classic builder's cache is the image's
-// untagged parents, which go with it). Warm: nothing changed since the
-// last build.
+// run, alternating. Cold: the image removed, the engine's build cache
+// pruned before each build, and the build made with no_cache (the classic
+// builder's cache is made of parent images, which other images built from
+// the same Dockerfile keep: only no_cache makes it cold). Warm: nothing
+// changed since the last build.
 func benchBuild(repo string) {
 	ctx := context.Background()
 	p, err := spec.LoadDefinition(ctx, filepath.Join(repo, "environments", "shop"), spec.LoadOptions{Name: "bench-build"})
@@ -52,7 +54,16 @@ func benchBuild(repo string) {
 		{name: "buildkit", e: bk, ref: "berth-bench/build-buildkit:latest"},
 		{name: "classic", e: classic, ref: "berth-bench/build-classic:latest"},
 	}
-	build := func(b *builder) time.Duration {
+	cold := *p
+	cold.Services = slices.Clone(p.Services)
+	for i := range cold.Services {
+		if cold.Services[i].Name == svc.Name {
+			b := *svc.Build
+			b.NoCache = true
+			cold.Services[i].Build = &b
+		}
+	}
+	build := func(b *builder, p *spec.Project) time.Duration {
 		plan := reconcile.Plan{Project: p.Name, Ops: []reconcile.Op{{ID: 1, Kind: reconcile.OpBuildImage, Resource: b.ref, Service: svc.Name, Cause: "bench"}}}
 		start := time.Now()
 		check(b.e.Apply(ctx, p, plan, engine.ApplyOptions{}, nil))
@@ -75,8 +86,11 @@ func benchBuild(repo string) {
 		}
 		for _, b := range order {
 			clean()
-			b.cold = append(b.cold, build(b))
+			b.cold = append(b.cold, build(b, &cold))
 		}
+	}
+	for _, b := range builders {
+		build(b, p) // the cache a build without no_cache leaves
 	}
 	for i := 0; i < *noops+2; i++ {
 		order := builders
@@ -84,7 +98,7 @@ func benchBuild(repo string) {
 			order = []*builder{builders[1], builders[0]}
 		}
 		for _, b := range order {
-			b.warm = append(b.warm, build(b))
+			b.warm = append(b.warm, build(b, p))
 		}
 	}
 	k, c := builders[0], builders[1]
