@@ -96,11 +96,11 @@ func imageFile(t *testing.T, e *Engine, ref, path string) string {
 
 // stepLine finds the "#N text" line of a step and returns its number; a
 // text that does not start with "[" matches whatever stage and position
-// the frontend names the step with ("#5 [stage-0 2/3] text").
+// the frontend names the step with ("#5 [stage-0 2/3] text"), or none.
 func stepLine(lines []string, text string) string {
 	prefix := ""
 	if !strings.HasPrefix(text, "[") {
-		prefix = `\[[^\]]*\] `
+		prefix = `(?:\[[^\]]*\] )?`
 	}
 	re := regexp.MustCompile(`^(#\d+) ` + prefix + regexp.QuoteMeta(text) + `$`)
 	for _, l := range lines {
