@@ -1,7 +1,7 @@
 // Command bench measures Berth against its peers on this machine, in the
 // same run, and prints ratios (make bench). Peers: docker compose (when it
 // is on PATH) for bringing the example up; compose-go's own load for
-// planning. Figures are medians of several runs; nothing here asserts a
+// planning; the engine's classic builder for BuildKit builds. Figures are medians of several runs; nothing here asserts a
 // time: the targets are printed next to the ratios.
 package main
 
@@ -26,7 +26,7 @@ var (
 	runs     = flag.Int("runs", 3, "cold ups per tool")
 	noops    = flag.Int("noops", 3, "no-op ups after each cold up")
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
-	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,trust,up,corpus,deploy,ui,drift,db)")
+	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,trust,up,corpus,deploy,ui,drift,db,build)")
 	driftCPU = flag.String("drift-cpuprofile", "", "write a CPU profile of the drift section's full checks to this file")
 	idleCPU  = flag.String("drift-idle-cpuprofile", "", "write a CPU profile of the drift section's idle loop to this file")
 )
@@ -69,6 +69,9 @@ func main() {
 	}
 	if want("db") {
 		benchDB() // db.go
+	}
+	if want("build") {
+		benchBuild(repo) // build.go
 	}
 }
 

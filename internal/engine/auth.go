@@ -70,15 +70,24 @@ func (e *Engine) defaultIndex(ctx context.Context) string {
 // Credential helpers (credsStore, credHelpers) are not supported yet: with
 // them Berth pulls anonymously and says so through note.
 func (e *Engine) registryAuth(ctx context.Context, ref string, note func(string)) (string, error) {
+	ac, err := e.registryCredentials(ctx, refDomain(ref), note)
+	if err != nil || ac == nil {
+		return "", err
+	}
+	return registry.EncodeAuthConfig(*ac)
+}
+
+// registryCredentials finds the docker config's `auths` entry for a
+// registry host ("" is the engine's default registry); nil means none.
+func (e *Engine) registryCredentials(ctx context.Context, domain string, note func(string)) (*registry.AuthConfig, error) {
 	b, err := os.ReadFile(filepath.Join(e.configDir, "config.json"))
 	if err != nil {
-		return "", nil
+		return nil, nil
 	}
 	var cfg dockerConfigAuths
 	if err := json.Unmarshal(b, &cfg); err != nil {
-		return "", fmt.Errorf("reading registry credentials from %s: %w", filepath.Join(e.configDir, "config.json"), err)
+		return nil, fmt.Errorf("reading registry credentials from %s: %w", filepath.Join(e.configDir, "config.json"), err)
 	}
-	domain := refDomain(ref)
 	index := e.defaultIndex(ctx)
 	isDefault := func(host string) bool {
 		return index != "" && (host == index || host == strings.TrimPrefix(index, "index."))
@@ -98,7 +107,7 @@ func (e *Engine) registryAuth(ctx context.Context, ref string, note func(string)
 		if a.Auth != "" {
 			raw, err := base64.StdEncoding.DecodeString(a.Auth)
 			if err != nil {
-				return "", fmt.Errorf("registry credentials for %s in the docker config are not valid base64: %w", key, err)
+				return nil, fmt.Errorf("registry credentials for %s in the docker config are not valid base64: %w", key, err)
 			}
 			user, pass, _ := strings.Cut(string(raw), ":")
 			ac.Username, ac.Password = user, pass
@@ -106,10 +115,10 @@ func (e *Engine) registryAuth(ctx context.Context, ref string, note func(string)
 		if ac.Username == "" && ac.Password == "" && ac.IdentityToken == "" && ac.RegistryToken == "" {
 			break // an empty entry, as a credential store leaves it
 		}
-		return registry.EncodeAuthConfig(ac)
+		return &ac, nil
 	}
 	if cfg.CredsStore != "" || len(cfg.CredHelpers) > 0 {
 		note("docker credential helpers are not supported yet; pulling without credentials")
 	}
-	return "", nil
+	return nil, nil
 }

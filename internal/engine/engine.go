@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -27,6 +28,12 @@ type Engine struct {
 	live liveCache // inspects kept for drift checks (see liveCache)
 
 	versionOnce sync.Once // endpoint.ServerVersion asked for (see Endpoint)
+
+	build builderState // how this engine builds (see builder)
+
+	// sessionConn, when set, wraps each BuildKit session connection:
+	// tests watch them close.
+	sessionConn func(net.Conn) net.Conn
 
 	// eventsSince, when set, makes event streams start with the events
 	// since then (the engine replays them): tests set it so that a stream

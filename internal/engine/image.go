@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -174,39 +176,96 @@ func bytesText(n int64) string {
 	return fmt.Sprintf("%dB", n)
 }
 
-// buildImage builds a service's image with the classic builder (which every
-// engine from API 1.41 on has), tags it ref and labels it with the build
-// hash. Step lines are reported as progress; a failing step fails the op
-// with the builder's message and the step.
-func (e *Engine) buildImage(ctx context.Context, p *spec.Project, s *spec.Service, ref string, detail func(string)) error {
+// buildImage builds a service's image, tags it ref and labels it with
+// the build hash: through the engine's BuildKit, or with the classic
+// builder when the engine has none (a warning line says so first). Steps
+// are reported through detail; a failing step fails the op, naming it.
+func (e *Engine) buildImage(ctx context.Context, _ *spec.Project, s *spec.Service, ref string, detail func(string)) error {
 	if s.Build == nil {
 		return fmt.Errorf("service %s has no build section", s.Name)
 	}
 	if ref == "" {
 		ref = s.Image
 	}
-	bc, err := tarBuildContext(s.Build.Context, s.Build.Dockerfile)
+	choice, err := e.builder(ctx)
+	if err != nil {
+		return fmt.Errorf("building image %s for service %s: %w", ref, s.Name, err)
+	}
+	if choice.kind == builderBuildKit {
+		return e.buildKit(ctx, s, ref, choice.frontend, detail)
+	}
+	detail(choice.warning())
+	err = e.buildClassic(ctx, s, ref, detail)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, errNoBuildKit) {
+		err = fmt.Errorf("%w (Berth built with the classic builder because %s; the classic builder knows none of BuildKit's Dockerfile features)", err, choice.why)
+	}
+	return err
+}
+
+// buildClassic builds with the classic builder (which every engine from
+// API 1.41 on has). What only BuildKit can do (secrets, ssh, named
+// contexts, a cache other than an image) is refused before it starts.
+func (e *Engine) buildClassic(ctx context.Context, s *spec.Service, ref string, detail func(string)) error {
+	b := s.Build
+	var needs []string
+	if len(b.Secrets) > 0 {
+		needs = append(needs, "build.secrets")
+	}
+	if len(b.SSH) > 0 {
+		needs = append(needs, "build.ssh")
+	}
+	if len(b.AdditionalContexts) > 0 {
+		needs = append(needs, "build.additional_contexts")
+	}
+	if len(b.CacheTo) > 0 {
+		needs = append(needs, "build.cache_to")
+	}
+	var cacheFrom []string
+	for _, c := range b.CacheFrom {
+		if c.Type != "registry" {
+			needs = append(needs, "build.cache_from type="+c.Type)
+			continue
+		}
+		cacheFrom = append(cacheFrom, c.Attrs["ref"])
+	}
+	if len(needs) > 0 {
+		return fmt.Errorf("service %s: %s %w, which this engine does not have", s.Name, strings.Join(needs, ", "), errNoBuildKit)
+	}
+	dockerfile := b.Dockerfile
+	if b.DockerfileInline != "" {
+		dir, err := inlineDockerfile(b.DockerfileInline)
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dockerfile = filepath.Join(dir, "Dockerfile")
+	}
+	bc, err := tarBuildContext(b.Context, dockerfile)
 	if err != nil {
 		return fmt.Errorf("service %s: %w", s.Name, err)
 	}
 	defer bc.r.Close()
 
-	labels := maps.Clone(s.Build.Labels)
+	labels := maps.Clone(b.Labels)
 	if labels == nil {
 		labels = map[string]string{}
 	}
 	labels[reconcile.LabelBuildHash] = s.BuildHash
 	args := map[string]*string{}
-	for _, k := range slices.Sorted(maps.Keys(s.Build.Args)) {
-		v := s.Build.Args[k]
+	for _, k := range slices.Sorted(maps.Keys(b.Args)) {
+		v := b.Args[k]
 		args[k] = &v
 	}
 	resp, err := e.cli.ImageBuild(ctx, bc.r, build.ImageBuildOptions{
 		Tags:        []string{ref},
 		Dockerfile:  bc.dockerfile,
 		BuildArgs:   args,
-		Target:      s.Build.Target,
+		Target:      b.Target,
 		Labels:      labels,
+		NoCache:     b.NoCache,
+		PullParent:  b.Pull,
+		NetworkMode: b.Network,
+		CacheFrom:   cacheFrom,
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
@@ -240,4 +299,18 @@ func (e *Engine) buildImage(ctx context.Context, p *spec.Project, s *spec.Servic
 		return fmt.Errorf("build of service %s failed: %w", s.Name, err)
 	}
 	return nil
+}
+
+// inlineDockerfile writes an inline Dockerfile as Dockerfile in a new
+// temporary folder, which the caller removes.
+func inlineDockerfile(text string) (string, error) {
+	dir, err := os.MkdirTemp("", "berth-dockerfile-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(text), 0o600); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	return dir, nil
 }

@@ -543,11 +543,13 @@ func TestIntegrationPullMissing(t *testing.T) {
 	t.Log(err)
 }
 
-// TestIntegrationBuild builds an image from a temp context through Apply,
-// then runs it to see what the context held.
+// TestIntegrationBuild builds an image from a temp context through Apply
+// with the classic builder (an engine without BuildKit's), then runs it to
+// see what the context held.
 func TestIntegrationBuild(t *testing.T) {
 	e := testEngine(t)
 	img := probeImage(t, e)
+	e.build.choice = builderChoice{kind: builderClassic, why: "this test asks for it"}
 	name := uniqueProject(t, e)
 	ctx := testCtx(t, 3*time.Minute)
 	dir := t.TempDir()
@@ -572,6 +574,9 @@ func TestIntegrationBuild(t *testing.T) {
 	rec := &recorder{}
 	if err := e.Apply(ctx, p, plan, ApplyOptions{}, rec.add); err != nil {
 		t.Fatalf("%v\n%s", err, rec.text())
+	}
+	if d := rec.details(1); len(d) == 0 || !strings.HasPrefix(d[0], "warning: building with the classic builder: this test asks for it;") {
+		t.Errorf("the build did not start with the classic builder's warning: %q", d)
 	}
 	steps := 0
 	for _, d := range rec.details(1) {
@@ -629,7 +634,7 @@ func TestIntegrationBuild(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM " + img + "\nRUN [\"/probe\", \"exit\", \"3\"]\n"})
 	p.Services[0].BuildHash = "bh2"
 	err = e.Apply(ctx, p, reconcile.Plan{Project: name, Ops: plan.Ops[:1]}, ApplyOptions{}, nil)
-	if err == nil || !regexp.MustCompile(`^op 1 build-image \S+: build of service app failed at Step 2/\d+ : RUN \["/probe", "exit", "3"\]: .*returned a non-zero code: 3$`).MatchString(err.Error()) {
+	if err == nil || !regexp.MustCompile(`^op 1 build-image \S+: build of service app failed at Step 2/\d+ : RUN \["/probe", "exit", "3"\]: .*returned a non-zero code: 3 \(Berth built with the classic builder because this test asks for it; .*\)$`).MatchString(err.Error()) {
 		t.Errorf("error = %v", err)
 	}
 }

@@ -369,6 +369,7 @@ func (cc *capCollector) serviceCapabilities(cp *types.Project, f *fence) {
 		}
 		if b := s.Build; b != nil {
 			cc.buildCap(f, name, b, at("build"))
+			cc.buildFileCaps(f, cp, name, b, at("build"))
 		}
 	}
 }
@@ -451,11 +452,26 @@ func (cc *capCollector) resourceCapabilities(cp *types.Project, f *fence) {
 				Text: fmt.Sprintf("reads the host file %s as the %s %s", file, strings.TrimSuffix(kind, "s"), key)}, "", kind, key, "file")
 		}
 	}
+	// The secrets and configs services use (a build's are its own
+	// capability, see buildFileCaps).
+	usedSecrets, usedConfigs := map[string]bool{}, map[string]bool{}
+	for _, svc := range cp.Services {
+		for _, r := range svc.Secrets {
+			usedSecrets[r.Source] = true
+		}
+		for _, r := range svc.Configs {
+			usedConfigs[r.Source] = true
+		}
+	}
 	for _, key := range slices.Sorted(maps.Keys(cp.Secrets)) {
-		files("secrets", key, cp.Secrets[key].File)
+		if usedSecrets[key] {
+			files("secrets", key, cp.Secrets[key].File)
+		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(cp.Configs)) {
-		files("configs", key, cp.Configs[key].File)
+		if usedConfigs[key] {
+			files("configs", key, cp.Configs[key].File)
+		}
 	}
 	for _, key := range slices.Sorted(maps.Keys(cp.Networks)) {
 		n := cp.Networks[key]

@@ -82,7 +82,10 @@ type treeResult struct {
 
 // BuildHash returns the hash of what a build consumes: the context's files
 // (paths, modes and contents, as .dockerignore leaves them), the Dockerfile,
-// the build args and the target.
+// the build args and the target; and, when set, the network, the named
+// contexts (a folder's files as its own .dockerignore leaves them, an
+// image by its reference) and the ids of the secrets and ssh agents
+// (never a secret's value).
 func BuildHash(ctx context.Context, b *Build) (string, error) {
 	return (&buildHasher{}).hash(ctx, b)
 }
@@ -104,34 +107,70 @@ func (h *buildHasher) hash(ctx context.Context, b *Build) (string, error) {
 		}
 		ignoreFile := filepath.Join(b.Context, ".dockerignore")
 		// BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile
-		if _, err := os.Stat(dfPath + ".dockerignore"); err == nil {
+		if _, err := os.Stat(dfPath + ".dockerignore"); err == nil && b.DockerfileInline == "" {
 			ignoreFile = dfPath + ".dockerignore"
 		}
-		key := b.Context + "\x00" + ignoreFile
-		if h.trees == nil {
-			h.trees = map[string]treeResult{}
-		}
-		tr, ok := h.trees[key]
-		if !ok {
-			tr.sum, tr.err = hashTree(ctx, b.Context, ignoreFile)
-			h.trees[key] = tr
-		}
-		if tr.err != nil {
-			return "", tr.err
-		}
-		fmt.Fprintf(sum, "tree %s\n", tr.sum)
-		df, err := os.ReadFile(dfPath)
+		tree, err := h.tree(ctx, b.Context, ignoreFile)
 		if err != nil {
-			return "", fmt.Errorf("reading Dockerfile: %w", err)
+			return "", err
 		}
-		fmt.Fprintf(sum, "dockerfile %d\n", len(df))
-		sum.Write(df)
+		fmt.Fprintf(sum, "tree %s\n", tree)
+		if b.DockerfileInline == "" {
+			df, err := os.ReadFile(dfPath)
+			if err != nil {
+				return "", fmt.Errorf("reading Dockerfile: %w", err)
+			}
+			fmt.Fprintf(sum, "dockerfile %d\n", len(df))
+			sum.Write(df)
+		}
 	}
-	fmt.Fprintf(sum, "dockerfile-path %q\ntarget %q\n", filepath.ToSlash(dockerfile), b.Target)
+	if b.DockerfileInline != "" {
+		fmt.Fprintf(sum, "dockerfile-inline %d\n%s", len(b.DockerfileInline), b.DockerfileInline)
+	} else {
+		fmt.Fprintf(sum, "dockerfile-path %q\n", filepath.ToSlash(dockerfile))
+	}
+	fmt.Fprintf(sum, "target %q\n", b.Target)
 	for _, k := range slices.Sorted(maps.Keys(b.Args)) {
 		fmt.Fprintf(sum, "arg %q=%q\n", k, b.Args[k])
 	}
+	// What follows is written only when set, so that the hash of a build
+	// without it stays what it was.
+	if b.Network != "" {
+		fmt.Fprintf(sum, "network %q\n", b.Network)
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.AdditionalContexts)) {
+		v := b.AdditionalContexts[name]
+		if !filepath.IsAbs(v) {
+			fmt.Fprintf(sum, "context %q %q\n", name, v)
+			continue
+		}
+		tree, err := h.tree(ctx, v, filepath.Join(v, ".dockerignore"))
+		if err != nil {
+			return "", fmt.Errorf("additional context %s: %w", name, err)
+		}
+		fmt.Fprintf(sum, "context %q tree %s\n", name, tree)
+	}
+	for _, s := range b.Secrets {
+		fmt.Fprintf(sum, "secret %q\n", s.ID)
+	}
+	for _, s := range b.SSH {
+		fmt.Fprintf(sum, "ssh %q\n", s.ID)
+	}
 	return hex.EncodeToString(sum.Sum(nil)), nil
+}
+
+// tree hashes a context folder once per folder and ignore file.
+func (h *buildHasher) tree(ctx context.Context, dir, ignoreFile string) (string, error) {
+	key := dir + "\x00" + ignoreFile
+	if h.trees == nil {
+		h.trees = map[string]treeResult{}
+	}
+	tr, ok := h.trees[key]
+	if !ok {
+		tr.sum, tr.err = hashTree(ctx, dir, ignoreFile)
+		h.trees[key] = tr
+	}
+	return tr.sum, tr.err
 }
 
 // hashTree hashes the files of a build context in path order: for each

@@ -199,6 +199,14 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 				scan.vars[k] = true
 			}
 		}
+		if s.Build != nil {
+			// a build secret's variable is read from the environment
+			for _, ref := range s.Build.Secrets {
+				if env := cp.Secrets[ref.Source].Environment; env != "" {
+					scan.vars[env] = true
+				}
+			}
+		}
 		for _, ef := range s.EnvFiles {
 			ok, err := f.may(ef.Path)
 			if err != nil {
@@ -387,15 +395,22 @@ func capVars(vars map[string]bool, opts LoadOptions) []string {
 
 // buildReadable checks a service's build context and Dockerfile against
 // the fence: they are read (hashed, sent to the engine) only when they
-// may be. A remote context reads nothing here.
+// may be. A remote context reads nothing here. So are the other files a
+// build reads or writes: named context folders, secret files, ssh keys
+// or sockets named by path, and local cache folders.
 func (f *fence) buildReadable(src *sources, s *Service) (bool, *Error) {
 	b := s.Build
-	if !filepath.IsAbs(b.Context) {
-		return true, nil
+	ok, e := f.buildFilesReadable(src, s)
+	if e != nil || !filepath.IsAbs(b.Context) {
+		return ok, e
 	}
-	ok, err := f.may(b.Context)
+	cok, err := f.may(b.Context)
 	if err != nil {
 		return false, src.errorAt([]string{"services", s.Name, "build", "context"}, err.Error(), err)
+	}
+	ok = ok && cok
+	if b.DockerfileInline != "" {
+		return ok, nil
 	}
 	df := b.Dockerfile
 	if !filepath.IsAbs(df) {
@@ -409,6 +424,55 @@ func (f *fence) buildReadable(src *sources, s *Service) (bool, *Error) {
 		return false, src.errorAt([]string{"services", s.Name, "build", "dockerfile"}, err.Error(), err)
 	}
 	return ok && dok, nil
+}
+
+// buildFilesReadable checks the files of a build beyond its context and
+// Dockerfile against the fence.
+func (f *fence) buildFilesReadable(src *sources, s *Service) (bool, *Error) {
+	b := s.Build
+	all := true
+	check := func(p string, field ...string) *Error {
+		ok, err := f.may(p)
+		if err != nil {
+			return src.errorAt(append([]string{"services", s.Name, "build"}, field...), err.Error(), err)
+		}
+		all = all && ok
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.AdditionalContexts)) {
+		if v := b.AdditionalContexts[name]; filepath.IsAbs(v) {
+			if e := check(v, "additional_contexts", name); e != nil {
+				return false, e
+			}
+		}
+	}
+	for _, sec := range b.Secrets {
+		if sec.File != "" {
+			if e := check(sec.File, "secrets"); e != nil {
+				return false, e
+			}
+		}
+	}
+	for _, k := range b.SSH {
+		if k.Path != "" {
+			if e := check(k.Path, "ssh"); e != nil {
+				return false, e
+			}
+		}
+	}
+	for _, caches := range []struct {
+		key  string
+		list []BuildCache
+	}{{"cache_from", b.CacheFrom}, {"cache_to", b.CacheTo}} {
+		for _, c := range caches.list {
+			if p := c.LocalPath(); p != "" {
+				if e := check(p, caches.key); e != nil {
+					return false, e
+				}
+			}
+		}
+	}
+	return all, nil
 }
 
 // mountsReadable checks a service's bind sources against the fence (a
@@ -667,6 +731,19 @@ func checkBuildContext(src *sources, s *Service) *Error {
 			msg = fmt.Sprintf("build context %q not found", displayPath(b.Context))
 		}
 		return src.errorAt([]string{"services", s.Name, "build", "context"}, msg, err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.AdditionalContexts)) {
+		v := b.AdditionalContexts[name]
+		if !filepath.IsAbs(v) {
+			continue
+		}
+		if fi, err := os.Stat(v); err != nil || !fi.IsDir() {
+			return src.errorAt([]string{"services", s.Name, "build", "additional_contexts", name},
+				fmt.Sprintf("additional context %s: %q is not a folder", name, displayPath(v)), err)
+		}
+	}
+	if b.DockerfileInline != "" {
+		return nil
 	}
 	df := b.Dockerfile
 	if !filepath.IsAbs(df) {

@@ -129,6 +129,7 @@ func (z *normalizer) service(cp *types.Project, s types.ServiceConfig) Service {
 		if b.Dockerfile == "" {
 			b.Dockerfile = "Dockerfile"
 		}
+		z.buildExtras(cp, s, b)
 		out.Build = b
 		if out.Image == "" {
 			// what Compose tags a built image with when the service names none

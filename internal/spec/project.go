@@ -234,11 +234,61 @@ type FileObject struct {
 
 // Build says how to build a service's image.
 type Build struct {
-	Context    string            `json:"context"`    // absolute path
-	Dockerfile string            `json:"dockerfile"` // relative to Context
-	Args       map[string]string `json:"args,omitempty"`
-	Target     string            `json:"target,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`
+	Context    string `json:"context"`    // absolute path
+	Dockerfile string `json:"dockerfile"` // relative to Context
+	// DockerfileInline is the Dockerfile itself when the Compose file
+	// writes it out (dockerfile_inline); Dockerfile is then not read.
+	DockerfileInline string            `json:"dockerfileInline,omitempty"`
+	Args             map[string]string `json:"args,omitempty"`
+	Target           string            `json:"target,omitempty"`
+	Labels           map[string]string `json:"labels,omitempty"`
+	// Network is the network of the build's RUN steps: "" (the
+	// builder's default), "none" or "host".
+	Network string `json:"network,omitempty"`
+	NoCache bool   `json:"noCache,omitempty"` // build every step again
+	Pull    bool   `json:"pull,omitempty"`    // look for newer base images
+	// CacheFrom and CacheTo are the build caches to read and write.
+	CacheFrom []BuildCache `json:"cacheFrom,omitempty"`
+	CacheTo   []BuildCache `json:"cacheTo,omitempty"`
+	// AdditionalContexts are named contexts (FROM name, COPY --from=name):
+	// an absolute folder, or docker-image://ref.
+	AdditionalContexts map[string]string `json:"additionalContexts,omitempty"`
+	Secrets            []BuildSecret     `json:"secrets,omitempty"` // sorted by ID
+	SSH                []BuildSSH        `json:"ssh,omitempty"`     // sorted by ID
+}
+
+// BuildCache is one cache_from or cache_to entry: its type (local,
+// inline, registry...) and attributes, a local cache's src or dest made
+// absolute.
+type BuildCache struct {
+	Type  string            `json:"type"`
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// BuildSecret is a secret a build's RUN --mount=type=secret,id=ID
+// reads: a file's content (File, absolute) or a variable's value (Env,
+// its name). The value is taken from the load's variables, never
+// serialised, printed or hashed: Value gives it to the builder.
+type BuildSecret struct {
+	ID   string `json:"id"`
+	File string `json:"file,omitempty"`
+	Env  string `json:"env,omitempty"`
+	// value is the variable's value; a pointer, so that printing a
+	// Build with %v shows an address, not the value.
+	value *secretValue
+}
+
+type secretValue struct {
+	v   string
+	set bool
+}
+
+// BuildSSH is an ssh agent a build's RUN --mount=type=ssh,id=ID uses:
+// Path empty is the user's agent ($SSH_AUTH_SOCK), else a key file or an
+// agent socket (absolute).
+type BuildSSH struct {
+	ID   string `json:"id"`
+	Path string `json:"path,omitempty"`
 }
 
 // Dependency conditions, as in Compose.

@@ -1,12 +1,14 @@
 // Command probe is the tiny static program the engine integration tests put
 // in a FROM scratch image: an HTTP server with a health endpoint, a health
-// check client, and a few one-shot behaviours.
+// check client, and a few one-shot behaviours (among them listing the keys
+// of an ssh agent).
 package main
 
 import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -15,6 +17,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 func main() {
@@ -70,6 +75,28 @@ func main() {
 		sort.Strings(names)
 		for _, n := range names {
 			fmt.Println("ls:", n)
+		}
+	case "ssh-keys":
+		// the keys of the ssh agent at arg 2, else $SSH_AUTH_SOCK
+		sock := arg(2)
+		if sock == "" {
+			sock = os.Getenv("SSH_AUTH_SOCK")
+		}
+		conn, err := net.Dial("unix", sock)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		keys, err := agent.NewClient(conn).List()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		for _, k := range keys {
+			pub, err := ssh.ParsePublicKey(k.Blob)
+			if err == nil {
+				fmt.Println("ssh-key:", ssh.FingerprintSHA256(pub))
+			}
 		}
 	default:
 		fmt.Fprintln(os.Stderr, "probe: unknown command", cmd)
