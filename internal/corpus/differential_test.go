@@ -22,15 +22,11 @@ import (
 // project, each with the reason. A project's expect.yaml adds its own
 // (differences:). Paths are patterns: '*' stands for one segment.
 var allowedDifferences = map[string]string{
-	"Config/Labels/com.docker.compose.config-hash":          "each tool hashes the configuration its own way; only the tool that wrote it reads it",
-	"Config/Labels/com.docker.compose.version":              "the version of the tool that created the container (berth for Berth)",
-	"Config/Labels/com.docker.compose.project.config_files": "Berth names the files of the environment's workspace, docker compose the ones it was given",
-	"Config/Labels/com.docker.compose.project.working_dir":  "the same: the folder each tool read the project from",
-	"Config/Labels/com.docker.compose.depends_on":           "docker compose writes the dependencies in its own order and spelling; Berth plans from the definition, not from this label",
-	"Config/Labels/com.docker.compose.image":                "docker compose records the image's digest here; Berth records it in dev.berth.image",
-	"Config/Labels/com.docker.compose.replace":              "docker compose records the container a recreate replaced",
-	"Config/Labels/dev.berth.*":                             "Berth's own labels (environment, definition, revision, managed, image)",
-	"HostConfig/VolumesFrom":                                "docker compose drops the :ro of volumes_from SERVICE:ro (the volumes are mounted read-write); Berth keeps it",
+	"Config/Labels/com.docker.compose.config-hash": "each tool hashes the configuration its own way; only the tool that wrote it reads it",
+	"Config/Labels/com.docker.compose.version":     "the version of the tool that created the container (berth for Berth)",
+	"Config/Labels/com.docker.compose.depends_on":  "docker compose writes the dependencies in its own order and spelling; Berth plans from the definition, not from this label",
+	"Config/Labels/dev.berth.*":                    "Berth's own labels (environment, definition, revision, managed, image)",
+	"HostConfig/VolumesFrom":                       "docker compose drops the :ro of volumes_from SERVICE:ro (the volumes are mounted read-write); Berth keeps it",
 }
 
 // volatile are the fields no two containers share (IDs, times, paths under
