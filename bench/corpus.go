@@ -13,13 +13,8 @@ import (
 // secrets, configs and health checks), berth against docker compose up -d
 // --wait, the tools alternating run by run.
 func benchCorpus(repo string) {
-	tmp, err := os.MkdirTemp("", "berth-bench-corpus-")
-	check(err)
+	tmp, bin := buildCLI(repo, "corpus")
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "berth")
-	build := exec.Command("go", "build", "-tags", "nogui", "-o", bin, ".")
-	build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
-	check(build.Run())
 	defs := filepath.Join(tmp, "defs")
 	check(os.MkdirAll(defs, 0o755))
 	const name = "web-stack"

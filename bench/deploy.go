@@ -13,13 +13,8 @@ import (
 // recreating that one container by hand with the docker CLI (stop, remove,
 // run, until it runs), in the same run, alternating.
 func benchDeploy(repo string) {
-	tmp, err := os.MkdirTemp("", "berth-bench-deploy-")
-	check(err)
+	tmp, bin := buildCLI(repo, "deploy")
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "berth")
-	build := exec.Command("go", "build", "-tags", "nogui", "-o", bin, ".")
-	build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
-	check(build.Run())
 
 	// A definitions repo with two revisions of a six-service definition:
 	// they differ in one service's environment.

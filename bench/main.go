@@ -155,13 +155,8 @@ func writeProject(dir string, n int) error {
 
 // benchUp: cold and no-op up of the example, berth against docker compose.
 func benchUp(repo string) {
-	tmp, err := os.MkdirTemp("", "berth-bench-up-")
-	check(err)
+	tmp, bin := buildCLI(repo, "up")
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "berth")
-	build := exec.Command("go", "build", "-tags", "nogui", "-o", bin, ".")
-	build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
-	check(build.Run())
 	defs := filepath.Join(tmp, "environments")
 	check(exec.Command("cp", "-a", filepath.Join(repo, "environments"), defs).Run())
 	shop := filepath.Join(defs, "shop")
@@ -229,6 +224,18 @@ func benchUp(repo string) {
 		bCold.Seconds(), cCold.Seconds(), ratio(bCold, cCold), verdict(ratio(bCold, cCold) <= 1.0))
 	fmt.Printf("  no-op up  berth %7.3f s   compose %7.3f s   ratio %.2fx   target <= 0.5x and <= 60 ms   %s\n",
 		bNoop.Seconds(), cNoop.Seconds(), ratio(bNoop, cNoop), verdict(ratio(bNoop, cNoop) <= 0.5 && bNoop <= 60*time.Millisecond))
+}
+
+// buildCLI builds the berth command line into a new temporary folder and
+// returns the folder (the caller removes it) and the binary's path.
+func buildCLI(repo, section string) (tmp, bin string) {
+	tmp, err := os.MkdirTemp("", "berth-bench-"+section+"-")
+	check(err)
+	bin = filepath.Join(tmp, "berth")
+	build := exec.Command("go", "build", "-tags", "nogui", "-o", bin, ".")
+	build.Dir, build.Stdout, build.Stderr = repo, os.Stderr, os.Stderr
+	check(build.Run())
+	return tmp, bin
 }
 
 func run(env []string, name string, args ...string) error {

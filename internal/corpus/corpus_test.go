@@ -99,11 +99,21 @@ type File struct {
 	GID     *int   `yaml:"gid"`
 }
 
-// Exec is a command whose output must contain Want.
+// Exec is a command that must exit 0 with Want in its output (or, with
+// Exact, with exactly Want as its output, blanks around it aside).
 type Exec struct {
 	Service string   `yaml:"service"`
 	Cmd     []string `yaml:"cmd"`
 	Want    string   `yaml:"want"`
+	Exact   bool     `yaml:"exact"`
+}
+
+// matches says whether a command's output is what x wants.
+func (x Exec) matches(out, want string) bool {
+	if x.Exact {
+		return strings.TrimSpace(out) == want
+	}
+	return strings.Contains(out, want)
 }
 
 // HTTP is a GET on a published port whose body must contain Want.
@@ -330,9 +340,9 @@ func (p *project) check(exp Expect) {
 		// A server may still be starting: wait for the answer, with a deadline.
 		waitFor(t, 2*time.Minute, func() bool {
 			out, err = exec.Command("docker", append([]string{"exec", ids[x.Service]}, expandList(x.Cmd, expand)...)...).CombinedOutput()
-			return err == nil && strings.Contains(string(out), expand(x.Want))
+			return err == nil && x.matches(string(out), expand(x.Want))
 		})
-		if err != nil || !strings.Contains(string(out), expand(x.Want)) {
+		if err != nil || !x.matches(string(out), expand(x.Want)) {
 			t.Errorf("service %s: %v: %v: %s; want %q in the output", x.Service, x.Cmd, err, out, x.Want)
 		}
 	}

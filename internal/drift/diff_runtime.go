@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -121,7 +122,7 @@ func (d *differ) runtime(s *spec.Service, c *Container, compare func(path string
 	}
 	published := map[string]bool{}
 	for _, p := range s.Ports {
-		published[fmt.Sprintf("%d/%s", p.ContainerPort, cmpOr(p.Protocol, "tcp"))] = true
+		published[fmt.Sprintf("%d/%s", p.ContainerPort, cmp.Or(p.Protocol, "tcp"))] = true
 	}
 	var want, live []string
 	for _, e := range s.Expose {
@@ -210,11 +211,4 @@ func withoutLabelDisable(opts []string, s *spec.Service) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -63,10 +63,9 @@ func volumeHash(v Volume) string {
 	return objectHash(struct {
 		Driver     string            `json:"driver,omitempty"`
 		External   bool              `json:"external,omitempty"`
-		Internal   bool              `json:"internal,omitempty"`
 		Labels     map[string]string `json:"labels,omitempty"`
 		DriverOpts map[string]string `json:"driverOpts,omitempty"`
-	}{v.Driver, v.External, false, v.Labels, v.DriverOpts})
+	}{v.Driver, v.External, v.Labels, v.DriverOpts})
 }
 
 // buildHasher computes build hashes, hashing each context tree once even

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"path"
@@ -16,9 +17,6 @@ import (
 // devices, limits, DNS, logging, resources, secrets and configs.
 func (z *normalizer) runtime(cp *types.Project, s types.ServiceConfig, out *Service) {
 	out.NetworkMode = s.NetworkMode
-	if s.Net != "" && out.NetworkMode == "" {
-		out.NetworkMode = s.Net // the version 1 spelling
-	}
 	out.Pid, out.Ipc, out.Uts, out.UsernsMode, out.Cgroup = s.Pid, s.Ipc, s.Uts, s.UserNSMode, s.Cgroup
 	for _, ns := range []struct{ key, val string }{
 		{"network_mode", out.NetworkMode}, {"pid", out.Pid}, {"ipc", out.Ipc}, {"uts", out.Uts}, {"cgroup", out.Cgroup},
@@ -49,7 +47,7 @@ func (z *normalizer) runtime(cp *types.Project, s types.ServiceConfig, out *Serv
 			z.errService(s.Name, []string{"links"}, fmt.Sprintf("link %q names service %q, which is not enabled", l, svc))
 			continue
 		}
-		out.Links = append(out.Links, svc+":"+cmpOr(alias, svc))
+		out.Links = append(out.Links, svc+":"+cmp.Or(alias, svc))
 	}
 	sort.Strings(out.Links)
 	for _, v := range s.VolumesFrom {
@@ -74,7 +72,7 @@ func (z *normalizer) runtime(cp *types.Project, s types.ServiceConfig, out *Serv
 
 	out.ShmSize = int64(s.ShmSize)
 	for _, d := range s.Devices {
-		dev := Device{Source: d.Source, Target: cmpOr(d.Target, d.Source), Permissions: d.Permissions}
+		dev := Device{Source: d.Source, Target: cmp.Or(d.Target, d.Source), Permissions: d.Permissions}
 		if dev.Permissions == "" {
 			dev.Permissions = "rwm"
 		}
@@ -110,7 +108,7 @@ func (z *normalizer) runtime(cp *types.Project, s types.ServiceConfig, out *Serv
 	}
 	for _, e := range s.Expose {
 		port, proto, _ := strings.Cut(e, "/")
-		out.Expose = append(out.Expose, port+"/"+strings.ToLower(cmpOr(proto, "tcp")))
+		out.Expose = append(out.Expose, port+"/"+strings.ToLower(cmp.Or(proto, "tcp")))
 	}
 	sort.Strings(out.Expose)
 	out.Expose = slices.Compact(out.Expose)
@@ -306,11 +304,4 @@ func fileObjects[M ~map[string]O, O any](m M, used map[string]bool, conv func(O)
 		out = append(out, fo)
 	}
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
