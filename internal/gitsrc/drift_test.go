@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -167,10 +168,15 @@ func TestChangesKeepsHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Changes hashes files on two goroutines: the list of reads is
+	// guarded, or two reads at once could lose one.
+	var mu sync.Mutex
 	var reads []string
 	readHash = func(name string, size int64) (plumbing.Hash, error) {
 		rel, _ := filepath.Rel(ws.Dir, name)
+		mu.Lock()
 		reads = append(reads, filepath.ToSlash(rel))
+		mu.Unlock()
 		return fileHash(name, size)
 	}
 	changes := func() string {
