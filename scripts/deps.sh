@@ -29,6 +29,7 @@ if [ "$what" = all ]; then
     xvfb xauth x11-utils xdotool imagemagick   # the desktop smoke test and screenshots
     chromium                     # browser tests (playwright-core drives it)
     shellcheck                   # make lint: the shell scripts
+    gnome-keyring dbus-daemon    # the secret store's keyring tests: a real Secret Service on a session bus
   )
 fi
 missing=()

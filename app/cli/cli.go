@@ -16,6 +16,7 @@ import (
 
 	"github.com/berthdev/berth/app/root"
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/secret"
 )
 
 // Exit codes, documented in the README.
@@ -69,6 +70,9 @@ func Main(args []string) int {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Every value of a stored secret Berth reads is masked in what it
+	// prints, whatever prints it (container logs too).
+	stdout, stderr = secret.RedactWriter(stdout), secret.RedactWriter(stderr)
 	a := &app{stdout: stdout, stderr: stderr}
 	cmd := a.rootCommand()
 	cmd.SetArgs(args)
@@ -149,8 +153,9 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	cmd.AddCommand(a.notesCommand())
 	cmd.AddCommand(a.driftCommands()...)
 	cmd.AddCommand(a.gcCommand())
-	cmd.AddCommand(a.trustCommand()) // trust.go
-	cmd.AddCommand(a.dbCommand())    // db.go
+	cmd.AddCommand(a.trustCommand())  // trust.go
+	cmd.AddCommand(a.secretCommand()) // secret.go
+	cmd.AddCommand(a.dbCommand())     // db.go
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -71,14 +72,37 @@ func (a *app) lsCommand() *cobra.Command {
 	}
 }
 
+// loadFlags are up's and plan's --variant and --profile.
+type loadFlags struct {
+	variant  string
+	profiles []string
+}
+
+func (f *loadFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.variant, "variant", "", "run this variant of the definition (berth.yaml variants:; \"\" for none; default: the one the environment runs)")
+	cmd.Flags().StringSliceVar(&f.profiles, "profile", nil, "enable this Compose profile on top of the definition's (repeat for more; kept for the next up)")
+}
+
+func (f *loadFlags) apply(cmd *cobra.Command, req *core.UpRequest) {
+	if cmd.Flags().Changed("variant") {
+		req.Variant = &f.variant
+	}
+	if cmd.Flags().Changed("profile") {
+		req.Profiles = append([]string{}, f.profiles...)
+	}
+}
+
 func (a *app) planCommand() *cobra.Command {
 	var as string
+	var lf loadFlags
 	cmd := &cobra.Command{
 		Use:   "plan ENV",
 		Short: "Show what up would do, each operation with its cause",
 		Args:  exactArgs(1, "an environment or definition name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := a.berth.Plan(cmd.Context(), upRequest(args[0], as))
+			req := upRequest(args[0], as)
+			lf.apply(cmd, &req)
+			res, err := a.berth.Plan(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
@@ -92,6 +116,7 @@ func (a *app) planCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "plan a copy of definition ENV under this environment name")
+	lf.add(cmd)
 	return cmd
 }
 
@@ -104,6 +129,7 @@ func upRequest(name, as string) core.UpRequest {
 
 func (a *app) upCommand() *cobra.Command {
 	var as string
+	var lf loadFlags
 	var noWait bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -117,6 +143,7 @@ If up fails on an environment that did not exist, what it created is removed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			req := upRequest(args[0], as)
 			req.Wait, req.WaitTimeout = !noWait, timeout
+			lf.apply(cmd, &req)
 			pr := a.progress(req.Env)
 			res, err := a.berth.Up(cmd.Context(), req, pr.event)
 			pr.close()
@@ -144,6 +171,7 @@ If up fails on an environment that did not exist, what it created is removed.`,
 	cmd.Flags().StringVar(&as, "as", "", "bring definition ENV up as a separate environment with this name")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "return once containers are started, without waiting for health")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for services to be running and healthy")
+	lf.add(cmd)
 	return cmd
 }
 
@@ -327,6 +355,9 @@ func (a *app) printJSONLine(v any) {
 }
 
 func isTerminal(w any) bool {
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		w = u.Unwrap()
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

@@ -45,7 +45,7 @@ func (a *app) revisionsCommand() *cobra.Command {
 }
 
 func (a *app) deployCommand() *cobra.Command {
-	var as string
+	var as, variant string
 	var yes bool
 	cmd := &cobra.Command{
 		Use:   "deploy ENV [REV]",
@@ -68,6 +68,9 @@ good revision on its own. Every deploy is recorded (berth history).`,
 			if as != "" {
 				req.Env, req.Definition = as, args[0]
 			}
+			if cmd.Flags().Changed("variant") {
+				req.Variant = &variant
+			}
 			if len(args) == 2 {
 				req.Rev = args[1]
 			}
@@ -79,6 +82,7 @@ good revision on its own. Every deploy is recorded (berth history).`,
 	}
 	cmd.Flags().StringVar(&as, "as", "", "deploy definition ENV as a separate environment with this name")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "apply a plan that removes or replaces containers without asking")
+	cmd.Flags().StringVar(&variant, "variant", "", "switch the environment to this variant of its definition (\"\" for none; default: the one it runs)")
 	return cmd
 }
 

@@ -63,7 +63,8 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	r.repo.auth = repoAuth(saved, getenv)
 	opts = append(opts, core.WithRevisions(r.repo), core.WithFetch(r.repo, r.fetchEvery), core.WithNotes(&notesAdapter{repo: r.repo, wanted: r.notesWanted}))
 	opts = append(opts, core.WithWorkspaces(workspaces{dataDir: dataDir, err: err}, r.store, r.keepDays, logf))
-	opts = append(opts, core.WithTrust(r.trustSettings(dataDir, lookupenv))) // trust.go
+	opts = append(opts, core.WithTrust(r.trustSettings(dataDir, lookupenv)))                                                                       // trust.go
+	opts = append(opts, core.WithSecrets(lazySecrets{&secretStore{dataDir: dataDir, dirErr: err, getenv: getenv}}), core.WithEnvSettings(r.store)) // secrets.go
 	r.core = core.New(r.src.get, r.defs, opts...)
 	return r
 }

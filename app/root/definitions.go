@@ -47,6 +47,15 @@ func (d *definitions) List(ctx context.Context) ([]core.Definition, error) {
 		if i.Err != nil {
 			def.Error = i.Err.Error()
 		}
+		if m := i.Manifest; m != nil {
+			for _, v := range m.VariantNames() {
+				def.Variants = append(def.Variants, core.VariantInfo{Name: v, Description: m.Variants[v].Description})
+			}
+			for _, sc := range m.Secrets {
+				def.Secrets = append(def.Secrets, core.SecretStatus{Scope: "definition", Owner: i.Name, Name: sc.Name,
+					Description: sc.Description, Declared: true, Required: sc.IsRequired()})
+			}
+		}
 		out = append(out, def)
 	}
 	return out, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -225,4 +226,47 @@ func deployments(ds []store.Deployment) []core.Deployment {
 			SnapshotIDs: d.SnapshotIDs, Detail: d.Detail}
 	}
 	return out
+}
+
+// EnvSettings is what the store keeps of an environment.
+func (a *storeAdapter) EnvSettings(ctx context.Context, env string) (core.EnvSettings, error) {
+	s, err := a.existing()
+	if err != nil || s == nil {
+		return core.EnvSettings{}, err
+	}
+	es, err := s.EnvSettings(ctx, env)
+	if err != nil {
+		return core.EnvSettings{}, err
+	}
+	out := core.EnvSettings{Variant: es.Variant, Profiles: es.Profiles}
+	if len(es.Ports) > 0 {
+		if err := json.Unmarshal(es.Ports, &out.Ports); err != nil {
+			return out, fmt.Errorf("settings of %s: ports: %w", env, err)
+		}
+	}
+	return out, nil
+}
+
+// SaveEnvSettings keeps an environment's settings.
+func (a *storeAdapter) SaveEnvSettings(ctx context.Context, env string, es core.EnvSettings) error {
+	s, err := a.get()
+	if err != nil {
+		return err
+	}
+	out := store.EnvSettings{Variant: es.Variant, Profiles: es.Profiles}
+	if len(es.Ports) > 0 {
+		if out.Ports, err = json.Marshal(es.Ports); err != nil {
+			return err
+		}
+	}
+	return s.SaveEnvSettings(ctx, env, out)
+}
+
+// ForgetEnvSettings drops an environment's settings.
+func (a *storeAdapter) ForgetEnvSettings(ctx context.Context, env string) error {
+	s, err := a.existing()
+	if err != nil || s == nil {
+		return err
+	}
+	return s.ForgetEnvSettings(ctx, env)
 }

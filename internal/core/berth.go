@@ -25,6 +25,7 @@ import (
 
 	"github.com/berthdev/berth/internal/failpoint"
 	"github.com/berthdev/berth/internal/reconcile"
+	"github.com/berthdev/berth/internal/secret"
 	"github.com/berthdev/berth/internal/spec"
 )
 
@@ -67,6 +68,9 @@ type Berth struct {
 	dbs         DatabaseSource  // nil: no database clones (db.go)
 	snaps       SnapshotCatalog // nil: snapshots are not catalogued
 	deploySnaps string          // when deploys snapshot first (db.go)
+
+	secrets     secret.Store     // nil: no secrets are stored (secrets.go)
+	envSettings EnvSettingsStore // nil: nothing kept between ups (secrets.go)
 }
 
 // New returns the core API over the given adapters.
@@ -199,6 +203,8 @@ type prepared struct {
 	p    *spec.Project
 	o    reconcile.Observed
 	plan reconcile.Plan
+	// settings are what the environment keeps once the up succeeds.
+	settings EnvSettings
 }
 
 func (b *Berth) prepare(ctx context.Context, req UpRequest) (*prepared, error) {
@@ -217,6 +223,10 @@ func (b *Berth) prepare(ctx context.Context, req UpRequest) (*prepared, error) {
 		}
 		def = definitionOf(o, req.Env)
 	}
+	kept := b.settingsOf(ctx, req.Env)
+	ctx = req.loadContext(ctx, kept)
+	settings := kept
+	settings.Variant, settings.Profiles = b.variantFor(ctx, req.Env)
 	l, err := b.loadTrusted(ctx, req.Env, def, nil)
 	if err != nil {
 		return nil, err
@@ -230,7 +240,7 @@ func (b *Berth) prepare(ctx context.Context, req UpRequest) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{e: e, p: p, o: o, plan: plan}, nil
+	return &prepared{e: e, p: p, o: o, plan: plan, settings: settings}, nil
 }
 
 // Up brings an environment to its desired state. If it fails on an
@@ -270,6 +280,11 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 	out := outcome(err, digests)
 	if ferr := b.finish(ctx, id, out); ferr != nil && err == nil {
 		err = ferr
+	}
+	if err == nil && b.envSettings != nil {
+		if serr := b.envSettings.SaveEnvSettings(ctx, p.Name, pr.settings); serr != nil {
+			err = fmt.Errorf("%s is up, but its settings were not kept: %w", p.Name, serr)
+		}
 	}
 	b.note(ctx, Deployment{ID: id, Kind: KindUp, Env: p.Name, Definition: p.Definition, Revision: p.Revision}, out.Status, emit)
 	return res, err
@@ -349,6 +364,12 @@ func (b *Berth) Down(ctx context.Context, req DownRequest, emit Emit) (*Result, 
 	err = e.Apply(ctx, &spec.Project{Name: req.Env}, plan, ApplyOptions{}, progressTo(req.Env, emit))
 	if ferr := b.finish(ctx, id, outcome(err, nil)); ferr != nil && err == nil {
 		err = ferr
+	}
+	// An environment removed with its data is gone: what it kept (its
+	// variant, its moved ports) goes too. Without --volumes the next up
+	// brings it back as it was.
+	if err == nil && req.Volumes && b.envSettings != nil {
+		err = b.envSettings.ForgetEnvSettings(ctx, req.Env)
 	}
 	return &Result{Env: req.Env, Plan: plan, Duration: b.now().Sub(start)}, err
 }

@@ -53,9 +53,13 @@ func (b *Berth) Deploy(ctx context.Context, req DeployRequest, confirm Confirm, 
 		return nil, err
 	}
 	def := b.definitionFor(ctx, req.Env, req.Definition)
+	ctx, settings := b.deployContext(ctx, req)
 	res, err := b.run(ctx, e, job{kind: KindDeploy, env: req.Env, def: def, rev: rev, yes: req.Yes, settle: len(interrupted) > 0}, confirm, emit)
 	if res != nil {
 		res.Interrupted = recordIDs(interrupted)
+	}
+	if err == nil && req.Variant != nil && b.envSettings != nil {
+		err = b.envSettings.SaveEnvSettings(ctx, req.Env, settings)
 	}
 	return res, err
 }
@@ -256,6 +260,7 @@ func (b *Berth) PlanDeploy(ctx context.Context, req DeployRequest) (*DeployPlan,
 	if err != nil {
 		return nil, err
 	}
+	ctx, _ = b.deployContext(ctx, req)
 	return b.planAt(ctx, KindDeploy, req.Env, b.definitionFor(ctx, req.Env, req.Definition), rev)
 }
 

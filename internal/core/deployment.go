@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"time"
@@ -134,6 +135,21 @@ type DeployRequest struct {
 	Definition string // default: the environment's, else Env
 	Rev        string // default: the tracked branch's head
 	Yes        bool   // apply a destructive plan without asking
+	// Variant, when set, switches the environment to this variant of its
+	// definition ("" for none); nil keeps its own.
+	Variant *string
+}
+
+// loadContext is ctx asking for req's variant, and the settings the
+// environment keeps once it succeeds.
+func (b *Berth) deployContext(ctx context.Context, req DeployRequest) (context.Context, EnvSettings) {
+	kept := b.settingsOf(ctx, req.Env)
+	if req.Variant == nil {
+		return ctx, kept
+	}
+	ctx = UpRequest{Variant: req.Variant}.loadContext(ctx, kept)
+	kept.Variant = *req.Variant
+	return ctx, kept
 }
 
 // RollbackRequest asks to take an environment back to an earlier revision.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"time"
 
 	"github.com/berthdev/berth/internal/reconcile"
@@ -41,6 +42,17 @@ type Definition struct {
 	Description string `json:"description,omitempty"`
 	Dir         string `json:"dir"`
 	Error       string `json:"error,omitempty"` // why it cannot be loaded
+	// Variants are the manifest's variants, sorted by name.
+	Variants []VariantInfo `json:"variants,omitempty"`
+	// Secrets are the secrets the manifest declares (Set is filled in by
+	// List when a secret store is there).
+	Secrets []SecretStatus `json:"secrets,omitempty"`
+}
+
+// VariantInfo names one variant of a definition.
+type VariantInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
 }
 
 // Environment is one environment on the target.
@@ -114,6 +126,28 @@ type UpRequest struct {
 	Wait       bool // wait for running and healthy, like compose up --wait
 	// WaitTimeout bounds the wait (0: 5 minutes).
 	WaitTimeout time.Duration
+	// Variant, when set, is the definition's variant to run ("" for
+	// none); nil keeps the environment's (none for a new one).
+	Variant *string
+	// Profiles, when set, are Compose profiles to enable on top of the
+	// definition's; nil keeps the environment's.
+	Profiles []string
+}
+
+// loadContext is ctx asking the loads of req for its variant and
+// profiles, where it names them.
+func (req UpRequest) loadContext(ctx context.Context, kept EnvSettings) context.Context {
+	if req.Variant == nil && req.Profiles == nil {
+		return ctx
+	}
+	variant, profiles := kept.Variant, kept.Profiles
+	if req.Variant != nil {
+		variant = *req.Variant
+	}
+	if req.Profiles != nil {
+		profiles = req.Profiles
+	}
+	return withLoadAs(ctx, variant, profiles)
 }
 
 // Result is what an operation did.

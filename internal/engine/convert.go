@@ -289,6 +289,9 @@ func projectLabels(p *spec.Project) map[string]string {
 	if p.Revision != "" {
 		l[reconcile.LabelRevision] = p.Revision
 	}
+	if p.Variant != "" {
+		l[reconcile.LabelVariant] = p.Variant
+	}
 	return l
 }
 

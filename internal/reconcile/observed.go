@@ -26,6 +26,7 @@ const (
 	LabelEnvironment = "dev.berth.environment"
 	LabelDefinition  = "dev.berth.definition"
 	LabelRevision    = "dev.berth.revision"
+	LabelVariant     = "dev.berth.variant"
 	LabelBuildHash   = "dev.berth.build-hash"
 	LabelObjectHash  = "dev.berth.config-hash" // on networks and volumes
 )

@@ -56,6 +56,12 @@ type LoadOptions struct {
 	// plain hash of a short password could be checked against guesses.
 	// nil: plain SHA-256 (tests and benchmarks).
 	DigestKey []byte
+	// Variant names one of the manifest's variants ("": none).
+	Variant string
+	// Secret looks up a secret the manifest declares (nil: none is set).
+	// Its values win over every other source of a variable; a required
+	// one that is not set refuses the load (*MissingSecretsError).
+	Secret func(name string) (value string, ok bool, err error)
 }
 
 // LoadDefinition reads the definition in dir (berth.yaml and its Compose
@@ -74,8 +80,13 @@ func LoadDefinition(ctx context.Context, dir string, opts LoadOptions) (*Project
 
 // interpolationEnv is what compose-go interpolates with: the granted host
 // variables, then the explicit ones over them; reserved names never.
-func interpolationEnv(opts LoadOptions) map[string]string {
+func interpolationEnv(opts LoadOptions, variant *Variant, secrets map[string]string) map[string]string {
 	env := map[string]string{}
+	if variant != nil {
+		for k, v := range variant.Environment {
+			env[k] = v
+		}
+	}
 	for k, v := range opts.HostEnv {
 		if !reservedVar(k) && !containsString(opts.Reserved, k) {
 			env[k] = v
@@ -84,7 +95,58 @@ func interpolationEnv(opts LoadOptions) map[string]string {
 	for k, v := range opts.Environment {
 		env[k] = v
 	}
+	for k, v := range secrets {
+		env[k] = v
+	}
 	return env
+}
+
+// withVariant is m with the variant's Compose files after its own and its
+// database sources in place; m itself is not changed.
+func (m *Manifest) withVariant(name string, v *Variant, f *fence) (*Manifest, error) {
+	if v == nil {
+		return m, nil
+	}
+	files, err := m.variantFiles(name, v, f)
+	if err != nil {
+		return nil, err
+	}
+	out := *m
+	out.ComposeFiles = append(slices.Clone(m.ComposeFiles), files...)
+	out.Databases = slices.Clone(m.Databases)
+	for i, db := range out.Databases {
+		if src, ok := v.Databases[db.Service]; ok {
+			out.Databases[i].Source = src
+		}
+	}
+	return &out, nil
+}
+
+// secretValues looks up the manifest's secrets: the values of those set,
+// or a *MissingSecretsError naming the required ones that are not.
+func secretValues(m *Manifest, env string, lookup func(string) (string, bool, error)) (map[string]string, error) {
+	out := map[string]string{}
+	var missing []ManifestSecret
+	for _, s := range m.Secrets {
+		var v string
+		var ok bool
+		if lookup != nil {
+			var err error
+			if v, ok, err = lookup(s.Name); err != nil {
+				return nil, fmt.Errorf("secret %s: %w", s.Name, err)
+			}
+		}
+		switch {
+		case ok:
+			out[s.Name] = v
+		case s.IsRequired():
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, &MissingSecretsError{Definition: filepath.Base(m.Dir), Env: env, Missing: missing}
+	}
+	return out, nil
 }
 
 // LoadManifest is LoadDefinition for a manifest already read.
@@ -106,8 +168,22 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	if err := ValidateName(name); err != nil {
 		return nil, fmt.Errorf("environment name: %w", err)
 	}
-	profiles := mergeProfiles(m.Profiles, opts.Profiles)
+	variant, err := m.Variant(opts.Variant)
+	if err != nil {
+		return nil, err
+	}
 	f := newFence(m.Dir, opts.Granted, opts.Forbid)
+	if m, err = m.withVariant(opts.Variant, variant, f); err != nil {
+		return nil, err
+	}
+	profiles := mergeProfiles(m.Profiles, opts.Profiles)
+	if variant != nil {
+		profiles = mergeProfiles(profiles, variant.Profiles)
+	}
+	secrets, err := secretValues(m, name, opts.Secret)
+	if err != nil {
+		return nil, err
+	}
 	for _, cf := range m.ComposeFiles {
 		if e := f.own(cf, "Compose file"); e != nil {
 			return nil, e
@@ -133,7 +209,16 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 			return nil, sf.fatal
 		}
 	}
-	env := interpolationEnv(opts)
+	env := interpolationEnv(opts, variant, secrets)
+	provided := map[string]bool{}
+	for k := range secrets {
+		provided[k] = true
+	}
+	if variant != nil {
+		for k := range variant.Environment {
+			provided[k] = true
+		}
+	}
 	scan := &refScan{f: f, env: withDotEnv(m.Dir, env), vars: map[string]bool{}, visited: map[string]bool{}}
 	for _, sf := range src.files {
 		scan.file(sf, m.Dir, 0, true)
@@ -153,11 +238,11 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	}
 	base := &Project{HostEnv: hostEnv, Name: name, Definition: filepath.Base(m.Dir), Description: m.Description, Dir: m.Dir,
 		ComposeFiles: append([]string{}, m.ComposeFiles...), Revision: opts.Revision, Profiles: profiles,
-		Health: m.Health, Drift: m.Drift, Services: []Service{}, Networks: []Network{}, Volumes: []Volume{}}
+		Health: m.Health, Drift: m.Drift, Variant: opts.Variant, SecretNames: slices.Sorted(maps.Keys(secrets)), Services: []Service{}, Networks: []Network{}, Volumes: []Volume{}}
 	if len(f.blocked) > 0 {
 		// An include or extends leads outside and is not granted: compose-go
 		// would read it, so nothing more is loaded.
-		caps.envCapabilities(capVars(scan.vars, opts))
+		caps.envCapabilities(capVars(scan.vars, opts, provided))
 		base.Capabilities = caps.list()
 		base.Blocked = f.blocked
 		return base, nil
@@ -239,7 +324,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	}
 	caps.serviceCapabilities(cp, f)
 	caps.resourceCapabilities(cp, f)
-	caps.envCapabilities(capVars(scan.vars, opts))
+	caps.envCapabilities(capVars(scan.vars, opts, provided))
 	if readable {
 		if cp, err = cp.WithServicesEnvironmentResolved(false); err == nil {
 			cp, err = cp.WithServicesLabelsResolved(false)
@@ -261,6 +346,8 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	p.Profiles = base.Profiles
 	p.Health = base.Health
 	p.Drift = base.Drift
+	p.Variant = base.Variant
+	p.SecretNames = base.SecretNames
 
 	errs := z.errs
 	errs = append(errs, checkManifestRefs(m, cp)...)
@@ -382,10 +469,10 @@ func withDotEnv(dir string, env map[string]string) map[string]string {
 // capVars are the variables a definition reads from the user's
 // environment: those it interpolates or takes by name, less those the
 // load's explicit values (local settings) provide.
-func capVars(vars map[string]bool, opts LoadOptions) []string {
+func capVars(vars map[string]bool, opts LoadOptions, provided map[string]bool) []string {
 	var out []string
 	for _, v := range sortedVars(vars) {
-		if _, set := opts.Environment[v]; set {
+		if _, set := opts.Environment[v]; set || provided[v] {
 			continue
 		}
 		out = append(out, v)

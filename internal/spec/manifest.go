@@ -102,6 +102,18 @@ type Manifest struct {
 	Databases []ManifestDatabase `yaml:"databases,omitempty" json:"databases,omitempty"`
 	Health    *HealthSettings    `yaml:"health,omitempty" json:"health,omitempty"`
 	Drift     *DriftSettings     `yaml:"drift,omitempty" json:"drift,omitempty"`
+	// Secrets are the values the definition needs that never enter Git:
+	// each is set per user (berth secret set) and interpolated like a
+	// variable, or read by a Compose secret's environment source.
+	Secrets []ManifestSecret `yaml:"secrets,omitempty" json:"secrets,omitempty"`
+	// Local are files kept out of Git (an .env, an env_file) that deploy
+	// carries from the user's checkout into the revision's workspace.
+	Local []string `yaml:"local,omitempty" json:"local,omitempty"`
+	// Variants are named ways to run the definition (dev, review...).
+	Variants map[string]Variant `yaml:"variants,omitempty" json:"variants,omitempty"`
+	// Ports say which published host ports stay as written even when
+	// they are taken (by default a taken one moves to a free port).
+	Ports *PortSettings `yaml:"ports,omitempty" json:"ports,omitempty"`
 
 	// Path is the absolute path of the berth.yaml file.
 	Path string `yaml:"-" json:"-"`
@@ -113,6 +125,49 @@ type Manifest struct {
 
 	lines map[string]int // field → line, for errors found after parsing
 }
+
+// ManifestSecret declares a secret the definition needs.
+type ManifestSecret struct {
+	Name        string `yaml:"name" json:"name"`
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Required (the default) refuses up and deploy while it is not set.
+	Required *bool `yaml:"required,omitempty" json:"required,omitempty"`
+}
+
+// IsRequired says whether up and deploy refuse to run without it.
+func (s ManifestSecret) IsRequired() bool { return s.Required == nil || *s.Required }
+
+// Variant is one named way to run a definition: more Compose files,
+// profiles, variable values and database sources on top of it.
+type Variant struct {
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Compose are more Compose files, read after the definition's.
+	Compose  []string `yaml:"compose,omitempty" json:"compose,omitempty"`
+	Profiles []string `yaml:"profiles,omitempty" json:"profiles,omitempty"`
+	// Environment are variable values, over the definition's .env and
+	// under what the user sets.
+	Environment map[string]string `yaml:"environment,omitempty" json:"environment,omitempty"`
+	// Databases replace the source of a database, by service.
+	Databases map[string]*DatabaseSource `yaml:"databases,omitempty" json:"databases,omitempty"`
+}
+
+// PortSettings pin published host ports.
+type PortSettings struct {
+	// Pin lists services ("web") or single published ports
+	// ("web:8080") that never move: up fails when one is taken.
+	Pin []string `yaml:"pin,omitempty" json:"pin,omitempty"`
+}
+
+// Pinned says whether service's published host port is pinned.
+func (p *PortSettings) Pinned(service string, hostPort string) bool {
+	if p == nil {
+		return false
+	}
+	return slices.Contains(p.Pin, service) || slices.Contains(p.Pin, service+":"+hostPort)
+}
+
+// VariantNames are the manifest's variants, sorted.
+func (m *Manifest) VariantNames() []string { return slices.Sorted(maps.Keys(m.Variants)) }
 
 // ManifestDatabase says that a service holds a database, where the data
 // of a new environment's copy comes from and which volume holds it.
@@ -399,6 +454,7 @@ func (m *Manifest) validate(d *decoder, root *yaml.Node) {
 			validateSource(d, f+".source", db.Source)
 		}
 	}
+	m.validateLocal(d)
 	if m.Health != nil {
 		if _, ok := d.lines["health.timeout"]; ok && m.Health.Timeout <= 0 {
 			d.errorf(d.lines["health.timeout"], "health.timeout", "must be a positive duration such as 90s or 2m")
@@ -684,6 +740,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, field string) {
 		return
 	}
 	switch v.Kind() {
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.errorf(n.Line, field, "must be true or false, not %s", kindName(n))
+			return
+		}
+		v.SetBool(strings.EqualFold(n.Value, "true"))
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			d.errorf(n.Line, field, "must be a string, not %s", kindName(n))

@@ -24,6 +24,10 @@ type Project struct {
 	Profiles []string `json:"profiles,omitempty"`
 	// Description is the manifest's description.
 	Description string `json:"description,omitempty"`
+	// Variant is the manifest's variant it was loaded as ("": none).
+	Variant string `json:"variant,omitempty"`
+	// SecretNames are the stored secrets the load used (names only).
+	SecretNames []string `json:"secretNames,omitempty"`
 
 	Services []Service `json:"services"` // sorted by name
 	Networks []Network `json:"networks"` // sorted by key

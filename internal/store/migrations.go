@@ -80,4 +80,13 @@ var migrations = []string{
 	// 4: what a database operation did (service, source, snapshot,
 	// strategy), as JSON, beside the plan of the others.
 	`ALTER TABLE deployments ADD COLUMN detail TEXT;`,
+	// 5: what an environment keeps from one up to the next: its variant,
+	// the profiles asked for, and where its published ports were moved
+	// (JSON).
+	`CREATE TABLE env_settings (
+		env      TEXT PRIMARY KEY,
+		variant  TEXT NOT NULL DEFAULT '',
+		profiles TEXT,
+		ports    TEXT
+	);`,
 }

@@ -144,6 +144,8 @@ export interface WireDefinition {
   description?: string
   dir: string
   error?: string
+  variants?: WireVariantInfo[]
+  secrets?: WireSecretStatus[]
 }
 /** core.DeployPlan */
 export interface WireDeployPlan {
@@ -311,6 +313,16 @@ export interface WireRevisionEntry {
   definitionTree?: string
   deployed?: boolean
 }
+/** core.SecretStatus */
+export interface WireSecretStatus {
+  scope: string
+  owner: string
+  name: string
+  description?: string
+  declared: boolean
+  required: boolean
+  set: boolean
+}
 /** core.Service */
 export interface WireService {
   name: string
@@ -391,6 +403,11 @@ export interface WireUpstream {
   branch: string
   head: WireRevision
   behind: number
+}
+/** core.VariantInfo */
+export interface WireVariantInfo {
+  name: string
+  description?: string
 }
 /** spec.Warning */
 export interface WireWarning {

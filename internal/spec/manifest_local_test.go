@@ -1,0 +1,159 @@
+package spec
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+const secretsCompose = `services:
+  api:
+    image: api:1
+    environment:
+      DB_PASSWORD: ${DB_PASSWORD}
+      MODE: ${MODE:-plain}
+    secrets: [token]
+  debug:
+    image: debug:1
+    profiles: [debug]
+secrets:
+  token:
+    environment: API_TOKEN
+`
+
+func secretsDef(t *testing.T, manifest string, extra map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"berth.yaml": manifest, "compose.yaml": secretsCompose, "seeds/a.sql": "select 1;", "seeds/b.sql": "select 2;"}
+	for k, v := range extra {
+		files[k] = v
+	}
+	writeFiles(t, dir, files)
+	return dir
+}
+
+func lookupFrom(m map[string]string) func(string) (string, bool, error) {
+	return func(name string) (string, bool, error) { v, ok := m[name]; return v, ok, nil }
+}
+
+func TestSecretsLoad(t *testing.T) {
+	dir := secretsDef(t, `name: shop
+secrets:
+  - name: DB_PASSWORD
+    description: the database's password
+  - name: API_TOKEN
+  - name: OPTIONAL_ONE
+    required: false
+`, nil)
+	ctx := context.Background()
+	_, err := LoadDefinition(ctx, dir, LoadOptions{Secret: lookupFrom(map[string]string{"API_TOKEN": "t0ken-value"})})
+	var missing *MissingSecretsError
+	if !errors.As(err, &missing) || !errors.Is(err, ErrMissingSecrets) {
+		t.Fatalf("load without DB_PASSWORD: %v", err)
+	}
+	if len(missing.Missing) != 1 || missing.Missing[0].Name != "DB_PASSWORD" ||
+		!strings.Contains(err.Error(), "berth secret set") || !strings.Contains(err.Error(), "the database's password") {
+		t.Fatalf("error: %v", err)
+	}
+	p, err := LoadDefinition(ctx, dir, LoadOptions{
+		HostEnv: map[string]string{"DB_PASSWORD": "from the host"},
+		Secret:  lookupFrom(map[string]string{"API_TOKEN": "t0ken-value", "DB_PASSWORD": "pa55-from-store"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Service("api").Environment["DB_PASSWORD"]; got != "pa55-from-store" {
+		t.Errorf("DB_PASSWORD = %q, want the stored secret over the host's", got)
+	}
+	if len(p.Secrets) != 1 || string(p.Secrets[0].Content) != "t0ken-value" {
+		t.Errorf("the Compose secret's environment source: %+v", p.Secrets)
+	}
+	if strings.Join(p.SecretNames, ",") != "API_TOKEN,DB_PASSWORD" {
+		t.Errorf("SecretNames = %v", p.SecretNames)
+	}
+	for _, c := range p.Capabilities {
+		if strings.Contains(c.Text, "API_TOKEN") || strings.Contains(c.Text, "DB_PASSWORD") {
+			t.Errorf("a stored secret counts as read from the user's environment: %s", c.Text)
+		}
+	}
+}
+
+func TestVariantLoad(t *testing.T) {
+	dir := secretsDef(t, `name: shop
+databases:
+  - service: api
+    engine: postgres
+    source: {seed: seeds/a.sql}
+    volume: data
+variants:
+  review:
+    description: a reviewer's copy
+    compose: [compose.review.yaml]
+    profiles: [debug]
+    environment: {MODE: review}
+    databases:
+      api: {seed: seeds/b.sql}
+`, map[string]string{"compose.review.yaml": "services:\n  api:\n    labels: {tier: review}\n    volumes: [data:/var/lib/postgresql/data]\nvolumes:\n  data: {}\n",
+		"compose.yaml": strings.Replace(secretsCompose, "    secrets: [token]\n", "    volumes: [data:/var/lib/postgresql/data]\n", 1) + "volumes:\n  data: {}\n"})
+	ctx := context.Background()
+	opts := LoadOptions{Secret: lookupFrom(nil), Environment: map[string]string{"API_TOKEN": "x"}}
+	plain, err := LoadDefinition(ctx, dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Service("debug") != nil || plain.Service("api").Environment["MODE"] != "plain" || plain.Variant != "" {
+		t.Fatalf("without a variant: debug %v, MODE %q", plain.Service("debug") != nil, plain.Service("api").Environment["MODE"])
+	}
+	opts.Variant = "review"
+	p, err := LoadDefinition(ctx, dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Variant != "review" || p.Service("debug") == nil || p.Service("api").Environment["MODE"] != "review" ||
+		p.Service("api").Labels["tier"] != "review" || !strings.HasSuffix(p.Databases[0].Source.Seed, "seeds/b.sql") {
+		t.Fatalf("review variant: %+v / %v / %v", p.Service("api"), p.Service("debug") != nil, p.Databases[0].Source)
+	}
+	if p.Service("api").Hash == plain.Service("api").Hash {
+		t.Error("the variant's api has the plain one's hash")
+	}
+	// The user's own value wins over the variant's.
+	opts.Environment["MODE"] = "mine"
+	if p, err = LoadDefinition(ctx, dir, opts); err != nil || p.Service("api").Environment["MODE"] != "mine" {
+		t.Fatalf("user value: %v %v", err, p)
+	}
+	opts.Variant = "reveiw"
+	_, err = LoadDefinition(ctx, dir, opts)
+	if err == nil || !strings.Contains(err.Error(), `no variant "reveiw"`) || !strings.Contains(err.Error(), "review") {
+		t.Fatalf("unknown variant: %v", err)
+	}
+}
+
+func TestManifestLocalErrors(t *testing.T) {
+	for _, tc := range []struct{ manifest, field, want string }{
+		{"name: a\nsecrets:\n  - description: x\n", "secrets[0].name", "required"},
+		{"name: a\nsecrets:\n  - name: 1X\n", "secrets[0].name", "invalid secret name"},
+		{"name: a\nsecrets:\n  - name: X\n  - name: X\n", "secrets[1].name", "already declared"},
+		{"name: a\nsecrets:\n  - name: X\n    required: maybe\n", "secrets[0].required", "true or false"},
+		{"name: a\nlocal: [../up.env]\n", "local[0]", "outside the definition folder"},
+		{"name: a\nvariants:\n  Review: {}\n", "variants.Review", "invalid name"},
+		{"name: a\nvariants:\n  r:\n    databases:\n      nodb: {seed: x.sql}\n", "variants.r.databases.nodb", "not one of the databases"},
+		{"name: a\nvariants:\n  r:\n    compose: [/etc/x.yaml]\n", "variants.r.compose[0]", "outside"},
+		{"name: a\nports:\n  pin: ['web:http']\n", "ports.pin[0]", "published host ports"},
+	} {
+		_, err := parseManifest("/defs/a/berth.yaml", []byte(tc.manifest))
+		if err == nil {
+			t.Errorf("%q: accepted", tc.manifest)
+			continue
+		}
+		found := false
+		for _, e := range errorList(t, err) {
+			if e.Field == tc.field && e.Line > 0 && strings.Contains(e.Message, tc.want) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%q: %v; want %s: %s", tc.manifest, err, tc.field, tc.want)
+		}
+	}
+}
