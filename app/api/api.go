@@ -9,6 +9,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/secret"
 	"github.com/berthdev/berth/internal/settings"
 )
 
@@ -64,6 +66,10 @@ type Core interface {
 	ReviewTrust(ctx context.Context, req core.TrustRequest) (*core.TrustReview, error)
 	Trust(ctx context.Context, req core.TrustRequest) (*core.TrustReview, error)
 	RevokeTrust(ctx context.Context, req core.TrustRequest) error
+
+	SetSecret(ctx context.Context, req core.SecretRequest, value string) (*core.SecretSet, error)
+	RemoveSecret(ctx context.Context, req core.SecretRequest) (bool, error)
+	ListSecrets(ctx context.Context, owner string) (*core.SecretListing, error)
 }
 
 // Settings reads and saves the user's settings; app/root implements it.
@@ -144,7 +150,7 @@ const PrefetchFresh = 10 * time.Second
 
 // New returns the API over c; s may be nil (no settings then).
 func New(c Core, s Settings, emit Emitter) *Service {
-	return &Service{core: c, settings: s, emit: emit, busy: map[string]string{}, reports: map[string]*core.DriftReport{}, logs: map[string]context.CancelFunc{}}
+	return &Service{core: c, settings: s, emit: redacting(emit), busy: map[string]string{}, reports: map[string]*core.DriftReport{}, logs: map[string]context.CancelFunc{}}
 }
 
 // Prefetch starts listing the environments now, while the window or the
@@ -190,22 +196,50 @@ func (s *Service) Status(ctx context.Context, env string) (*core.Environment, er
 
 // Plan returns what Up would do for the environment as (default: the
 // definition's name) from definition.
-func (s *Service) Plan(ctx context.Context, definition, as string) (*core.Result, error) {
+// A variant ("" for none) is asked for only with a definition: the New
+// environment dialog names both; an Up of an existing environment keeps
+// its own variant.
+func (s *Service) Plan(ctx context.Context, definition, as, variant string) (*core.Result, error) {
 	if as == "" {
 		as = definition
 	}
-	return s.core.Plan(ctx, core.UpRequest{Env: as, Definition: definition})
+	return s.core.Plan(ctx, upRequest(as, definition, variant))
 }
 
-// Up brings env up, from definition when given (a new environment), else
-// from the definition it came from or the one of the same name.
-func (s *Service) Up(ctx context.Context, env, definition string) (*core.Result, error) {
+func upRequest(env, definition, variant string) core.UpRequest {
+	req := core.UpRequest{Env: env, Definition: definition}
+	if definition != "" {
+		req.Variant = &variant
+	}
+	return req
+}
+
+// Up brings env up, from definition when given (a new environment, as
+// variant), else from the definition it came from or the one of the same
+// name.
+func (s *Service) Up(ctx context.Context, env, definition, variant string) (*core.Result, error) {
 	done, err := s.begin(env, "up")
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	return s.core.Up(ctx, core.UpRequest{Env: env, Definition: definition}, s.opEmit())
+	return s.core.Up(ctx, upRequest(env, definition, variant), s.opEmit())
+}
+
+// SetSecret stores a secret of a definition (or, with environment, of an
+// environment); the value comes in the request, never in a URL.
+func (s *Service) SetSecret(ctx context.Context, owner, name, value string, environment bool) (*core.SecretSet, error) {
+	return s.core.SetSecret(ctx, core.SecretRequest{Owner: owner, Name: name, Environment: environment}, value)
+}
+
+// RemoveSecret removes a stored secret.
+func (s *Service) RemoveSecret(ctx context.Context, owner, name string, environment bool) (bool, error) {
+	return s.core.RemoveSecret(ctx, core.SecretRequest{Owner: owner, Name: name, Environment: environment})
+}
+
+// ListSecrets lists secrets, declared and stored, without values.
+func (s *Service) ListSecrets(ctx context.Context, owner string) (*core.SecretListing, error) {
+	return s.core.ListSecrets(ctx, owner)
 }
 
 // PlanDown returns what Down would do.
@@ -515,4 +549,21 @@ func (s *Service) begin(env, op string) (func(), error) {
 		delete(s.busy, env)
 		s.mu.Unlock()
 	}, nil
+}
+
+// redacting is emit with the values of stored secrets masked in what it
+// sends: the data goes out as JSON with every hidden value replaced.
+func redacting(emit Emitter) Emitter {
+	return func(name string, data any) {
+		if !secret.Hiding() {
+			emit(name, data)
+			return
+		}
+		b, err := json.Marshal(data)
+		if err != nil {
+			emit(name, data)
+			return
+		}
+		emit(name, json.RawMessage(secret.Redact(string(b))))
+	}
 }

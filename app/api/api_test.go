@@ -167,7 +167,7 @@ func TestOneOperationPerEnvironment(t *testing.T) {
 	f := &fakeCore{block: make(chan struct{})}
 	s := New(f, nil, rec.emit)
 	done := make(chan struct{})
-	go func() { s.Up(t.Context(), "shop", ""); close(done) }()
+	go func() { s.Up(t.Context(), "shop", "", ""); close(done) }()
 	for {
 		s.mu.Lock()
 		_, busy := s.busy["shop"]
@@ -177,7 +177,7 @@ func TestOneOperationPerEnvironment(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if _, err := s.Up(t.Context(), "shop", ""); !errors.Is(err, ErrBusy) {
+	if _, err := s.Up(t.Context(), "shop", "", ""); !errors.Is(err, ErrBusy) {
 		t.Fatalf("want ErrBusy, got %v", err)
 	}
 	close(f.block)

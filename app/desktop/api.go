@@ -120,16 +120,34 @@ func (a *API) Status(env string) (*core.Environment, error) {
 
 // Plan returns what Up would do for a new environment named as (default:
 // the definition's name) from definition.
-func (a *API) Plan(definition, as string) (*core.Result, error) {
-	return a.svc.Plan(a.context(), definition, as)
+func (a *API) Plan(definition, as, variant string) (*core.Result, error) {
+	return a.svc.Plan(a.context(), definition, as, variant)
 }
 
 // Up brings an environment up (from definition when given, else from the
 // one it came from or the one of the same name), pushing progress events.
-func (a *API) Up(env, definition string) (*core.Result, error) {
-	res, err := a.svc.Up(a.context(), env, definition)
+func (a *API) Up(env, definition, variant string) (*core.Result, error) {
+	res, err := a.svc.Up(a.context(), env, definition, variant)
 	a.log("Up %s: %v", env, errOrOK(err))
 	return res, err
+}
+
+// SetSecret stores a secret's value for a definition (or, with
+// environment, an environment).
+func (a *API) SetSecret(owner, name, value string, environment bool) (*core.SecretSet, error) {
+	res, err := a.svc.SetSecret(a.context(), owner, name, value, environment)
+	a.log("SetSecret %s %s: %v", owner, name, errOrOK(err))
+	return res, err
+}
+
+// RemoveSecret removes a stored secret.
+func (a *API) RemoveSecret(owner, name string, environment bool) (bool, error) {
+	return a.svc.RemoveSecret(a.context(), owner, name, environment)
+}
+
+// ListSecrets lists secrets, declared and stored, never their values.
+func (a *API) ListSecrets(owner string) (*core.SecretListing, error) {
+	return a.svc.ListSecrets(a.context(), owner)
 }
 
 // PlanDown returns what Down would do.

@@ -143,7 +143,7 @@ func TestListEnvironments(t *testing.T) {
 func TestUpEmitsProgress(t *testing.T) {
 	f := &fakeCore{}
 	a, events := newTestAPI(t, f)
-	res, err := a.Up("shop", "")
+	res, err := a.Up("shop", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,13 +178,13 @@ func TestDownPassesVolumes(t *testing.T) {
 
 func TestErrorsRejectThePromise(t *testing.T) {
 	a, _ := newTestAPI(t, &fakeCore{err: core.ErrNotFound})
-	if _, err := a.Up("nope", ""); !errors.Is(err, core.ErrNotFound) {
+	if _, err := a.Up("nope", "", ""); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("Up error = %v, want ErrNotFound", err)
 	}
 	if _, err := a.Down("nope", false); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("Down error = %v, want ErrNotFound", err)
 	}
-	if _, err := a.Up("", ""); err == nil {
+	if _, err := a.Up("", "", ""); err == nil {
 		t.Error("Up with no name: no error")
 	}
 }
@@ -194,7 +194,7 @@ func TestOneOperationPerEnvironment(t *testing.T) {
 	a, _ := newTestAPI(t, f)
 	done := make(chan error, 1)
 	go func() {
-		_, err := a.Up("shop", "")
+		_, err := a.Up("shop", "", "")
 		done <- err
 	}()
 	f.waitUps(t, 1)
@@ -218,7 +218,7 @@ func TestShutdownCancelsOperations(t *testing.T) {
 	a, _ := newTestAPI(t, f)
 	done := make(chan error, 1)
 	go func() {
-		_, err := a.Up("shop", "")
+		_, err := a.Up("shop", "", "")
 		done <- err
 	}()
 	f.waitUps(t, 1)

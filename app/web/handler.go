@@ -15,6 +15,7 @@ import (
 
 	"github.com/berthdev/berth/app/api"
 	"github.com/berthdev/berth/internal/core"
+	"github.com/berthdev/berth/internal/secret"
 )
 
 // maxBody is the largest request body (the API's are small JSON).
@@ -69,15 +70,36 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 		answer(w)(h.svc.Status(r.Context(), r.PathValue("name")))
 	})
 	h.mux.HandleFunc("POST /api/plan", func(w http.ResponseWriter, r *http.Request) {
-		var body struct{ Definition, As string }
+		var body struct{ Definition, As, Variant string }
 		if readBody(w, r, &body) {
-			answer(w)(h.svc.Plan(r.Context(), body.Definition, body.As))
+			answer(w)(h.svc.Plan(r.Context(), body.Definition, body.As, body.Variant))
 		}
 	})
 	h.mux.HandleFunc("POST /api/environments/{name}/up", func(w http.ResponseWriter, r *http.Request) {
-		var body struct{ Definition string }
+		var body struct{ Definition, Variant string }
 		if readBody(w, r, &body) {
-			answer(w)(h.svc.Up(ctx, r.PathValue("name"), body.Definition))
+			answer(w)(h.svc.Up(ctx, r.PathValue("name"), body.Definition, body.Variant))
+		}
+	})
+	h.mux.HandleFunc("GET /api/secrets", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.ListSecrets(r.Context(), r.URL.Query().Get("owner")))
+	})
+	h.mux.HandleFunc("POST /api/secrets/set", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Owner, Name, Value string
+			Environment        bool
+		}
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.SetSecret(r.Context(), body.Owner, body.Name, body.Value, body.Environment))
+		}
+	})
+	h.mux.HandleFunc("POST /api/secrets/remove", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Owner, Name string
+			Environment bool
+		}
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.RemoveSecret(r.Context(), body.Owner, body.Name, body.Environment))
 		}
 	})
 	h.mux.HandleFunc("POST /api/environments/{name}/down", func(w http.ResponseWriter, r *http.Request) {
@@ -401,7 +423,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	// Encode writes once: the values of stored secrets are masked whole.
+	_ = json.NewEncoder(secret.RedactWriter(w)).Encode(v)
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {

@@ -110,6 +110,7 @@ func (b *Berth) List(ctx context.Context) (*Listing, error) {
 		return nil, err
 	}
 	l := &Listing{Definitions: defs, Environments: []Environment{}}
+	b.markSecretsSet(defs)
 	e, err := b.eng(ctx)
 	if err != nil {
 		l.Target.Error = err.Error()

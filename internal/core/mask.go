@@ -37,8 +37,8 @@ func secretItem(p *spec.Project, it drift.Item) bool {
 		}
 	}
 	for _, v := range []*string{it.Desired, it.Live} {
-		if v != nil && secret.Value(*v) {
-			return true
+		if v != nil && (secret.Value(*v) || secret.Redact(*v) != *v) {
+			return true // credentials, or a stored secret's value in it
 		}
 	}
 	return false

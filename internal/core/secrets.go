@@ -250,3 +250,23 @@ func (b *Berth) ListSecrets(ctx context.Context, owner string) (*SecretListing, 
 	}
 	return out, nil
 }
+
+// markSecretsSet fills in which of the definitions' declared secrets are
+// set for the definition (one look at the store, and none when no
+// definition declares one).
+func (b *Berth) markSecretsSet(defs []Definition) {
+	if b.secrets == nil || !slices.ContainsFunc(defs, func(d Definition) bool { return len(d.Secrets) > 0 }) {
+		return
+	}
+	refs, err := b.secrets.List()
+	if err != nil {
+		b.logfOr("listing secrets: %v", err)
+		return
+	}
+	for i := range defs {
+		for j := range defs[i].Secrets {
+			s := &defs[i].Secrets[j]
+			s.Set = slices.Contains(refs, secret.Ref{Scope: secret.ScopeDefinition, Owner: defs[i].Name, Name: s.Name})
+		}
+	}
+}

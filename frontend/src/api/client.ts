@@ -1,4 +1,4 @@
-import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, Settings, SettingsView, SyncResult } from './types'
+import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -16,10 +16,16 @@ export interface BerthAPI {
    */
   shown?(marks: Record<string, number>): void
   status(env: string): Promise<Environment>
-  /** What up would do for a new environment `as` from `definition`. */
-  plan(definition: string, as?: string): Promise<Result>
-  /** Brings env up; `definition` makes a new environment from it. */
-  up(env: string, definition?: string): Promise<Result>
+  /** What up would do for a new environment `as` from `definition` (as `variant`). */
+  plan(definition: string, as?: string, variant?: string): Promise<Result>
+  /** Brings env up; `definition` makes a new environment from it (as `variant`). */
+  up(env: string, definition?: string, variant?: string): Promise<Result>
+  /** Stores a secret's value for a definition (or, with `environment`, an environment). */
+  setSecret(owner: string, name: string, value: string, environment?: boolean): Promise<SecretSet>
+  /** Removes a stored secret; resolves with whether one was set. */
+  removeSecret(owner: string, name: string, environment?: boolean): Promise<boolean>
+  /** Secrets declared and stored ('' owner: all), never their values. */
+  listSecrets(owner?: string): Promise<SecretListing>
   planDown(env: string, volumes?: boolean): Promise<Result>
   down(env: string, volumes?: boolean): Promise<Result>
   planRecreate(env: string, service: string): Promise<Result>

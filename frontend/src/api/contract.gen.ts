@@ -2,7 +2,7 @@
 // Rewrite it with `make contract` after changing the API or a type it returns.
 
 import type * as T from './types'
-import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, Result, RevisionEntry, Settings, SettingsView, SyncResult, TrustReview } from './types'
+import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult, TrustReview } from './types'
 
 /** The methods app/desktop binds (window.go.desktop.API), each one. */
 export interface BoundMethods {
@@ -22,27 +22,30 @@ export interface BoundMethods {
   HealingPaused(env: string): Promise<HealingPause>
   History(env: string, filter: HistoryFilter): Promise<Deployment[]>
   ListEnvironments(): Promise<Listing>
+  ListSecrets(owner: string): Promise<SecretListing>
   OpenURL(link: string): Promise<void>
   PauseHealing(env: string, minutes: number): Promise<HealingPause>
-  Plan(definition: string, as: string): Promise<Result>
+  Plan(definition: string, as: string, variant: string): Promise<Result>
   PlanDeploy(env: string, definition: string, rev: string): Promise<DeployPlan>
   PlanDown(env: string, volumes: boolean): Promise<Result>
   PlanRecreate(env: string, service: string): Promise<Result>
   PlanRollback(env: string, to: string): Promise<DeployPlan>
   PlanSync(env: string): Promise<SyncResult>
   Recreate(env: string, service: string): Promise<Result>
+  RemoveSecret(owner: string, name: string, environment: boolean): Promise<boolean>
   ReviewTrust(definition: string, rev: string): Promise<TrustReview>
   Revisions(env: string): Promise<RevisionEntry[]>
   RevokeTrust(definition: string, rev: string): Promise<void>
   Rollback(env: string, to: string): Promise<DeployResult>
   SaveSettings(s: Settings): Promise<SettingsView>
+  SetSecret(owner: string, name: string, value: string, environment: boolean): Promise<SecretSet>
   Shown(marks: Record<string, number>): Promise<void>
   Status(env: string): Promise<Environment>
   SubscribeLogs(req: LogRequest): Promise<string>
   Sync(env: string): Promise<SyncResult>
   Trust(definition: string, rev: string, digest: string): Promise<TrustReview>
   UnsubscribeLogs(id: string): Promise<void>
-  Up(env: string, definition: string): Promise<Result>
+  Up(env: string, definition: string, variant: string): Promise<Result>
 }
 
 /** The JSON of each Go type the API sends or takes, by its frontend name. */
@@ -282,6 +285,12 @@ export interface WirePublishedPort {
   containerPort: number
   protocol: string
 }
+/** secret.Ref */
+export interface WireRef {
+  scope: string
+  owner: string
+  name: string
+}
 /** core.Result */
 export interface WireResult {
   env: string
@@ -312,6 +321,17 @@ export interface WireRevisionEntry {
   tree?: string
   definitionTree?: string
   deployed?: boolean
+}
+/** core.SecretListing */
+export interface WireSecretListing {
+  where: string
+  secrets: WireSecretStatus[]
+}
+/** core.SecretSet */
+export interface WireSecretSet {
+  ref: WireRef
+  where: string
+  warnings?: string[]
 }
 /** core.SecretStatus */
 export interface WireSecretStatus {

@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SecretListing, type SecretSet, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -196,8 +196,11 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
     transport: 'http',
     listEnvironments: () => request<Listing>('GET', '/api/environments'),
     status: (name) => request<Environment>('GET', env(name)),
-    plan: (definition, as = '') => request<Result>('POST', '/api/plan', { definition, as }),
-    up: (name, definition) => request<Result>('POST', `${env(name)}/up`, definition ? { definition } : undefined),
+    plan: (definition, as = '', variant = '') => request<Result>('POST', '/api/plan', { definition, as, variant }),
+    up: (name, definition, variant = '') => request<Result>('POST', `${env(name)}/up`, definition ? { definition, variant } : undefined),
+    setSecret: (owner, name, value, environment = false) => request<SecretSet>('POST', '/api/secrets/set', { owner, name, value, environment }),
+    removeSecret: (owner, name, environment = false) => request<boolean>('POST', '/api/secrets/remove', { owner, name, environment }),
+    listSecrets: (owner = '') => request<SecretListing>('GET', `/api/secrets${owner ? `?owner=${encodeURIComponent(owner)}` : ''}`),
     planDown: (name, volumes = false) => request<Result>('POST', `${env(name)}/plan-down`, { volumes }),
     down: (name, volumes = false) => request<Result>('POST', `${env(name)}/down`, { volumes }),
     planRecreate: (name, service) => request<Result>('POST', `${svc(name, service)}/plan-recreate`),

@@ -29,6 +29,40 @@ export interface Definition {
   dir: string
   /** Why it cannot be loaded. */
   error?: string
+  /** The manifest's variants, by name. */
+  variants?: VariantInfo[]
+  /** The secrets the manifest declares, and whether each is set. */
+  secrets?: SecretStatus[]
+}
+
+/** One variant of a definition (core.VariantInfo). */
+export interface VariantInfo {
+  name: string
+  description?: string
+}
+
+/** A secret, declared by a definition or stored (core.SecretStatus); never its value. */
+export interface SecretStatus {
+  scope: 'definition' | 'environment'
+  owner: string
+  name: string
+  description?: string
+  declared: boolean
+  required: boolean
+  set: boolean
+}
+
+/** The secrets and where they are kept (core.SecretListing). */
+export interface SecretListing {
+  where: string
+  secrets: SecretStatus[]
+}
+
+/** What setting a secret did (core.SecretSet). */
+export interface SecretSet {
+  ref: { scope: string; owner: string; name: string }
+  where: string
+  warnings?: string[]
 }
 
 /** One environment on the target. */

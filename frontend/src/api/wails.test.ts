@@ -38,7 +38,7 @@ describe('wails transport', () => {
     await api.down('shop', true)
     await api.down('shop')
     const bound = win.go!.desktop!.API!
-    expect(bound.Up).toHaveBeenCalledWith('shop', '')
+    expect(bound.Up).toHaveBeenCalledWith('shop', '', '')
     expect(bound.Down).toHaveBeenNthCalledWith(1, 'shop', true)
     expect(bound.Down).toHaveBeenNthCalledWith(2, 'shop', false)
   })

@@ -51,8 +51,11 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
       void win.go?.desktop?.API?.Shown?.(marks).catch(() => {}) // an older app binds no Shown
     },
     status: (env) => call(() => bound().Status(env)),
-    plan: (definition, as = '') => call(() => bound().Plan(definition, as)),
-    up: (env, definition = '') => call(() => bound().Up(env, definition)),
+    plan: (definition, as = '', variant = '') => call(() => bound().Plan(definition, as, variant)),
+    up: (env, definition = '', variant = '') => call(() => bound().Up(env, definition, variant)),
+    setSecret: (owner, name, value, environment = false) => call(() => bound().SetSecret(owner, name, value, environment)),
+    removeSecret: (owner, name, environment = false) => call(() => bound().RemoveSecret(owner, name, environment)),
+    listSecrets: (owner = '') => call(() => bound().ListSecrets(owner)),
     planDown: (env, volumes = false) => call(() => bound().PlanDown(env, volumes)),
     down: (env, volumes = false) => call(() => bound().Down(env, volumes)),
     planRecreate: (env, service) => call(() => bound().PlanRecreate(env, service)),

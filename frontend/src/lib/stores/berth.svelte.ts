@@ -362,12 +362,25 @@ export class BerthStore {
     await this.ask({ title: `Up ${env}`, env, action: 'up', always: false, trust: { definition: def } }, () => this.api.plan(def, env), () => this.api.up(env))
   }
 
-  async newEnvironment(definition: string, name: string): Promise<void> {
+  /**
+   * newEnvironment makes env from definition as variant ('' : none),
+   * first storing the secrets the dialog was given for the definition.
+   */
+  async newEnvironment(definition: string, name: string, variant = '', secrets: Record<string, string> = {}): Promise<void> {
     const env = name.trim() || definition
+    for (const [secret, value] of Object.entries(secrets)) {
+      try {
+        await this.api.setSecret(definition, secret, value)
+      } catch (e) {
+        this.error = `setting secret ${secret}: ${e instanceof Error ? e.message : String(e)}`
+        return
+      }
+    }
+    const title = `New environment ${env} from ${definition}${variant ? ` (${variant})` : ''}`
     await this.ask(
-      { title: `New environment ${env} from ${definition}`, env, action: 'up', always: true, trust: { definition } },
-      () => this.api.plan(definition, env),
-      () => this.api.up(env, definition),
+      { title, env, action: 'up', always: true, trust: { definition } },
+      () => this.api.plan(definition, env, variant),
+      () => this.api.up(env, definition, variant),
     )
   }
 

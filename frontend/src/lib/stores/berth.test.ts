@@ -125,10 +125,10 @@ describe('BerthStore', () => {
     const store = new BerthStore(api)
     await store.refresh()
     await store.newEnvironment('shop', 'shop-pr7')
-    expect(api.plan).toHaveBeenCalledWith('shop', 'shop-pr7')
+    expect(api.plan).toHaveBeenCalledWith('shop', 'shop-pr7', '')
     expect(store.pending?.destructive).toBe(false)
     await store.confirm()
-    expect(api.up).toHaveBeenCalledWith('shop-pr7', 'shop')
+    expect(api.up).toHaveBeenCalledWith('shop-pr7', 'shop', '')
   })
 
   it('shows where a plan cannot be made', async () => {

@@ -28,7 +28,7 @@ describe('trust before the first action', () => {
     await store.grantTrust()
     expect(api.trust).toHaveBeenCalledWith('shop', '', 'd1')
     expect(store.pendingTrust).toBeNull()
-    expect(api.plan).toHaveBeenCalledWith('shop', 'shop-2')
+    expect(api.plan).toHaveBeenCalledWith('shop', 'shop-2', '')
     expect(store.pending?.title).toBe('New environment shop-2 from shop')
     expect(store.log.some((l) => l.text.includes('trusted shop: 2 capabilities granted'))).toBe(true)
   })
