@@ -474,6 +474,9 @@ export const sameKeys: {
   Result: Same<T.Result, WireResult>
   Revision: Same<T.Revision, WireRevision>
   RevisionEntry: Same<T.RevisionEntry, WireRevisionEntry>
+  SecretListing: Same<T.SecretListing, WireSecretListing>
+  SecretSet: Same<T.SecretSet, WireSecretSet>
+  SecretStatus: Same<T.SecretStatus, WireSecretStatus>
   Service: Same<T.Service, WireService>
   Settings: Same<T.Settings, WireSettings>
   SettingsView: Same<Omit<T.SettingsView, 'readOnly'>, WireSettingsView>
@@ -482,6 +485,7 @@ export const sameKeys: {
   TrustDecision: Same<T.TrustDecision, WireTrustDecision>
   TrustReview: Same<T.TrustReview, WireTrustReview>
   Upstream: Same<T.Upstream, WireUpstream>
+  VariantInfo: Same<T.VariantInfo, WireVariantInfo>
   Warning: Same<T.Warning, WireWarning>
   Who: Same<T.Who, WireWho>
 } = {
@@ -510,6 +514,9 @@ export const sameKeys: {
   Result: true,
   Revision: true,
   RevisionEntry: true,
+  SecretListing: true,
+  SecretSet: true,
+  SecretStatus: true,
   Service: true,
   Settings: true,
   SettingsView: true,
@@ -518,6 +525,7 @@ export const sameKeys: {
   TrustDecision: true,
   TrustReview: true,
   Upstream: true,
+  VariantInfo: true,
   Warning: true,
   Who: true,
 }
