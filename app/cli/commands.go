@@ -111,6 +111,9 @@ func (a *app) planCommand() *cobra.Command {
 				return nil
 			}
 			a.warnings(res.Warnings)
+			for _, m := range res.PortMoves {
+				fmt.Fprintln(a.stdout, "ports: "+m.String())
+			}
 			fmt.Fprint(a.stdout, res.Plan.Render())
 			return nil
 		},
@@ -214,7 +217,15 @@ func (a *app) statusCommand() *cobra.Command {
 				a.printJSON(env)
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "%s (definition %s): %s\n\n", env.Name, env.Definition, env.State)
+			variant := ""
+			if env.Variant != "" {
+				variant = ", variant " + env.Variant
+			}
+			fmt.Fprintf(a.stdout, "%s (definition %s%s): %s\n", env.Name, env.Definition, variant, env.State)
+			for _, m := range env.PortMoves {
+				fmt.Fprintln(a.stdout, "ports: "+m.String())
+			}
+			fmt.Fprintln(a.stdout)
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "SERVICE\tSTATE\tHEALTH\tCONTAINERS\tPORTS\tIMAGE\tUPTIME\tRESTARTS")
 			for _, s := range env.Services {

@@ -91,3 +91,19 @@ func (a *engineAdapter) DriftEvents(ctx context.Context, out func(core.Container
 func (a *engineAdapter) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (map[string]drift.Live, error) {
 	return a.e.LiveMany(ctx, ps, fresh)
 }
+
+// PublishedPorts gives core the host ports in use (core.PortUser).
+func (a *engineAdapter) PublishedPorts(ctx context.Context) ([]core.PortUse, error) {
+	uses, err := a.e.PublishedPorts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.PortUse, len(uses))
+	for i, u := range uses {
+		out[i] = core.PortUse{Env: u.Project, Container: u.Container, HostIP: u.HostIP, Port: u.Port, Protocol: u.Protocol}
+	}
+	return out, nil
+}
+
+// LocalHost says whether the engine is on this machine.
+func (a *engineAdapter) LocalHost() bool { return a.e.LocalHost() }

@@ -184,6 +184,9 @@ func (b *Berth) status(ctx context.Context, e Engine, env string) (*Environment,
 		}
 	}
 	s := summarise(o, desired)
+	if desired != nil {
+		s.PortMoves = desired.PortMoves
+	}
 	return &s, nil
 }
 
@@ -193,7 +196,7 @@ func (b *Berth) Plan(ctx context.Context, req UpRequest) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Env: pr.p.Name, Plan: pr.plan, Warnings: pr.p.Warnings}, nil
+	return &Result{Env: pr.p.Name, Plan: pr.plan, Warnings: pr.p.Warnings, PortMoves: pr.p.PortMoves}, nil
 }
 
 // prepare loads the desired state, observes the live one and plans.
@@ -224,15 +227,27 @@ func (b *Berth) prepare(ctx context.Context, req UpRequest) (*prepared, error) {
 		}
 		def = definitionOf(o, req.Env)
 	}
-	kept := b.settingsOf(ctx, req.Env)
-	ctx = req.loadContext(ctx, kept)
-	settings := kept
-	settings.Variant, settings.Profiles = b.variantFor(ctx, req.Env)
+	settings := req.settings(b.settingsOf(ctx, req.Env))
+	ctx = withLoadAs(ctx, req.Env, settings)
 	l, err := b.loadTrusted(ctx, req.Env, def, nil)
 	if err != nil {
 		return nil, err
 	}
 	p := l.p
+	// Published ports another environment or program holds move (and
+	// the definition is loaded again with them moved: the hashes change).
+	ports, moved, err := b.placePorts(ctx, e, p, settings.Ports)
+	if err != nil {
+		return nil, err
+	}
+	if moved {
+		settings.Ports = ports
+		ctx = withLoadAs(ctx, req.Env, settings)
+		if l, err = b.loadTrusted(ctx, req.Env, def, nil); err != nil {
+			return nil, err
+		}
+		p = l.p
+	}
 	o, err := e.Observe(ctx, p)
 	if err != nil {
 		return nil, err
@@ -296,9 +311,12 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 // environment fails.
 func (b *Berth) up(ctx context.Context, pr *prepared, req UpRequest, start time.Time, empty map[string]bool, emit Emit) (*Result, error) {
 	e, p, o, plan := pr.e, pr.p, pr.o, pr.plan
-	res := &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings}
+	res := &Result{Env: p.Name, Plan: plan, Warnings: p.Warnings, PortMoves: p.PortMoves}
 	for _, w := range p.Warnings {
 		emit.send(Event{Env: p.Name, Kind: EventWarning, Detail: w.String()})
+	}
+	for _, m := range p.PortMoves {
+		emit.send(Event{Env: p.Name, Kind: EventMessage, Detail: m.String()})
 	}
 	emit.send(Event{Env: p.Name, Kind: EventPlan, Plan: &plan})
 	err := error(nil)

@@ -53,13 +53,10 @@ func (b *Berth) Deploy(ctx context.Context, req DeployRequest, confirm Confirm, 
 		return nil, err
 	}
 	def := b.definitionFor(ctx, req.Env, req.Definition)
-	ctx, settings := b.deployContext(ctx, req)
+	ctx = b.deployContext(ctx, req)
 	res, err := b.run(ctx, e, job{kind: KindDeploy, env: req.Env, def: def, rev: rev, yes: req.Yes, settle: len(interrupted) > 0}, confirm, emit)
 	if res != nil {
 		res.Interrupted = recordIDs(interrupted)
-	}
-	if err == nil && req.Variant != nil && b.envSettings != nil {
-		err = b.envSettings.SaveEnvSettings(ctx, req.Env, settings)
 	}
 	return res, err
 }
@@ -90,6 +87,18 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if err != nil {
 		return nil, err
 	}
+	es := b.loadSettings(ctx, j.env)
+	ports, moved, err := b.placePorts(ctx, e, p, es.Ports)
+	if err != nil {
+		return nil, err
+	}
+	if moved {
+		es.Ports = ports
+		ctx = withLoadAs(ctx, j.env, es)
+		if p, err = b.loadAt(ctx, j.env, j.def, j.rev); err != nil {
+			return nil, err
+		}
+	}
 	o, err := e.Observe(ctx, p)
 	if err != nil {
 		return nil, err
@@ -104,7 +113,7 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if err != nil {
 		return nil, err
 	}
-	res := &DeployResult{Result: Result{Env: j.env, Plan: plan, Warnings: p.Warnings}, Kind: j.kind, Revision: j.rev}
+	res := &DeployResult{Result: Result{Env: j.env, Plan: plan, Warnings: p.Warnings, PortMoves: p.PortMoves}, Kind: j.kind, Revision: j.rev}
 	for _, w := range p.Warnings {
 		emit.send(Event{Env: j.env, Kind: EventWarning, Detail: w.String()})
 	}
@@ -149,6 +158,10 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 		o := outcome(nil, digests)
 		o.SnapshotIDs = res.Snapshots
 		err = b.finish(ctx, id, o)
+		if err == nil && b.envSettings != nil {
+			// what it ran with (a variant asked for, ports moved) is kept
+			err = b.envSettings.SaveEnvSettings(ctx, j.env, es)
+		}
 		b.note(ctx, noted, StatusSucceeded, emit)
 		if err == nil {
 			b.pruneInBackground()
@@ -260,7 +273,7 @@ func (b *Berth) PlanDeploy(ctx context.Context, req DeployRequest) (*DeployPlan,
 	if err != nil {
 		return nil, err
 	}
-	ctx, _ = b.deployContext(ctx, req)
+	ctx = b.deployContext(ctx, req)
 	return b.planAt(ctx, KindDeploy, req.Env, b.definitionFor(ctx, req.Env, req.Definition), rev)
 }
 

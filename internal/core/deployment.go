@@ -140,16 +140,13 @@ type DeployRequest struct {
 	Variant *string
 }
 
-// loadContext is ctx asking for req's variant, and the settings the
-// environment keeps once it succeeds.
-func (b *Berth) deployContext(ctx context.Context, req DeployRequest) (context.Context, EnvSettings) {
-	kept := b.settingsOf(ctx, req.Env)
+// deployContext is ctx asking the loads of req's environment for the
+// variant req names, if any.
+func (b *Berth) deployContext(ctx context.Context, req DeployRequest) context.Context {
 	if req.Variant == nil {
-		return ctx, kept
+		return ctx
 	}
-	ctx = UpRequest{Variant: req.Variant}.loadContext(ctx, kept)
-	kept.Variant = *req.Variant
-	return ctx, kept
+	return withLoadAs(ctx, req.Env, UpRequest{Variant: req.Variant}.settings(b.settingsOf(ctx, req.Env)))
 }
 
 // RollbackRequest asks to take an environment back to an earlier revision.

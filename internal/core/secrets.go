@@ -58,27 +58,24 @@ func (b *Berth) logfOr(format string, args ...any) {
 
 type loadAsKey struct{}
 
-// loadAs is how an up asks for its environment to be loaded: a variant
-// and profiles other than those it keeps.
+// withLoadAs returns ctx asking the loads of its operation for env to run
+// with es (a variant, profiles or ports other than those it keeps).
+func withLoadAs(ctx context.Context, env string, es EnvSettings) context.Context {
+	return context.WithValue(ctx, loadAsKey{}, loadAs{env, es})
+}
+
 type loadAs struct {
-	variant  string
-	profiles []string
+	env string
+	es  EnvSettings
 }
 
-// withLoadAs returns ctx asking loads of its operation for variant and
-// profiles.
-func withLoadAs(ctx context.Context, variant string, profiles []string) context.Context {
-	return context.WithValue(ctx, loadAsKey{}, loadAs{variant, profiles})
-}
-
-// variantFor is the variant and profiles a load of env runs with: those
-// the operation asks for, else those env keeps.
-func (b *Berth) variantFor(ctx context.Context, env string) (string, []string) {
-	if la, ok := ctx.Value(loadAsKey{}).(loadAs); ok {
-		return la.variant, la.profiles
+// loadSettings are the settings a load of env runs with: those the
+// operation asks for, else those env keeps.
+func (b *Berth) loadSettings(ctx context.Context, env string) EnvSettings {
+	if la, ok := ctx.Value(loadAsKey{}).(loadAs); ok && la.env == env {
+		return la.es
 	}
-	es := b.settingsOf(ctx, env)
-	return es.Variant, es.Profiles
+	return b.settingsOf(ctx, env)
 }
 
 // secretLookup looks a secret up for env, then for def, hiding each value

@@ -37,6 +37,9 @@ func summarise(o reconcile.Observed, desired *spec.Project) Environment {
 		if env.Revision == "" {
 			env.Revision = c.Labels[reconcile.LabelRevision]
 		}
+		if env.Variant == "" {
+			env.Variant = c.Labels[reconcile.LabelVariant]
+		}
 		s := get(c.Service)
 		if s.Image == "" {
 			s.Image = c.Image

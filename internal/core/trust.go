@@ -311,9 +311,9 @@ func (b *Berth) loadOptions(ctx context.Context, env, def string, at *Revision) 
 		return spec.LoadOptions{}, g, err
 	}
 	g.repo = repo
-	variant, profiles := b.variantFor(ctx, env)
+	es := b.loadSettings(ctx, env)
 	return spec.LoadOptions{Name: env, HostEnv: b.hostEnv(g.env), Reserved: b.reserved(), Granted: g.paths, Forbid: b.trust.Forbid,
-		DigestKey: b.trust.DigestKey, Variant: variant, Profiles: profiles, Secret: b.secretLookup(env, def)}, g, nil
+		DigestKey: b.trust.DigestKey, Variant: es.Variant, Profiles: es.Profiles, PortMap: es.Ports, Secret: b.secretLookup(env, def)}, g, nil
 }
 
 // load loads def as env from the definitions folder (at == nil) or

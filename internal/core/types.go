@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"time"
 
 	"github.com/berthdev/berth/internal/reconcile"
@@ -64,6 +63,11 @@ type Environment struct {
 	Services   []Service `json:"services,omitempty"`
 	Running    int       `json:"running"`
 	Containers int       `json:"containers"`
+	// Variant is the definition's variant it runs as.
+	Variant string `json:"variant,omitempty"`
+	// PortMoves are its published ports moved off the declared ones
+	// (status only).
+	PortMoves []spec.PortMove `json:"portMoves,omitempty"`
 }
 
 // Service is one service of an environment with its containers' state.
@@ -134,20 +138,15 @@ type UpRequest struct {
 	Profiles []string
 }
 
-// loadContext is ctx asking the loads of req for its variant and
-// profiles, where it names them.
-func (req UpRequest) loadContext(ctx context.Context, kept EnvSettings) context.Context {
-	if req.Variant == nil && req.Profiles == nil {
-		return ctx
-	}
-	variant, profiles := kept.Variant, kept.Profiles
+// settings are kept with the variant and profiles req names over them.
+func (req UpRequest) settings(kept EnvSettings) EnvSettings {
 	if req.Variant != nil {
-		variant = *req.Variant
+		kept.Variant = *req.Variant
 	}
 	if req.Profiles != nil {
-		profiles = req.Profiles
+		kept.Profiles = req.Profiles
 	}
-	return withLoadAs(ctx, variant, profiles)
+	return kept
 }
 
 // Result is what an operation did.
@@ -155,7 +154,10 @@ type Result struct {
 	Env      string         `json:"env"`
 	Plan     reconcile.Plan `json:"plan"`
 	Warnings []spec.Warning `json:"warnings,omitempty"`
-	Duration time.Duration  `json:"duration"`
+	// PortMoves are the published ports moved off the declared ones
+	// because they were taken.
+	PortMoves []spec.PortMove `json:"portMoves,omitempty"`
+	Duration  time.Duration   `json:"duration"`
 	// Cleaned is true when a failed operation removed what it had created.
 	Cleaned bool `json:"cleaned,omitempty"`
 }

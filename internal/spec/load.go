@@ -58,6 +58,9 @@ type LoadOptions struct {
 	DigestKey []byte
 	// Variant names one of the manifest's variants ("": none).
 	Variant string
+	// PortMap moves published host ports: PortKey → the host port to use
+	// instead (an environment's ports that were taken; see PortMove).
+	PortMap map[string]int
 	// Secret looks up a secret the manifest declares (nil: none is set).
 	// Its values win over every other source of a variable; a required
 	// one that is not set refuses the load (*MissingSecretsError).
@@ -210,14 +213,12 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		}
 	}
 	env := interpolationEnv(opts, variant, secrets)
+	// A stored secret wins over the user's environment: the definition
+	// does not read that variable there. A variant's value does not (what
+	// the user grants wins), so its variables stay capabilities.
 	provided := map[string]bool{}
 	for k := range secrets {
 		provided[k] = true
-	}
-	if variant != nil {
-		for k := range variant.Environment {
-			provided[k] = true
-		}
 	}
 	scan := &refScan{f: f, env: withDotEnv(m.Dir, env), vars: map[string]bool{}, visited: map[string]bool{}}
 	for _, sf := range src.files {
@@ -348,6 +349,8 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	p.Drift = base.Drift
 	p.Variant = base.Variant
 	p.SecretNames = base.SecretNames
+	p.PinnedPorts = m.Ports
+	p.PortMoves = applyPortMap(p, opts.PortMap)
 
 	errs := z.errs
 	errs = append(errs, checkManifestRefs(m, cp)...)

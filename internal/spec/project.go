@@ -28,6 +28,11 @@ type Project struct {
 	Variant string `json:"variant,omitempty"`
 	// SecretNames are the stored secrets the load used (names only).
 	SecretNames []string `json:"secretNames,omitempty"`
+	// PortMoves are the published ports moved off the declared host port
+	// (LoadOptions.PortMap); PinnedPorts the manifest's ports that never
+	// move.
+	PortMoves   []PortMove    `json:"portMoves,omitempty"`
+	PinnedPorts *PortSettings `json:"-"`
 
 	Services []Service `json:"services"` // sorted by name
 	Networks []Network `json:"networks"` // sorted by key

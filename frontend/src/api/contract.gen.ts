@@ -162,6 +162,7 @@ export interface WireDeployResult {
   env: string
   plan: WirePlan
   warnings?: WireWarning[]
+  portMoves?: WirePortMove[]
   duration: number
   cleaned?: boolean
   kind: string
@@ -218,6 +219,8 @@ export interface WireEnvironment {
   services?: WireService[]
   running: number
   containers: number
+  variant?: string
+  portMoves?: WirePortMove[]
 }
 /** core.FileChange */
 export interface WireFileChange {
@@ -278,6 +281,15 @@ export interface WirePlan {
   project: string
   ops: WireOp[]
 }
+/** spec.PortMove */
+export interface WirePortMove {
+  service: string
+  containerPort: number
+  protocol: string
+  hostIP?: string
+  from: string
+  to: string
+}
 /** reconcile.PublishedPort */
 export interface WirePublishedPort {
   hostIP: string
@@ -296,6 +308,7 @@ export interface WireResult {
   env: string
   plan: WirePlan
   warnings?: WireWarning[]
+  portMoves?: WirePortMove[]
   duration: number
   cleaned?: boolean
 }
@@ -377,6 +390,7 @@ export interface WireSyncResult {
   env: string
   plan: WirePlan
   warnings?: WireWarning[]
+  portMoves?: WirePortMove[]
   duration: number
   cleaned?: boolean
   id: number
@@ -470,6 +484,7 @@ export const sameKeys: {
   LogRequest: Same<T.LogRequest, WireLogRequest>
   Op: Same<T.Op, WireOp>
   Plan: Same<T.Plan, WirePlan>
+  PortMove: Same<T.PortMove, WirePortMove>
   PublishedPort: Same<T.PublishedPort, WirePublishedPort>
   Result: Same<T.Result, WireResult>
   Revision: Same<T.Revision, WireRevision>
@@ -510,6 +525,7 @@ export const sameKeys: {
   LogRequest: true,
   Op: true,
   Plan: true,
+  PortMove: true,
   PublishedPort: true,
   Result: true,
   Revision: true,

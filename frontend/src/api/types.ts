@@ -74,6 +74,20 @@ export interface Environment {
   services?: Service[]
   running: number
   containers: number
+  /** The definition's variant it runs as. */
+  variant?: string
+  /** Published ports moved off the declared ones because they were taken (status only). */
+  portMoves?: PortMove[]
+}
+
+/** A published host port used instead of the declared one (spec.PortMove). */
+export interface PortMove {
+  service: string
+  containerPort: number
+  protocol: string
+  hostIP?: string
+  from: string
+  to: string
 }
 
 export interface Service {
@@ -187,6 +201,8 @@ export interface Result {
   env: string
   plan: Plan
   warnings?: Warning[]
+  /** Published ports moved off the declared ones because they were taken. */
+  portMoves?: PortMove[]
   duration: number
   cleaned?: boolean
 }
