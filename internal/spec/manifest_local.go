@@ -12,10 +12,9 @@ import (
 )
 
 // The manifest's keys for what a team adds around its Compose files:
-// secrets kept out of Git, local files carried into deploys, variants and
-// pinned ports.
+// secrets kept out of Git, variants and pinned ports.
 
-// validateLocal checks secrets, local, variants and ports.
+// validateLocal checks secrets, variants and ports.
 func (m *Manifest) validateLocal(d *decoder) {
 	seen := map[string]string{}
 	for i, s := range m.Secrets {
@@ -33,12 +32,6 @@ func (m *Manifest) validateLocal(d *decoder) {
 			seen[s.Name] = f
 		}
 	}
-	for i, l := range m.Local {
-		f := fmt.Sprintf("local[%d]", i)
-		if msg := localPathProblem(l); msg != "" {
-			d.errorf(d.lines[f], f, "%s", msg)
-		}
-	}
 	for _, name := range slices.Sorted(maps.Keys(m.Variants)) {
 		v := m.Variants[name]
 		f := "variants." + name
@@ -48,7 +41,7 @@ func (m *Manifest) validateLocal(d *decoder) {
 		for i, c := range v.Compose {
 			cf := fmt.Sprintf("%s.compose[%d]", f, i)
 			if msg := localPathProblem(c); msg != "" {
-				d.errorf(d.lines[cf], cf, "%s", strings.Replace(msg, "a local file", "a variant's Compose file", 1))
+				d.errorf(d.lines[cf], cf, "%s", msg)
 			}
 		}
 		for i, p := range v.Profiles {
@@ -104,7 +97,7 @@ func localPathProblem(p string) string {
 	}
 	clean := filepath.Clean(filepath.FromSlash(p))
 	if filepath.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-		return fmt.Sprintf("%q is outside the definition folder: a local file is a file inside it", p)
+		return fmt.Sprintf("%q is outside the definition folder: a variant's Compose file is a file inside it", p)
 	}
 	return ""
 }

@@ -135,7 +135,6 @@ func TestManifestLocalErrors(t *testing.T) {
 		{"name: a\nsecrets:\n  - name: 1X\n", "secrets[0].name", "invalid secret name"},
 		{"name: a\nsecrets:\n  - name: X\n  - name: X\n", "secrets[1].name", "already declared"},
 		{"name: a\nsecrets:\n  - name: X\n    required: maybe\n", "secrets[0].required", "true or false"},
-		{"name: a\nlocal: [../up.env]\n", "local[0]", "outside the definition folder"},
 		{"name: a\nvariants:\n  Review: {}\n", "variants.Review", "invalid name"},
 		{"name: a\nvariants:\n  r:\n    databases:\n      nodb: {seed: x.sql}\n", "variants.r.databases.nodb", "not one of the databases"},
 		{"name: a\nvariants:\n  r:\n    compose: [/etc/x.yaml]\n", "variants.r.compose[0]", "outside"},
