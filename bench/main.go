@@ -55,6 +55,9 @@ func main() {
 	if want("up") {
 		benchUp(repo)
 	}
+	if want("secrets") {
+		benchSecrets() // secrets.go
+	}
 	if want("corpus") {
 		benchCorpus(repo) // corpus.go
 	}

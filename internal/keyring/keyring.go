@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -54,6 +55,9 @@ type secretValue struct {
 type Keyring struct {
 	conn *dbus.Conn
 	name string // the collection's label, for Where
+
+	mu   sync.Mutex
+	sess dbus.ObjectPath // the open session, "" before the first use
 }
 
 // Open connects to the Secret Service of the user's session bus. It
@@ -104,8 +108,16 @@ func (k *Keyring) answers(ctx context.Context) bool {
 	return false
 }
 
-// Close ends the connection.
-func (k *Keyring) Close() error { return k.conn.Close() }
+// Close ends the session and the connection.
+func (k *Keyring) Close() error {
+	k.mu.Lock()
+	if k.sess != "" {
+		k.call(k.sess, "org.freedesktop.Secret.Session.Close")
+		k.sess = ""
+	}
+	k.mu.Unlock()
+	return k.conn.Close()
+}
 
 // Where says where values are kept.
 func (k *Keyring) Where() string {
@@ -125,18 +137,44 @@ func attributes(r secret.Ref) map[string]string {
 	return map[string]string{"application": application, "berth.scope": r.Scope, "berth.owner": r.Owner, "berth.name": r.Name}
 }
 
-// session opens a plain session; the caller closes it.
+// session is the connection's plain session, opened on first use and
+// kept: each value read or written then costs one call.
 func (k *Keyring) session() (dbus.ObjectPath, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.sess != "" {
+		return k.sess, nil
+	}
 	var out dbus.Variant
 	var s dbus.ObjectPath
 	if err := k.call(servicePath, iService+".OpenSession", "plain", dbus.MakeVariant("")).Store(&out, &s); err != nil {
 		return "", fmt.Errorf("keyring: open a session: %w", err)
 	}
+	k.sess = s
 	return s, nil
 }
 
-func (k *Keyring) closeSession(s dbus.ObjectPath) {
-	k.call(s, "org.freedesktop.Secret.Session.Close")
+// withSession runs fn with the session, once more with a new one when the
+// service forgot the old (it restarted).
+func (k *Keyring) withSession(fn func(dbus.ObjectPath) error) error {
+	s, err := k.session()
+	if err != nil {
+		return err
+	}
+	if err = fn(s); err == nil {
+		return nil
+	}
+	var de dbus.Error
+	if !errors.As(err, &de) || de.Name != "org.freedesktop.Secret.Error.NoSession" {
+		return err
+	}
+	k.mu.Lock()
+	k.sess = ""
+	k.mu.Unlock()
+	if s, err = k.session(); err != nil {
+		return err
+	}
+	return fn(s)
 }
 
 // search returns the items matching attrs, unlocking locked ones (which
@@ -243,13 +281,8 @@ func (k *Keyring) Get(r secret.Ref) (string, bool, error) {
 	if err != nil || len(items) == 0 {
 		return "", false, err
 	}
-	s, err := k.session()
-	if err != nil {
-		return "", false, err
-	}
-	defer k.closeSession(s)
 	var v secretValue
-	if err := k.call(items[0], iItem+".GetSecret", s).Store(&v); err != nil {
+	if err := k.withSession(func(s dbus.ObjectPath) error { return k.call(items[0], iItem+".GetSecret", s).Store(&v) }); err != nil {
 		return "", false, fmt.Errorf("keyring: read %s: %w", r.Name, err)
 	}
 	return string(v.Value), true, nil
@@ -267,18 +300,16 @@ func (k *Keyring) Set(r secret.Ref, value string) error {
 	if err != nil {
 		return err
 	}
-	s, err := k.session()
-	if err != nil {
-		return err
-	}
-	defer k.closeSession(s)
 	props := map[string]dbus.Variant{
 		iItem + ".Label":      dbus.MakeVariant(fmt.Sprintf("Berth: %s of %s %s", r.Name, r.Scope, r.Owner)),
 		iItem + ".Attributes": dbus.MakeVariant(attributes(r)),
 	}
-	v := secretValue{Session: s, Value: []byte(value), ContentType: "text/plain; charset=utf8"}
 	var item, prompt dbus.ObjectPath
-	if err := k.call(c, iCollection+".CreateItem", props, v, true).Store(&item, &prompt); err != nil {
+	err = k.withSession(func(s dbus.ObjectPath) error {
+		v := secretValue{Session: s, Value: []byte(value), ContentType: "text/plain; charset=utf8"}
+		return k.call(c, iCollection+".CreateItem", props, v, true).Store(&item, &prompt)
+	})
+	if err != nil {
 		return fmt.Errorf("keyring: store %s: %w", r.Name, err)
 	}
 	if prompt != noPrompt {
