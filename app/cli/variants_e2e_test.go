@@ -69,7 +69,7 @@ func TestVariantsAndCopiesSideBySide(t *testing.T) {
 	moved := 0
 	for _, c := range []struct {
 		env, variant, sku string
-		products     int
+		products          int
 	}{{dev, "dev", "MUG-01", 5}, {rev1, "review", "REV-01", 2}, {rev2, "review", "REV-01", 2}} {
 		st := status(c.env)
 		if st.Variant != c.variant {

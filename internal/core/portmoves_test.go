@@ -18,7 +18,7 @@ type portsEngine struct {
 }
 
 func (e portsEngine) PublishedPorts(context.Context) ([]PortUse, error) { return e.uses, nil }
-func (e portsEngine) LocalHost() bool                                    { return e.local }
+func (e portsEngine) LocalHost() bool                                   { return e.local }
 
 func webProject(env string, pin *spec.PortSettings, moves ...spec.PortMove) *spec.Project {
 	p := &spec.Project{Name: env, PinnedPorts: pin, PortMoves: moves, Services: []spec.Service{
