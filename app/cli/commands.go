@@ -114,6 +114,9 @@ func (a *app) planCommand() *cobra.Command {
 			for _, m := range res.PortMoves {
 				fmt.Fprintln(a.stdout, "ports: "+m.String())
 			}
+			for _, f := range res.LocalFiles {
+				fmt.Fprintf(a.stdout, "local: %s read from your checkout (kept out of Git)\n", f)
+			}
 			fmt.Fprint(a.stdout, res.Plan.Render())
 			return nil
 		},

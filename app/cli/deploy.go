@@ -121,6 +121,9 @@ func (a *app) deployed(res *core.DeployResult, err error) error {
 	if err != nil {
 		return err
 	}
+	for _, f := range res.LocalFiles {
+		fmt.Fprintf(a.stdout, "local: %s read from your checkout (kept out of Git)\n", f)
+	}
 	if res.Plan.Empty() {
 		fmt.Fprintf(a.stdout, "%s is at %s and up to date (%s #%d)\n", res.Env, res.Revision.Short, res.Kind, res.ID)
 	} else {

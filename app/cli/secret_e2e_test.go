@@ -32,6 +32,7 @@ secrets:
     description: the token the API presents
   - name: OPTIONAL_HINT
     required: false
+local: [.env]
 `
 
 func secretCompose(v string) string {
@@ -42,6 +43,7 @@ func secretCompose(v string) string {
       V: "` + v + `"
       PASSWORD: ${DB_PASSWORD}
       HINT: ${OPTIONAL_HINT:-none}
+      LOCAL: ${LOCAL_SETTING:-unset}
     secrets: [token]
     healthcheck:
       test: ["CMD", "/probe", "health"]
@@ -77,8 +79,15 @@ func secretsEndToEnd(t *testing.T, where string) {
 
 	repo := newDefRepo(t)
 	repo.git("config", "berth.notes", "true")
-	c1 := repo.commit("web v1", map[string]string{"berth.yaml": secretManifest, "compose.yaml": secretCompose("1")})
+	// The definition's .env is kept out of Git: only the checkout has it.
+	c1 := repo.commit("web v1", map[string]string{"berth.yaml": secretManifest, "compose.yaml": secretCompose("1"), ".gitignore": ".env\n"})
 	c2 := repo.commit("web v2", map[string]string{"compose.yaml": secretCompose("2")})
+	if err := os.WriteFile(filepath.Join(repo.dir, "environments", "probe", ".env"), []byte("LOCAL_SETTING=from-the-checkout\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if repo.git("status", "--porcelain") != "" {
+		t.Fatal("the .env is not ignored")
+	}
 	base := []string{"--repo", repo.dir, "--definitions", filepath.Join(repo.dir, "environments")}
 	var printed bytes.Buffer
 	cli := func(args ...string) (int, string, string) {
@@ -124,7 +133,8 @@ func secretsEndToEnd(t *testing.T, where string) {
 		t.Helper()
 		web := containerIDs(t, env)["web"]
 		envs := inspect(t, web, `{{range .Config.Env}}{{println .}}{{end}}`)
-		if !strings.Contains(envs, "PASSWORD="+password+"\n") || !strings.Contains(envs, "V="+v+"\n") || !strings.Contains(envs, "HINT=none\n") {
+		if !strings.Contains(envs, "PASSWORD="+password+"\n") || !strings.Contains(envs, "V="+v+"\n") || !strings.Contains(envs, "HINT=none\n") ||
+			!strings.Contains(envs, "LOCAL=from-the-checkout\n") {
 			t.Fatalf("%s: web's environment:\n%s", step, envs)
 		}
 		out, err := exec.Command("docker", "exec", web, "/probe", "cat", "/run/secrets/token").CombinedOutput()
@@ -136,8 +146,8 @@ func secretsEndToEnd(t *testing.T, where string) {
 		t.Fatalf("up: exit %d", code)
 	}
 	check("up", "2")
-	if code, _, _ := cli("deploy", env, c1, "--yes"); code != ExitOK {
-		t.Fatalf("deploy of the older revision: exit %d", code)
+	if code, out, _ := cli("deploy", env, c1, "--yes"); code != ExitOK || !strings.Contains(out, "local: .env read from your checkout") {
+		t.Fatalf("deploy of the older revision: exit %d\n%s", code, out)
 	}
 	check("deploy c1", "1")
 	if code, _, _ := cli("deploy", env, c2, "--yes"); code != ExitOK {

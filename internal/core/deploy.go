@@ -113,9 +113,15 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if err != nil {
 		return nil, err
 	}
-	res := &DeployResult{Result: Result{Env: j.env, Plan: plan, Warnings: p.Warnings, PortMoves: p.PortMoves}, Kind: j.kind, Revision: j.rev}
+	res := &DeployResult{Result: Result{Env: j.env, Plan: plan, Warnings: p.Warnings, PortMoves: p.PortMoves, LocalFiles: p.LocalFiles}, Kind: j.kind, Revision: j.rev}
 	for _, w := range p.Warnings {
 		emit.send(Event{Env: j.env, Kind: EventWarning, Detail: w.String()})
+	}
+	for _, f := range p.LocalFiles {
+		emit.send(Event{Env: j.env, Kind: EventMessage, Detail: "local: " + f + " is read from your checkout (kept out of Git)"})
+	}
+	for _, m := range p.PortMoves {
+		emit.send(Event{Env: j.env, Kind: EventMessage, Detail: m.String()})
 	}
 	emit.send(Event{Env: j.env, Kind: EventMessage, Detail: fmt.Sprintf("%s %s at %s (%s)", j.kind, j.env, j.rev.Short, oneLineMsg(j.rev.Message))})
 	emit.send(Event{Env: j.env, Kind: EventPlan, Plan: &plan})
@@ -297,5 +303,5 @@ func (b *Berth) planAt(ctx context.Context, kind, env, def string, rev Revision)
 	if err != nil {
 		return nil, err
 	}
-	return &DeployPlan{Env: env, Kind: kind, Revision: rev, Result: &Result{Env: env, Plan: plan, Warnings: p.Warnings}}, nil
+	return &DeployPlan{Env: env, Kind: kind, Revision: rev, Result: &Result{Env: env, Plan: plan, Warnings: p.Warnings, PortMoves: p.PortMoves, LocalFiles: p.LocalFiles}}, nil
 }

@@ -157,7 +157,10 @@ type Result struct {
 	// PortMoves are the published ports moved off the declared ones
 	// because they were taken.
 	PortMoves []spec.PortMove `json:"portMoves,omitempty"`
-	Duration  time.Duration   `json:"duration"`
+	// LocalFiles are files kept out of Git read from the user's checkout
+	// (berth.yaml local:), not from the revision.
+	LocalFiles []string      `json:"localFiles,omitempty"`
+	Duration   time.Duration `json:"duration"`
 	// Cleaned is true when a failed operation removed what it had created.
 	Cleaned bool `json:"cleaned,omitempty"`
 }

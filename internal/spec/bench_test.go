@@ -112,7 +112,7 @@ func BenchmarkComposeGoOnly(b *testing.B) {
 	b.ReportAllocs()
 	defer reportCPU(b)()
 	for b.Loop() {
-		if _, err := loadCompose(ctx, dir, files, "big", nil, nil, nil); err != nil {
+		if _, err := loadCompose(ctx, dir, files, "big", nil, nil, nil, ""); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -153,7 +153,7 @@ func BenchmarkNormalize100(b *testing.B) {
 	writeProject100(b, dir, 100)
 	ctx := context.Background()
 	files := []string{filepath.Join(dir, "compose.yaml")}
-	cp, err := loadCompose(ctx, dir, files, "big", nil, nil, nil)
+	cp, err := loadCompose(ctx, dir, files, "big", nil, nil, nil, "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -58,6 +58,10 @@ type LoadOptions struct {
 	DigestKey []byte
 	// Variant names one of the manifest's variants ("": none).
 	Variant string
+	// LocalDir is the user's checkout of the definition folder, for a load
+	// of a materialised revision: the manifest's local files (an .env kept
+	// out of Git) that the revision lacks are read from there.
+	LocalDir string
 	// PortMap moves published host ports: PortKey → the host port to use
 	// instead (an environment's ports that were taken; see PortMove).
 	PortMap map[string]int
@@ -175,9 +179,21 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	if err != nil {
 		return nil, err
 	}
-	f := newFence(m.Dir, opts.Granted, opts.Forbid)
+	local, localNames := m.localFiles(opts.LocalDir)
+	granted := opts.Granted
+	if len(local) > 0 {
+		granted = slices.Clone(granted)
+		for _, src := range local {
+			granted = append(granted, src) // the checkout's own copy, by name
+		}
+	}
+	f := newFence(m.Dir, granted, opts.Forbid)
 	if m, err = m.withVariant(opts.Variant, variant, f); err != nil {
 		return nil, err
+	}
+	dotEnv := filepath.Join(m.Dir, ".env")
+	if src, ok := local[dotEnv]; ok {
+		dotEnv = src
 	}
 	profiles := mergeProfiles(m.Profiles, opts.Profiles)
 	if variant != nil {
@@ -220,14 +236,14 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	for k := range secrets {
 		provided[k] = true
 	}
-	scan := &refScan{f: f, env: withDotEnv(m.Dir, env), vars: map[string]bool{}, visited: map[string]bool{}}
+	scan := &refScan{f: f, env: withDotEnv(dotEnv, env), vars: map[string]bool{}, visited: map[string]bool{}}
 	for _, sf := range src.files {
 		scan.file(sf, m.Dir, 0, true)
 	}
 	if scan.err != nil {
 		return nil, scan.err
 	}
-	envFileVars(filepath.Join(m.Dir, ".env"), scan.vars)
+	envFileVars(dotEnv, scan.vars)
 	caps := newCapCollector(src)
 	caps.includeCapabilities(f, scan.refs)
 	caps.databaseCapabilities(m)
@@ -267,7 +283,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 		sidec <- w
 	}()
 
-	cp, err := loadCompose(ctx, m.Dir, m.ComposeFiles, name, profiles, env, scan.vars)
+	cp, err := loadCompose(ctx, m.Dir, m.ComposeFiles, name, profiles, env, scan.vars, local[filepath.Join(m.Dir, ".env")])
 	side := <-sidec
 	if err != nil {
 		if ctx.Err() != nil {
@@ -293,7 +309,11 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 				}
 			}
 		}
-		for _, ef := range s.EnvFiles {
+		for i, ef := range s.EnvFiles {
+			if src, ok := local[filepath.Clean(ef.Path)]; ok {
+				ef.Path = src // kept out of Git: read from the checkout
+				s.EnvFiles[i] = ef
+			}
 			ok, err := f.may(ef.Path)
 			if err != nil {
 				return nil, src.errorAt([]string{"services", sname, "env_file"}, err.Error(), err)
@@ -350,6 +370,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	p.Variant = base.Variant
 	p.SecretNames = base.SecretNames
 	p.PinnedPorts = m.Ports
+	p.LocalFiles = localNames
 	p.PortMoves = applyPortMap(p, opts.PortMap)
 
 	errs := z.errs
@@ -368,7 +389,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 				Message: w.Message + " (remove it, or set compose: {unsupported: warn} in " + ManifestFile + " to read past it)"})
 		}
 	}
-	errs = append(errs, readFileObjects(f, src, p, withDotEnv(m.Dir, env), opts.DigestKey)...)
+	errs = append(errs, readFileObjects(f, src, p, withDotEnv(dotEnv, env), opts.DigestKey)...)
 	for _, db := range m.Databases {
 		if _, ok := cp.Services[db.Service]; ok {
 			p.Databases = append(p.Databases, projectDatabase(m, p, db))
@@ -450,8 +471,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 
 // withDotEnv is env over the definition's .env file, as compose-go
 // interpolates (the file was checked to be the definition's own).
-func withDotEnv(dir string, env map[string]string) map[string]string {
-	p := filepath.Join(dir, ".env")
+func withDotEnv(p string, env map[string]string) map[string]string {
 	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Size() > maxDefinitionFile {
 		return env
 	}
@@ -600,8 +620,8 @@ func inDisabledService(field string, disabled types.Services) bool {
 // loadCompose runs compose-go over the files. Environment files and label
 // files are not read here (the caller checks them first); every variable
 // compose-go looks up is added to vars.
-func loadCompose(ctx context.Context, dir string, files []string, name string, profiles []string, env map[string]string, vars map[string]bool) (*types.Project, error) {
-	o, err := composeOptions(dir, files, name, profiles, env, vars)
+func loadCompose(ctx context.Context, dir string, files []string, name string, profiles []string, env map[string]string, vars map[string]bool, dotEnv string) (*types.Project, error) {
+	o, err := composeOptions(dir, files, name, profiles, env, vars, dotEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -613,7 +633,14 @@ func loadCompose(ctx context.Context, dir string, files []string, name string, p
 // directory, interpolation from the given variables (never the process
 // environment) and the folder's .env, paths made absolute, and services'
 // env and label files left for the caller to read.
-func composeOptions(dir string, files []string, name string, profiles []string, env map[string]string, vars map[string]bool) (*cli.ProjectOptions, error) {
+//
+// dotEnv, when set, is the .env file to read instead of the folder's (a
+// local one, from the user's checkout).
+func composeOptions(dir string, files []string, name string, profiles []string, env map[string]string, vars map[string]bool, dotEnv string) (*cli.ProjectOptions, error) {
+	envFiles := cli.WithEnvFiles()
+	if dotEnv != "" {
+		envFiles = cli.WithEnvFiles(dotEnv)
+	}
 	var mu sync.Mutex
 	return cli.NewProjectOptions(files,
 		func(o *cli.ProjectOptions) error {
@@ -624,7 +651,7 @@ func composeOptions(dir string, files []string, name string, profiles []string, 
 		},
 		cli.WithName(name),
 		cli.WithWorkingDirectory(dir),
-		cli.WithEnvFiles(),
+		envFiles,
 		cli.WithDotEnv,
 		cli.WithProfiles(profiles),
 		cli.WithResolvedPaths(true),
@@ -896,6 +923,6 @@ func LoadComposeOnly(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	_, err = loadCompose(ctx, m.Dir, m.ComposeFiles, m.Name, m.Profiles, nil, nil)
+	_, err = loadCompose(ctx, m.Dir, m.ComposeFiles, m.Name, m.Profiles, nil, nil, "")
 	return err
 }

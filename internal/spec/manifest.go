@@ -106,6 +106,10 @@ type Manifest struct {
 	// each is set per user (berth secret set) and interpolated like a
 	// variable, or read by a Compose secret's environment source.
 	Secrets []ManifestSecret `yaml:"secrets,omitempty" json:"secrets,omitempty"`
+	// Local are files kept out of Git (an .env, an env_file) that a load at
+	// a revision reads from the user's checkout of the definition when the
+	// revision does not have them (LoadOptions.LocalDir).
+	Local []string `yaml:"local,omitempty" json:"local,omitempty"`
 	// Variants are named ways to run the definition (dev, review...).
 	Variants map[string]Variant `yaml:"variants,omitempty" json:"variants,omitempty"`
 	// Ports say which published host ports stay as written even when

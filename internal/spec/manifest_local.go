@@ -12,9 +12,10 @@ import (
 )
 
 // The manifest's keys for what a team adds around its Compose files:
-// secrets kept out of Git, variants and pinned ports.
+// secrets kept out of Git, local files carried into deploys, variants and
+// pinned ports.
 
-// validateLocal checks secrets, variants and ports.
+// validateLocal checks secrets, local, variants and ports.
 func (m *Manifest) validateLocal(d *decoder) {
 	seen := map[string]string{}
 	for i, s := range m.Secrets {
@@ -30,6 +31,12 @@ func (m *Manifest) validateLocal(d *decoder) {
 			d.errorf(d.lines[f+".name"], f+".name", "secret %q: BERTH_* and COMPOSE_* names are Berth's own", s.Name)
 		default:
 			seen[s.Name] = f
+		}
+	}
+	for i, l := range m.Local {
+		f := fmt.Sprintf("local[%d]", i)
+		if msg := localPathProblem(l); msg != "" {
+			d.errorf(d.lines[f], f, "%s", strings.Replace(msg, "a variant's Compose file", "a local file", 1))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(m.Variants)) {
@@ -176,3 +183,33 @@ func (e *MissingSecretsError) Error() string {
 var ErrMissingSecrets = errors.New("required secrets are not set")
 
 func (e *MissingSecretsError) Is(target error) bool { return target == ErrMissingSecrets }
+
+// localFiles finds the manifest's local files that the folder lacks and the
+// user's checkout (localDir) has: regular files inside it, no larger than
+// a definition file may be. It returns them by the path they would have in
+// the folder, with the checkout path to read instead.
+func (m *Manifest) localFiles(localDir string) (map[string]string, []string) {
+	if localDir == "" || len(m.Local) == 0 {
+		return nil, nil
+	}
+	root := evalExisting(localDir)
+	out := map[string]string{}
+	var names []string
+	for _, l := range m.Local {
+		if localPathProblem(l) != "" {
+			continue
+		}
+		rel := filepath.Clean(filepath.FromSlash(l))
+		if _, err := os.Lstat(filepath.Join(m.Dir, rel)); err == nil {
+			continue // the revision has it: that one counts
+		}
+		src := filepath.Join(localDir, rel)
+		fi, err := os.Stat(src)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxDefinitionFile || !within(root, evalExisting(src)) {
+			continue
+		}
+		out[filepath.Join(m.Dir, rel)] = src
+		names = append(names, filepath.ToSlash(rel))
+	}
+	return out, names
+}

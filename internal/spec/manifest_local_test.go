@@ -3,6 +3,8 @@ package spec
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -135,6 +137,7 @@ func TestManifestLocalErrors(t *testing.T) {
 		{"name: a\nsecrets:\n  - name: 1X\n", "secrets[0].name", "invalid secret name"},
 		{"name: a\nsecrets:\n  - name: X\n  - name: X\n", "secrets[1].name", "already declared"},
 		{"name: a\nsecrets:\n  - name: X\n    required: maybe\n", "secrets[0].required", "true or false"},
+		{"name: a\nlocal: [../up.env]\n", "local[0]", "outside the definition folder: a local file"},
 		{"name: a\nvariants:\n  Review: {}\n", "variants.Review", "invalid name"},
 		{"name: a\nvariants:\n  r:\n    databases:\n      nodb: {seed: x.sql}\n", "variants.r.databases.nodb", "not one of the databases"},
 		{"name: a\nvariants:\n  r:\n    compose: [/etc/x.yaml]\n", "variants.r.compose[0]", "outside"},
@@ -154,5 +157,56 @@ func TestManifestLocalErrors(t *testing.T) {
 		if !found {
 			t.Errorf("%q: %v; want %s: %s", tc.manifest, err, tc.field, tc.want)
 		}
+	}
+}
+
+func TestLocalFilesFromTheCheckout(t *testing.T) {
+	manifest := "name: shop\nlocal: [.env, api.env, missing.env]\n"
+	compose := "services:\n  api:\n    image: api:1\n    env_file: [api.env]\n    environment:\n      FROM_DOTENV: ${FROM_DOTENV:-default}\n"
+	// The revision (a workspace) has neither file; the checkout has both,
+	// and a link leading out of it that must not be followed.
+	ws := t.TempDir()
+	writeFiles(t, ws, map[string]string{"berth.yaml": manifest, "compose.yaml": compose})
+	checkout := t.TempDir()
+	writeFiles(t, checkout, map[string]string{"berth.yaml": manifest, "compose.yaml": compose,
+		".env": "FROM_DOTENV=from the checkout\n", "api.env": "API_KEY=local-key\n"})
+	ctx := context.Background()
+
+	if _, err := LoadDefinition(ctx, ws, LoadOptions{}); err == nil {
+		t.Fatal("the revision alone loaded although api.env is missing")
+	}
+	p, err := LoadDefinition(ctx, ws, LoadOptions{LocalDir: checkout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := p.Service("api")
+	if api.Environment["FROM_DOTENV"] != "from the checkout" || api.Environment["API_KEY"] != "local-key" {
+		t.Fatalf("environment: %v", api.Environment)
+	}
+	if strings.Join(p.LocalFiles, ",") != ".env,api.env" {
+		t.Fatalf("LocalFiles = %v", p.LocalFiles)
+	}
+	if len(p.Blocked) > 0 {
+		t.Fatalf("a local file was blocked: %v", p.Blocked)
+	}
+
+	// A file the revision has wins over the checkout's.
+	writeFiles(t, ws, map[string]string{"api.env": "API_KEY=committed\n"})
+	if p, err = LoadDefinition(ctx, ws, LoadOptions{LocalDir: checkout}); err != nil || p.Service("api").Environment["API_KEY"] != "committed" {
+		t.Fatalf("committed file: %v %v", err, p)
+	}
+	if strings.Join(p.LocalFiles, ",") != ".env" {
+		t.Fatalf("LocalFiles = %v", p.LocalFiles)
+	}
+
+	// A local name that is a link out of the checkout is not read.
+	outside := t.TempDir()
+	writeFiles(t, outside, map[string]string{"secret.env": "FROM_DOTENV=outside\n"})
+	os.Remove(filepath.Join(checkout, ".env"))
+	if err := os.Symlink(filepath.Join(outside, "secret.env"), filepath.Join(checkout, ".env")); err != nil {
+		t.Fatal(err)
+	}
+	if p, err = LoadDefinition(ctx, ws, LoadOptions{LocalDir: checkout}); err != nil || p.Service("api").Environment["FROM_DOTENV"] != "default" {
+		t.Fatalf("a link out of the checkout was read: %v %v", err, p.Service("api").Environment)
 	}
 }

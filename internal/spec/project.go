@@ -31,7 +31,10 @@ type Project struct {
 	// PortMoves are the published ports moved off the declared host port
 	// (LoadOptions.PortMap); PinnedPorts the manifest's ports that never
 	// move.
-	PortMoves   []PortMove    `json:"portMoves,omitempty"`
+	PortMoves []PortMove `json:"portMoves,omitempty"`
+	// LocalFiles are the manifest's local files read from the user's
+	// checkout, not from the revision (LoadOptions.LocalDir).
+	LocalFiles  []string      `json:"localFiles,omitempty"`
 	PinnedPorts *PortSettings `json:"-"`
 
 	Services []Service `json:"services"` // sorted by name

@@ -163,6 +163,7 @@ export interface WireDeployResult {
   plan: WirePlan
   warnings?: WireWarning[]
   portMoves?: WirePortMove[]
+  localFiles?: string[]
   duration: number
   cleaned?: boolean
   kind: string
@@ -309,6 +310,7 @@ export interface WireResult {
   plan: WirePlan
   warnings?: WireWarning[]
   portMoves?: WirePortMove[]
+  localFiles?: string[]
   duration: number
   cleaned?: boolean
 }
@@ -391,6 +393,7 @@ export interface WireSyncResult {
   plan: WirePlan
   warnings?: WireWarning[]
   portMoves?: WirePortMove[]
+  localFiles?: string[]
   duration: number
   cleaned?: boolean
   id: number

@@ -203,6 +203,8 @@ export interface Result {
   warnings?: Warning[]
   /** Published ports moved off the declared ones because they were taken. */
   portMoves?: PortMove[]
+  /** Files kept out of Git read from the user's checkout, not the revision. */
+  localFiles?: string[]
   duration: number
   cleaned?: boolean
 }
