@@ -214,3 +214,53 @@ func secretsEndToEnd(t *testing.T, where string) {
 		t.Fatalf("up after rm: exit %d %s", code, errOut)
 	}
 }
+
+// TestRollbackGoesBackToTheVariant: a deploy that switches an environment
+// to another variant is undone by a rollback, variant included, and the
+// history says which variant each deployment ran.
+func TestRollbackGoesBackToTheVariant(t *testing.T) {
+	testenv.Image(t, probe)
+	env := uniqueName("variant-rb")
+	t.Cleanup(func() { removeLabelled(env) })
+	t.Setenv("BERTH_STATE_DIR", t.TempDir())
+	repo := newDefRepo(t)
+	manifest := "name: probe\nhealth:\n  timeout: 30s\nvariants:\n  red:\n    environment: {COLOR: red}\n  blue:\n    environment: {COLOR: blue}\n"
+	compose := func(v string) string {
+		return strings.Replace(probeCompose(v, healthy), "      V: ", "      COLOR: ${COLOR:-none}\n      V: ", 1)
+	}
+	c1 := repo.commit("v1", map[string]string{"berth.yaml": manifest, "compose.yaml": compose("1")})
+	c2 := repo.commit("v2", map[string]string{"compose.yaml": compose("2")})
+	base := []string{"--repo", repo.dir}
+	cli := func(args ...string) int { t.Helper(); code, _, _ := berth(t, append(base, args...)...); return code }
+	color := func() string {
+		t.Helper()
+		envs := inspect(t, containerIDs(t, env)["web"], `{{range .Config.Env}}{{println .}}{{end}}`)
+		for _, l := range strings.Split(envs, "\n") {
+			if c, ok := strings.CutPrefix(l, "COLOR="); ok {
+				return c
+			}
+		}
+		return ""
+	}
+	if cli("deploy", "probe", c1, "--as", env, "--variant", "red", "--yes") != ExitOK || color() != "red" {
+		t.Fatalf("deploy c1 as red: %q", color())
+	}
+	// A later deploy keeps the variant; --variant switches it.
+	if cli("deploy", env, c2, "--yes") != ExitOK || color() != "red" {
+		t.Fatalf("deploy c2 kept red? %q", color())
+	}
+	if cli("deploy", env, c1, "--variant", "blue", "--yes") != ExitOK || color() != "blue" {
+		t.Fatalf("deploy c1 as blue: %q", color())
+	}
+	if cli("rollback", env, "--yes") != ExitOK || color() != "red" {
+		t.Fatalf("rollback went to %q, want red (c2 ran as red)", color())
+	}
+	ds := history(t, env)
+	var got []string
+	for i := len(ds) - 1; i >= 0; i-- {
+		got = append(got, ds[i].Kind+":"+ds[i].Variant)
+	}
+	if strings.Join(got, " ") != "deploy:red deploy:red deploy:blue rollback:red" {
+		t.Fatalf("history: %v", got)
+	}
+}

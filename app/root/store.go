@@ -71,7 +71,7 @@ func (a *storeAdapter) Begin(ctx context.Context, d core.Deployment) (int64, err
 		return 0, err
 	}
 	name, email := gitIdentity(os.Getenv)
-	return s.Begin(ctx, store.Deployment{Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision,
+	return s.Begin(ctx, store.Deployment{Kind: d.Kind, Env: d.Env, Definition: d.Definition, Variant: d.Variant, Revision: d.Revision,
 		PreviousRevision: d.PreviousRevision, Plan: d.Plan, Detail: d.Detail, Who: store.Who{GitName: name, GitEmail: email}})
 }
 
@@ -220,7 +220,7 @@ func (a *storeAdapter) InUse(ctx context.Context) ([]core.RevisionUse, error) {
 func deployments(ds []store.Deployment) []core.Deployment {
 	out := make([]core.Deployment, len(ds))
 	for i, d := range ds {
-		out[i] = core.Deployment{ID: d.ID, Kind: d.Kind, Env: d.Env, Definition: d.Definition, Revision: d.Revision,
+		out[i] = core.Deployment{ID: d.ID, Kind: d.Kind, Env: d.Env, Definition: d.Definition, Variant: d.Variant, Revision: d.Revision,
 			PreviousRevision: d.PreviousRevision, Who: core.Who(d.Who), Plan: d.Plan, StartedAt: d.StartedAt,
 			FinishedAt: d.FinishedAt, Duration: d.Duration, Status: d.Status, Error: d.Error, ImageDigests: d.ImageDigests, PID: d.Process.PID,
 			SnapshotIDs: d.SnapshotIDs, Detail: d.Detail}

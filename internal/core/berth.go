@@ -282,7 +282,7 @@ func (b *Berth) Up(ctx context.Context, req UpRequest, emit Emit) (*Result, erro
 		}
 	}
 	planJSON, _ := json.Marshal(plan)
-	id, err := b.begin(ctx, Deployment{Kind: KindUp, Env: p.Name, Definition: p.Definition, Revision: p.Revision, Plan: planJSON})
+	id, err := b.begin(ctx, Deployment{Kind: KindUp, Env: p.Name, Definition: p.Definition, Variant: p.Variant, Revision: p.Revision, Plan: planJSON})
 	if err != nil {
 		return nil, err
 	}

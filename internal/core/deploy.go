@@ -140,7 +140,7 @@ func (b *Berth) run(ctx context.Context, e Engine, j job, confirm Confirm, emit 
 	if err != nil {
 		return res, err
 	}
-	id, err := b.begin(ctx, Deployment{Kind: j.kind, Env: j.env, Definition: j.def, Revision: j.rev.Hash, PreviousRevision: previous, Plan: planJSON})
+	id, err := b.begin(ctx, Deployment{Kind: j.kind, Env: j.env, Definition: j.def, Variant: p.Variant, Revision: j.rev.Hash, PreviousRevision: previous, Plan: planJSON})
 	if err != nil {
 		return res, err
 	}
@@ -208,6 +208,7 @@ func (b *Berth) autoRollback(ctx context.Context, e Engine, j job, emit Emit) (*
 		return nil, err
 	}
 	emit.send(Event{Env: j.env, Kind: EventWarning, Detail: fmt.Sprintf("%s at %s failed: rolling back to %s, the last good revision", j.kind, j.rev.Short, rev.Short)})
+	ctx = b.asVariant(ctx, j.env, good.Variant)
 	return b.run(ctx, e, job{kind: KindRollback, env: j.env, def: cmp.Or(good.Definition, j.def), rev: rev, yes: true, auto: true}, nil, emit)
 }
 

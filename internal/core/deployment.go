@@ -80,6 +80,7 @@ type Deployment struct {
 	Kind             string            `json:"kind"`
 	Env              string            `json:"env"`
 	Definition       string            `json:"definition,omitempty"`
+	Variant          string            `json:"variant,omitempty"`
 	Revision         string            `json:"revision,omitempty"`
 	PreviousRevision string            `json:"previousRevision,omitempty"`
 	Who              Who               `json:"who"`

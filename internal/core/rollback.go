@@ -23,7 +23,7 @@ func (b *Berth) Rollback(ctx context.Context, req RollbackRequest, confirm Confi
 	if err != nil {
 		return nil, err
 	}
-	def, rev, err := b.rollbackTo(ctx, req)
+	def, rev, ctx, err := b.rollbackTo(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (b *Berth) PlanRollback(ctx context.Context, req RollbackRequest) (*DeployP
 	if err := b.needRepo(); err != nil {
 		return nil, err
 	}
-	def, rev, err := b.rollbackTo(ctx, req)
+	def, rev, ctx, err := b.rollbackTo(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -83,19 +83,34 @@ func (b *Berth) PlanRollback(ctx context.Context, req RollbackRequest) (*DeployP
 // rollbackTo resolves where a rollback goes: req.To with the environment's
 // definition, or else the last good revision before the current one with
 // the definition it ran.
-func (b *Berth) rollbackTo(ctx context.Context, req RollbackRequest) (def string, rev Revision, err error) {
+//
+// Going back to the last good deployment also goes back to the variant it
+// ran: the returned ctx asks the loads for it.
+func (b *Berth) rollbackTo(ctx context.Context, req RollbackRequest) (def string, rev Revision, _ context.Context, err error) {
 	def = b.definitionFor(ctx, req.Env, "")
 	to := req.To
 	if to == "" {
 		t, err := b.rollbackTarget(ctx, req.Env)
 		if err != nil {
-			return "", Revision{}, err
+			return "", Revision{}, ctx, err
 		}
 		to, def = t.Revision, cmp.Or(t.Definition, def)
+		ctx = b.asVariant(ctx, req.Env, t.Variant)
 	}
 	rev, err = b.revs.Resolve(ctx, to)
 	if err != nil {
-		return "", Revision{}, err
+		return "", Revision{}, ctx, err
 	}
-	return def, rev, nil
+	return def, rev, ctx, nil
+}
+
+// asVariant is ctx asking the loads of env for variant, its other
+// settings kept.
+func (b *Berth) asVariant(ctx context.Context, env, variant string) context.Context {
+	es := b.loadSettings(ctx, env)
+	if es.Variant == variant {
+		return ctx
+	}
+	es.Variant = variant
+	return withLoadAs(ctx, env, es)
 }

@@ -47,10 +47,12 @@ var (
 
 // Deployment is one recorded change to an environment.
 type Deployment struct {
-	ID               int64  `json:"id"`
-	Kind             string `json:"kind"`
-	Env              string `json:"env"`
-	Definition       string `json:"definition,omitempty"`
+	ID         int64  `json:"id"`
+	Kind       string `json:"kind"`
+	Env        string `json:"env"`
+	Definition string `json:"definition,omitempty"`
+	// Variant is the definition's variant it ran ("": none).
+	Variant          string `json:"variant,omitempty"`
 	Revision         string `json:"revision,omitempty"`
 	PreviousRevision string `json:"previousRevision,omitempty"`
 	Who              Who    `json:"who"`
@@ -168,10 +170,10 @@ func (s *Store) Begin(ctx context.Context, d Deployment) (int64, error) {
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO deployments
 		(kind, env, definition, revision, previous_revision, git_name, git_email, os_user, user_host,
-		 plan, detail, started_at, status, pid, host, proc_start, heartbeat_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 plan, detail, started_at, status, pid, host, proc_start, heartbeat_at, variant)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Kind, d.Env, d.Definition, d.Revision, d.PreviousRevision, d.Who.GitName, d.Who.GitEmail, d.Who.OSUser, d.Who.Host,
-		plan, detail, d.StartedAt.UnixMilli(), StatusRunning, d.Process.PID, d.Process.Host, d.Process.Start, s.now().UnixMilli())
+		plan, detail, d.StartedAt.UnixMilli(), StatusRunning, d.Process.PID, d.Process.Host, d.Process.Start, s.now().UnixMilli(), d.Variant)
 	if err != nil {
 		return 0, fmt.Errorf("store: begin %s %s: %w", d.Kind, d.Env, err)
 	}
@@ -279,7 +281,7 @@ func (s *Store) MarkInterrupted(ctx context.Context, id int64) error {
 
 const selectDeployments = `SELECT id, kind, env, definition, revision, previous_revision,
 	git_name, git_email, os_user, user_host, plan, detail, started_at, finished_at, duration_ms,
-	status, error, image_digests, pid, host, proc_start, heartbeat_at,
+	status, error, image_digests, pid, host, proc_start, heartbeat_at, variant,
 	(SELECT group_concat(s.id) FROM snapshots s WHERE s.deployment_id = d.id)
 	FROM deployments d`
 
@@ -418,7 +420,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]Deployment,
 		)
 		if err := rows.Scan(&d.ID, &d.Kind, &d.Env, &d.Definition, &d.Revision, &d.PreviousRevision,
 			&d.Who.GitName, &d.Who.GitEmail, &d.Who.OSUser, &d.Who.Host, &plan, &detail, &started, &finished, &durationMS,
-			&d.Status, &d.Error, &digests, &d.Process.PID, &d.Process.Host, &d.Process.Start, &heartbeat, &snaps); err != nil {
+			&d.Status, &d.Error, &digests, &d.Process.PID, &d.Process.Host, &d.Process.Start, &heartbeat, &d.Variant, &snaps); err != nil {
 			return nil, err
 		}
 		if plan.Valid && plan.String != "" {

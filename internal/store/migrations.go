@@ -82,11 +82,12 @@ var migrations = []string{
 	`ALTER TABLE deployments ADD COLUMN detail TEXT;`,
 	// 5: what an environment keeps from one up to the next: its variant,
 	// the profiles asked for, and where its published ports were moved
-	// (JSON).
+	// (JSON); and the variant each deployment ran.
 	`CREATE TABLE env_settings (
 		env      TEXT PRIMARY KEY,
 		variant  TEXT NOT NULL DEFAULT '',
 		profiles TEXT,
 		ports    TEXT
-	);`,
+	);
+	ALTER TABLE deployments ADD COLUMN variant TEXT NOT NULL DEFAULT '';`,
 }

@@ -180,6 +180,7 @@ export interface WireDeployment {
   kind: string
   env: string
   definition?: string
+  variant?: string
   revision?: string
   previousRevision?: string
   who: WireWho

@@ -333,6 +333,8 @@ export interface Deployment {
   kind: 'up' | 'down' | 'deploy' | 'rollback' | string
   env: string
   definition?: string
+  /** The definition's variant it ran. */
+  variant?: string
   revision?: string
   previousRevision?: string
   who: Who
