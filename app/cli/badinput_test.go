@@ -112,7 +112,8 @@ func TestFailedUpLeavesNothing(t *testing.T) {
 		files map[string]string
 		want  string
 	}{
-		{"port-taken", map[string]string{"berth.yaml": manifest("port-taken"), "compose.yaml": fmt.Sprintf(`services:
+		// A taken port would move to a free one; pinned, it cannot.
+		{"port-taken", map[string]string{"berth.yaml": manifest("port-taken") + "ports:\n  pin: [web]\n", "compose.yaml": fmt.Sprintf(`services:
   ok:
     image: %s
   web:
@@ -120,7 +121,7 @@ func TestFailedUpLeavesNothing(t *testing.T) {
     ports: ["127.0.0.1:%d:8080"]
 volumes:
   data: {}
-`, probe, probe, taken)}, fmt.Sprintf(`port %d is already in use`, taken)},
+`, probe, probe, taken)}, fmt.Sprintf(`host port %d is taken by another program, and ports.pin`, taken)},
 		{"image-missing", map[string]string{"berth.yaml": manifest("image-missing"), "compose.yaml": `services:
   a:
     image: berth-test/does-not-exist:1
