@@ -91,3 +91,25 @@ func (a *engineAdapter) DriftEvents(ctx context.Context, out func(core.Container
 func (a *engineAdapter) LiveMany(ctx context.Context, ps []*spec.Project, fresh bool) (map[string]drift.Live, error) {
 	return a.e.LiveMany(ctx, ps, fresh)
 }
+
+// CopyFiles, RemoveFiles and RestartContainer give core live development
+// (core.Syncer).
+func (a *engineAdapter) CopyFiles(ctx context.Context, id string, files []core.SyncFile) error {
+	list := make([]engine.SyncFile, len(files))
+	for i, f := range files {
+		list[i] = engine.SyncFile{Host: f.Host, Container: f.Container}
+	}
+	return a.e.CopyFiles(ctx, id, list)
+}
+
+func (a *engineAdapter) RemoveFiles(ctx context.Context, id string, paths []string) error {
+	err := a.e.RemoveFiles(ctx, id, paths)
+	if errors.Is(err, engine.ErrNoRemover) {
+		return fmt.Errorf("%w: %w", core.ErrNoRemover, err)
+	}
+	return err
+}
+
+func (a *engineAdapter) RestartContainer(ctx context.Context, id string) error {
+	return a.e.RestartContainer(ctx, id)
+}
