@@ -15,3 +15,9 @@ func (fileWatcher) WatchTree(ctx context.Context, dir string, out func(paths []s
 	// edit's report within its 300 ms budget on a loaded machine.
 	return watch.Tree(ctx, dir, watch.Options{Quiet: 100 * time.Millisecond}, func(b watch.Batch) { out(b.Paths, b.Rescan, b.Notes) })
 }
+
+// WatchTreeReady is WatchTree calling ready once the tree is watched
+// (core.ReadyFileWatcher).
+func (fileWatcher) WatchTreeReady(ctx context.Context, dir string, ready func(), out func(paths []string, rescan bool, notes []string)) error {
+	return watch.Tree(ctx, dir, watch.Options{Quiet: 100 * time.Millisecond, Ready: ready}, func(b watch.Batch) { out(b.Paths, b.Rescan, b.Notes) })
+}
