@@ -52,6 +52,7 @@ type Berth struct {
 	fetchEvery func() time.Duration
 	notes      Notes      // nil: no git notes
 	drift      driftState // drift.go
+	dev        devState   // develop.go
 	// workspaces, revUsers, keepDays and logf: workspace clean-up (nil:
 	// none); pruning and background: the one after a deploy.
 	workspaces Workspaces

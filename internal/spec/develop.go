@@ -24,8 +24,8 @@ const (
 // WatchRule is one item of a service's develop.watch.
 type WatchRule struct {
 	Action string `json:"action"`
-	// Path is the absolute host path watched: the definition's folder or a
-	// file or folder inside it.
+	// Path is the absolute host path watched, symlinks evaluated: the
+	// definition's folder or a file or folder inside it.
 	Path string `json:"path"`
 	// Target is the absolute path in the container that Path is copied
 	// to (sync actions).
@@ -143,11 +143,13 @@ func watchRules(f *fence, src *sources, cp *types.Project, p *Project) Errors {
 			if !filepath.IsAbs(r.Path) {
 				r.Path = filepath.Join(p.Dir, r.Path)
 			}
-			if in, real := f.inside(r.Path); !in {
+			in, real := f.inside(r.Path)
+			if !in {
 				errs = append(errs, src.errorAt(at("path"), fmt.Sprintf("%s is outside the definition's folder (%s): berth up --watch reads nothing outside it",
 					r.Path, real), ErrOutside))
 				continue
 			}
+			r.Path = real
 			if r.Syncs() {
 				switch {
 				case r.Target == "":
