@@ -2,7 +2,7 @@
 // Rewrite it with `make contract` after changing the API or a type it returns.
 
 import type * as T from './types'
-import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, Result, RevisionEntry, Settings, SettingsView, SyncResult, TrustReview } from './types'
+import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, Result, RevisionEntry, Settings, SettingsView, SyncResult, TrustReview, WatchState } from './types'
 
 /** The methods app/desktop binds (window.go.desktop.API), each one. */
 export interface BoundMethods {
@@ -36,6 +36,7 @@ export interface BoundMethods {
   RevokeTrust(definition: string, rev: string): Promise<void>
   Rollback(env: string, to: string): Promise<DeployResult>
   SaveSettings(s: Settings): Promise<SettingsView>
+  SetWatch(env: string, on: boolean): Promise<WatchState>
   Shown(marks: Record<string, number>): Promise<void>
   Status(env: string): Promise<Environment>
   SubscribeLogs(req: LogRequest): Promise<string>
@@ -43,6 +44,7 @@ export interface BoundMethods {
   Trust(definition: string, rev: string, digest: string): Promise<TrustReview>
   UnsubscribeLogs(id: string): Promise<void>
   Up(env: string, definition: string): Promise<Result>
+  WatchStatus(env: string): Promise<WatchState>
 }
 
 /** The JSON of each Go type the API sends or takes, by its frontend name. */
@@ -399,6 +401,11 @@ export interface WireWarning {
   field: string
   message: string
 }
+/** api.WatchState */
+export interface WireWatchState {
+  env: string
+  watching: boolean
+}
 /** core.Who */
 export interface WireWho {
   gitName?: string
@@ -446,6 +453,7 @@ export const sameKeys: {
   TrustReview: Same<T.TrustReview, WireTrustReview>
   Upstream: Same<T.Upstream, WireUpstream>
   Warning: Same<T.Warning, WireWarning>
+  WatchState: Same<T.WatchState, WireWatchState>
   Who: Same<T.Who, WireWho>
 } = {
   AdoptResult: true,
@@ -482,5 +490,6 @@ export const sameKeys: {
   TrustReview: true,
   Upstream: true,
   Warning: true,
+  WatchState: true,
   Who: true,
 }
