@@ -5,8 +5,9 @@
 # (up, live state, logs, down of the shop), revisions.test.mjs (deploy,
 # rollback and history from a temporary Git repo of probe definitions),
 # databases.test.mjs (a PostgreSQL 15 clone from a seed: snapshot, rows
-# deleted with psql, restore) and drift.test.mjs (docker update from
-# outside shows as drift live, healed from the UI).
+# deleted with psql, restore), drift.test.mjs (docker update from
+# outside shows as drift live, healed from the UI) and develop.test.mjs
+# (the Watch toggle: a host edit synced into the running container).
 # Installs nothing: scripts/deps.sh and npm ci do.
 # Screenshots of each step: build/artifacts/playwright/.
 #
