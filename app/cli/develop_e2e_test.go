@@ -5,11 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/app/root"
+	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/testenv"
 )
 
@@ -232,5 +235,84 @@ func TestUpWatchEndToEnd(t *testing.T) {
 		if strings.HasPrefix(l, "error") {
 			t.Errorf("stderr: %s", l)
 		}
+	}
+}
+
+// TestWatchHidesSyncedDrift: while an environment is watched, edits in the
+// checkout under its synced paths are not reported (as local changes
+// here; as file drift in a workspace), the copies in the container are no
+// runtime drift, and other edits still are reported; once the watch ends,
+// the synced paths' edits are reported again.
+func TestWatchHidesSyncedDrift(t *testing.T) {
+	compose := "services:\n  side:\n    image: " + probe + "\n    command: [\"sleep\"]\n    develop:\n      watch:\n" +
+		"        - {action: sync, path: ./src, target: /app/src}\n"
+	env, repo := deployProbe(t, "devdrift", map[string]string{"compose.yaml": compose, "src/a.js": "a\n", "conf/x.conf": "x=1\n"})
+	r := root.New(root.Config{Repo: repo.dir, DefinitionsDir: filepath.Join(repo.dir, "environments")})
+	defer r.Close()
+	b := r.Core()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	def := filepath.Join(repo.dir, "environments", "probe")
+	writeTree(t, def, map[string]string{"src/a.js": "edited\n", "conf/x.conf": "x=2\n"})
+	local := func() []string {
+		t.Helper()
+		rep, err := b.Check(ctx, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Runtime) > 0 {
+			t.Errorf("runtime drift: %v", rep.Runtime)
+		}
+		var out []string
+		for _, f := range append(rep.Files, rep.Local...) {
+			out = append(out, f.Path)
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got := local(); !slices.Equal(got, []string{"conf/x.conf", "src/a.js"}) {
+		t.Fatalf("before watching: %v", got)
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	events := make(chan core.DevEvent, 64)
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Develop(wctx, env, core.DevOptions{}, func(ev core.DevEvent) { events <- ev })
+	}()
+	awaitDev := func(action, path string) {
+		t.Helper()
+		deadline := time.After(time.Minute)
+		for {
+			select {
+			case ev := <-events:
+				if ev.Action == action && ev.Path == path {
+					return
+				}
+				if ev.Action == core.DevError {
+					t.Errorf("watch: %s", ev)
+				}
+			case err := <-done:
+				t.Fatalf("the watch ended: %v", err)
+			case <-deadline:
+				t.Fatalf("no %s %s within a minute", action, path)
+			}
+		}
+	}
+	awaitDev(core.DevWatching, "")
+	writeTree(t, def, map[string]string{"src/a.js": "edited again\n"})
+	awaitDev(core.DevSynced, "src/a.js")
+	if got, ok := dockerTry(t, "exec", env+"-side-1", "/probe", "cat", "/app/src/a.js"); !ok || got != "edited again" {
+		t.Errorf("the container's /app/src/a.js: %q", got)
+	}
+	if got := local(); !slices.Equal(got, []string{"conf/x.conf"}) {
+		t.Errorf("while watching: %v, want only conf/x.conf (src/ is synced)", got)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := local(); !slices.Equal(got, []string{"conf/x.conf", "src/a.js"}) {
+		t.Errorf("after the watch: %v", got)
 	}
 }
