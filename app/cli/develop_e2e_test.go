@@ -142,7 +142,9 @@ func TestUpWatchEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--trust", "--definitions", defs, "up", "dev", "--as", env, "--watch"}, out, errs) }()
+	go func() {
+		done <- run(ctx, []string{"--trust", "--definitions", defs, "up", "dev", "--as", env, "--watch"}, out, errs)
+	}()
 	defer func() {
 		t.Logf("stdout:\n%s\nstderr:\n%s", strings.Join(out.lines(), "\n"), strings.Join(errs.lines(), "\n"))
 	}()
@@ -307,6 +309,25 @@ func TestWatchHidesSyncedDrift(t *testing.T) {
 	}
 	if got := local(); !slices.Equal(got, []string{"conf/x.conf"}) {
 		t.Errorf("while watching: %v, want only conf/x.conf (src/ is synced)", got)
+	}
+	// The probe image is FROM scratch: no rm, so a deletion is kept in
+	// the container and the watch says so (and goes on).
+	writeTree(t, def, map[string]string{"src/gone.js": "x\n"})
+	awaitDev(core.DevSynced, "src/gone.js")
+	if err := os.Remove(filepath.Join(def, "src/gone.js")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(time.Minute)
+	for said := false; !said; {
+		select {
+		case ev := <-events:
+			said = ev.Action == core.DevError && strings.Contains(ev.Detail, "has no rm") && strings.Contains(ev.Detail, "/app/src/gone.js")
+			if ev.Action == core.DevDeleted {
+				t.Errorf("a deletion reported done in a container without rm: %s", ev)
+			}
+		case <-deadline:
+			t.Fatal("a deletion in a container without rm was not reported")
+		}
 	}
 	stop()
 	if err := <-done; err != nil {
