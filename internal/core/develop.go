@@ -91,6 +91,10 @@ func (e DevEvent) String() string {
 			return fmt.Sprintf("error %s: %s", e.Service, e.Detail)
 		}
 		return "error: " + e.Detail
+	case DevWatching:
+		return fmt.Sprintf("watching %s: %s", e.Env, e.Detail)
+	case DevStopped:
+		return "stopped watching " + e.Env
 	}
 	return strings.TrimSpace(e.Action + " " + e.Env + ": " + e.Detail)
 }
