@@ -145,12 +145,14 @@ func benchDevelop() {
 // printing the new content. It reads the observer through docker logs.
 func timeEdits(container, edit, tag string) []time.Duration {
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	logs := exec.CommandContext(ctx, "docker", "logs", "-f", "--since", "0s", container)
 	pipe, err := logs.StdoutPipe()
 	check(err)
 	check(logs.Start())
-	defer logs.Wait()
+	defer func() {
+		cancel() // docker logs -f ends only when killed
+		logs.Wait()
+	}()
 	seen := make(chan [2]string, 16)
 	go func() {
 		sc := bufio.NewScanner(pipe)

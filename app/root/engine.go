@@ -113,3 +113,9 @@ func (a *engineAdapter) RemoveFiles(ctx context.Context, id string, paths []stri
 func (a *engineAdapter) RestartContainer(ctx context.Context, id string) error {
 	return a.e.RestartContainer(ctx, id)
 }
+
+// RunningContainers lists a service's running containers in one engine
+// call (core.ServiceContainers).
+func (a *engineAdapter) RunningContainers(ctx context.Context, env, service string) (map[string]string, error) {
+	return a.e.RunningContainers(ctx, env, service)
+}

@@ -415,8 +415,26 @@ func (w *devWatch) walk(root, p string) []string {
 	return out
 }
 
+// ServiceContainers lists a service's running containers in one cheap
+// call (name → id); Develop asks it before each sync, falling back to
+// ObserveProject, which inspects every container of the environment.
+type ServiceContainers interface {
+	RunningContainers(ctx context.Context, env, service string) (map[string]string, error)
+}
+
 // containers are the running containers Berth made for service.
 func (w *devWatch) containers(ctx context.Context, service string) ([]reconcile.Container, error) {
+	if sc, ok := w.e.(ServiceContainers); ok {
+		m, err := sc.RunningContainers(ctx, w.env, service)
+		if err != nil {
+			return nil, err
+		}
+		var out []reconcile.Container
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			out = append(out, reconcile.Container{ID: m[name], Name: name, Service: service, Managed: true, State: reconcile.StateRunning})
+		}
+		return out, nil
+	}
 	o, err := w.e.ObserveProject(ctx, w.env)
 	if err != nil {
 		return nil, err

@@ -13,7 +13,10 @@ import (
 	"syscall"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/berthdev/berth/internal/reconcile"
 )
 
 // SyncFile is a host file to put into a container (live development).
@@ -155,4 +158,28 @@ func (e *Engine) RestartContainer(ctx context.Context, id string) error {
 		return fmt.Errorf("restarting container %s: %w", shortID(id), err)
 	}
 	return nil
+}
+
+// RunningContainers lists the running containers Berth made for a
+// service of project (not one-off ones), by name and id, in one call to
+// the engine: what a sync copies into.
+func (e *Engine) RunningContainers(ctx context.Context, project, service string) (map[string]string, error) {
+	f := filters.NewArgs(
+		filters.Arg("label", reconcile.LabelProject+"="+project),
+		filters.Arg("label", reconcile.LabelService+"="+service),
+		filters.Arg("label", reconcile.LabelManaged+"=true"),
+		filters.Arg("status", "running"),
+	)
+	list, err := e.cli.ContainerList(ctx, container.ListOptions{Filters: f})
+	if err != nil {
+		return nil, fmt.Errorf("listing containers: %w", err)
+	}
+	out := map[string]string{}
+	for _, c := range list {
+		if c.Labels[reconcile.LabelOneOff] == "True" || len(c.Names) == 0 {
+			continue
+		}
+		out[strings.TrimPrefix(c.Names[0], "/")] = c.ID
+	}
+	return out, nil
 }
