@@ -6,9 +6,10 @@
 # rollback and history from a temporary Git repo of probe definitions),
 # databases.test.mjs (a PostgreSQL 15 clone from a seed: snapshot, rows
 # deleted with psql, restore), drift.test.mjs (docker update from
-# outside shows as drift live, healed from the UI) and copies.test.mjs (a
+# outside shows as drift live, healed from the UI), copies.test.mjs (a
 # secret asked for and a variant picked in the New environment dialog, two
-# copies of one definition on moved ports).
+# copies of one definition on moved ports) and develop.test.mjs (the Watch
+# toggle: a host edit synced into the running container).
 # Installs nothing: scripts/deps.sh and npm ci do.
 # Screenshots of each step: build/artifacts/playwright/.
 #

@@ -127,6 +127,11 @@ type Service struct {
 	order  []string // log subscription ids, oldest first
 	nextID int
 
+	// watches are the environments whose develop.watch is followed
+	// (develop.go), with what ends each watch and closes when it ended.
+	watches   map[string]context.CancelFunc
+	watchEnds map[string]chan struct{}
+
 	// reports holds the last drift report of each environment (Watch,
 	// Check, Sync).
 	reports map[string]*core.DriftReport

@@ -136,7 +136,7 @@ func upRequest(name, as string) core.UpRequest {
 func (a *app) upCommand() *cobra.Command {
 	var as string
 	var lf loadFlags
-	var noWait bool
+	var noWait, watch bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "up ENV",
@@ -158,7 +158,7 @@ If up fails on an environment that did not exist, what it created is removed.`,
 					return err
 				}
 				a.printJSON(res)
-				return nil
+				return a.developIf(cmd.Context(), watch, res.Env)
 			}
 			if err != nil {
 				if res != nil && res.Cleaned {
@@ -171,10 +171,11 @@ If up fails on an environment that did not exist, what it created is removed.`,
 			} else {
 				fmt.Fprintf(a.stdout, "%s is up (%d operations in %s)\n", res.Env, len(res.Plan.Ops), res.Duration.Round(10*time.Millisecond))
 			}
-			return nil
+			return a.developIf(cmd.Context(), watch, res.Env)
 		},
 	}
 	cmd.Flags().StringVar(&as, "as", "", "bring definition ENV up as a separate environment with this name")
+	cmd.Flags().BoolVar(&watch, "watch", false, "then keep following the definition's develop.watch until Ctrl-C (sync, restart, rebuild)")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "return once containers are started, without waiting for health")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for services to be running and healthy")
 	lf.add(cmd)

@@ -94,3 +94,16 @@ func (a *API) PauseHealing(env string, minutes int) (api.HealingPause, error) {
 func (a *API) HealingPaused(env string) (api.HealingPause, error) {
 	return a.svc.HealingPaused(env)
 }
+
+// SetWatch starts or stops following env's develop.watch (the Watch
+// toggle); actions arrive as berth:change events of kind develop.
+func (a *API) SetWatch(env string, on bool) (api.WatchState, error) {
+	st, err := a.svc.SetWatch(a.context(), env, on)
+	a.log("SetWatch %s %v: %v", env, on, errOrOK(err))
+	return st, err
+}
+
+// WatchStatus says whether env's develop.watch is followed.
+func (a *API) WatchStatus(env string) (api.WatchState, error) {
+	return a.svc.WatchStatus(env)
+}

@@ -107,3 +107,31 @@ func (a *engineAdapter) PublishedPorts(ctx context.Context) ([]core.PortUse, err
 
 // LocalHost says whether the engine is on this machine.
 func (a *engineAdapter) LocalHost() bool { return a.e.LocalHost() }
+
+// CopyFiles, RemoveFiles and RestartContainer give core live development
+// (core.Syncer).
+func (a *engineAdapter) CopyFiles(ctx context.Context, id string, files []core.SyncFile) error {
+	list := make([]engine.SyncFile, len(files))
+	for i, f := range files {
+		list[i] = engine.SyncFile{Host: f.Host, Container: f.Container}
+	}
+	return a.e.CopyFiles(ctx, id, list)
+}
+
+func (a *engineAdapter) RemoveFiles(ctx context.Context, id string, paths []string) error {
+	err := a.e.RemoveFiles(ctx, id, paths)
+	if errors.Is(err, engine.ErrNoRemover) {
+		return fmt.Errorf("%w: %w", core.ErrNoRemover, err)
+	}
+	return err
+}
+
+func (a *engineAdapter) RestartContainer(ctx context.Context, id string) error {
+	return a.e.RestartContainer(ctx, id)
+}
+
+// RunningContainers lists a service's running containers in one engine
+// call (core.ServiceContainers).
+func (a *engineAdapter) RunningContainers(ctx context.Context, env, service string) (map[string]string, error) {
+	return a.e.RunningContainers(ctx, env, service)
+}

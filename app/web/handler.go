@@ -219,6 +219,17 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 			answer(w)(h.svc.PauseHealing(r.PathValue("name"), body.PauseMinutes))
 		}
 	})
+	h.mux.HandleFunc("GET /api/environments/{name}/watch", func(w http.ResponseWriter, r *http.Request) {
+		answer(w)(h.svc.WatchStatus(r.PathValue("name")))
+	})
+	h.mux.HandleFunc("PUT /api/environments/{name}/watch", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Watching bool `json:"watching"`
+		}
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.SetWatch(ctx, r.PathValue("name"), body.Watching))
+		}
+	})
 	h.mux.HandleFunc("POST /api/logs", func(w http.ResponseWriter, r *http.Request) {
 		var body api.LogRequest
 		if readBody(w, r, &body) {

@@ -3,7 +3,7 @@
 // (Revisions, History), records.go (the lock and the history record every
 // operation takes), drift.go with drift_check.go, drift_sync.go,
 // drift_adopt.go and drift_discard.go, driftwatch.go and watch.go (the
-// apps' loops), trust.go, recreate.go, converge.go (what the next operation
+// apps' loops), develop.go (Develop: live development), trust.go, recreate.go, converge.go (what the next operation
 // does after a killed one), db_*.go (the database operations), goldengc.go
 // and workspaces.go (clean-up). It owns the small interfaces it needs from
 // the outside world (ports.go and beside each use case); the composition
@@ -53,6 +53,7 @@ type Berth struct {
 	fetchEvery func() time.Duration
 	notes      Notes      // nil: no git notes
 	drift      driftState // drift.go
+	dev        devState   // develop.go
 	// workspaces, revUsers, keepDays and logf: workspace clean-up (nil:
 	// none); pruning and background: the one after a deploy.
 	workspaces Workspaces

@@ -190,6 +190,9 @@ func (b *Berth) checkWith(ctx context.Context, env string, d *deployedEnv, live 
 		}
 		r.Local = append(r.Local, local...)
 	}
+	// What a watch syncs into the containers is the developer's work in
+	// progress, not drift (develop.go).
+	r.Files, r.Local = b.dev.withoutSynced(env, r.Files), b.dev.withoutSynced(env, r.Local)
 	r.InSync = len(r.Runtime) == 0 && len(r.Files) == 0 && len(r.Local) == 0 && (r.Upstream == nil || r.Upstream.Behind == 0)
 	return r, nil
 }

@@ -24,6 +24,8 @@ const (
 	// ChangeDrift: an environment's drift report changed (Change.Drift);
 	// see WatchDrift and WatchAll.
 	ChangeDrift = "drift"
+	// ChangeDevelop (develop.go) is what a watched environment did
+	// (Change.Develop).
 )
 
 // Change is a live state change, pushed to the UI so that it never polls.
@@ -40,6 +42,8 @@ type Change struct {
 	Repo *RepoState `json:"repo,omitempty"`
 	// Drift is the environment's drift report (ChangeDrift).
 	Drift *DriftReport `json:"drift,omitempty"`
+	// Develop is what a watched environment did (ChangeDevelop).
+	Develop *DevEvent `json:"develop,omitempty"`
 	// Service, Container and Action name the engine event behind an
 	// environment change (the last one of a burst).
 	Service   string `json:"service,omitempty"`

@@ -20,12 +20,12 @@ import (
 )
 
 // ServiceHash returns the configuration hash of s: the sha256 of the
-// canonical JSON of s with Hash, BuildHash, Replicas, Build and PullPolicy
-// zeroed (what does not shape a container). encoding/json writes map keys
+// canonical JSON of s with Hash, BuildHash, Replicas, Build, PullPolicy
+// and Watch zeroed (what does not shape a container). encoding/json writes map keys
 // sorted, and the normaliser sorts the slices whose order does not matter,
 // so equal services give equal hashes.
 func ServiceHash(s Service) string {
-	s.Hash, s.BuildHash, s.Replicas, s.Build, s.PullPolicy = "", "", 0, nil, ""
+	s.Hash, s.BuildHash, s.Replicas, s.Build, s.PullPolicy, s.Watch = "", "", 0, nil, "", nil
 	data, err := json.Marshal(s)
 	if err != nil {
 		panic(fmt.Sprintf("spec: hashing service %s: %v", s.Name, err)) // plain data: cannot fail

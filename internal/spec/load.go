@@ -375,6 +375,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 
 	errs := z.errs
 	errs = append(errs, checkManifestRefs(m, cp)...)
+	errs = append(errs, watchRules(f, src, cp, p)...)
 	var notes []Warning
 	for _, w := range side.warnings {
 		switch {

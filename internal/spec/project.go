@@ -154,6 +154,10 @@ type Service struct {
 	Secrets []FileMount `json:"secrets,omitempty"`
 	Configs []FileMount `json:"configs,omitempty"`
 
+	// Watch is the service's develop.watch: what berth up --watch does
+	// when files change. Not part of the hash (as in Compose).
+	Watch []WatchRule `json:"watch,omitempty"`
+
 	// Interpolated are the environment variables whose values came from
 	// interpolation or from the user's environment: masked wherever Berth
 	// shows them, like those with secret names. Not part of the hash.

@@ -178,6 +178,12 @@ var composeSpec = func() *keySpec {
 		"container_name": noted("containers are named by Berth, so that several environments can come from one definition; " +
 			"the name is kept as a network alias, so whoever reached the container by it still does"),
 		"extends": anyValue, // the extended file is checked like this one
+		"develop": fields(map[string]*keySpec{
+			"watch": {items: fields(map[string]*keySpec{
+				"path": anyValue, "target": anyValue, "ignore": anyValue, "include": anyValue,
+				"action": {check: checkWatchAction},
+			})},
+		}),
 	})
 	fileObject := func(content bool) *keySpec {
 		kv := map[string]*keySpec{"file": anyValue, "environment": anyValue, "external": anyValue, "name": anyValue, "labels": anyValue}
@@ -226,6 +232,14 @@ func checkShortVolume(n *yaml.Node) string {
 		return ""
 	}
 	return fmt.Sprintf("volume option %q is not supported by Berth", strings.Join(ignored, ","))
+}
+
+// checkWatchAction refuses the develop.watch action Berth does not run.
+func checkWatchAction(n *yaml.Node) string {
+	if n.Value == "sync+exec" {
+		return "action sync+exec is not supported by Berth (sync+restart restarts the service instead)"
+	}
+	return ""
 }
 
 // unsupportedKeys walks a Compose file for every key Berth does not act

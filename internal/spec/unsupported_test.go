@@ -91,7 +91,7 @@ func TestUnsupportedKeysRefused(t *testing.T) {
 	for _, want := range []string{
 		"compose.yaml:services.api.external_links", "compose.yaml:services.api.mac_address", "compose.yaml:services.api.pull_policy",
 		"compose.yaml:services.api.networks.front.priority", "compose.yaml:services.api.volumes[2]",
-		"compose.override.yaml:services.api.develop", "included.yaml:services.sidecar.blkio_config", "base.yaml:services.base.storage_opt",
+		"compose.override.yaml:services.api.develop.watch[0].action", "included.yaml:services.sidecar.blkio_config", "base.yaml:services.base.storage_opt",
 	} {
 		if !got[want] {
 			t.Errorf("no error for %s; got %v", want, errs)

@@ -47,6 +47,9 @@ type Options struct {
 	Poll time.Duration
 	// Clock is the time source (tests inject one).
 	Clock Clock
+	// Ready, when set, is called once the tree is watched: a change made
+	// after it is reported.
+	Ready func()
 	// addWatch adds an inotify watch; tests replace it.
 	addWatch func(w *fsnotify.Watcher, dir string) error
 	// watching, when set, is told each folder (relative to the root) once
@@ -105,6 +108,9 @@ func Tree(ctx context.Context, root string, opts Options, out func(Batch)) error
 	defer t.deb.stop()
 	if err := t.addTree(root); err != nil {
 		return err
+	}
+	if opts.Ready != nil {
+		opts.Ready()
 	}
 	// The poll ticker exists only once a folder is polled: a tree fully
 	// watched by inotify wakes only when something changes.

@@ -1,4 +1,4 @@
-import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogBatch, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult } from './types'
+import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, WatchState, Listing, LogBatch, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -68,6 +68,9 @@ export interface BerthAPI {
   /** Pauses automatic healing for minutes (0 resumes). */
   pauseHealing(env: string, minutes: number): Promise<HealingPause>
   healingPaused(env: string): Promise<HealingPause>
+  /** Starts or stops following env's develop.watch; actions arrive as changes of kind "develop". */
+  setWatch(env: string, on: boolean): Promise<WatchState>
+  watchStatus(env: string): Promise<WatchState>
   /** Follows logs; batches arrive through onLog with the returned id. */
   subscribeLogs(req: LogRequest): Promise<string>
   unsubscribeLogs(id: string): Promise<void>

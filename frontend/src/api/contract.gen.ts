@@ -2,7 +2,7 @@
 // Rewrite it with `make contract` after changing the API or a type it returns.
 
 import type * as T from './types'
-import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult, TrustReview } from './types'
+import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult, TrustReview, WatchState } from './types'
 
 /** The methods app/desktop binds (window.go.desktop.API), each one. */
 export interface BoundMethods {
@@ -39,6 +39,7 @@ export interface BoundMethods {
   Rollback(env: string, to: string): Promise<DeployResult>
   SaveSettings(s: Settings): Promise<SettingsView>
   SetSecret(owner: string, name: string, value: string, environment: boolean): Promise<SecretSet>
+  SetWatch(env: string, on: boolean): Promise<WatchState>
   Shown(marks: Record<string, number>): Promise<void>
   Status(env: string): Promise<Environment>
   SubscribeLogs(req: LogRequest): Promise<string>
@@ -46,6 +47,7 @@ export interface BoundMethods {
   Trust(definition: string, rev: string, digest: string): Promise<TrustReview>
   UnsubscribeLogs(id: string): Promise<void>
   Up(env: string, definition: string, variant: string): Promise<Result>
+  WatchStatus(env: string): Promise<WatchState>
 }
 
 /** The JSON of each Go type the API sends or takes, by its frontend name. */
@@ -454,6 +456,11 @@ export interface WireWarning {
   field: string
   message: string
 }
+/** api.WatchState */
+export interface WireWatchState {
+  env: string
+  watching: boolean
+}
 /** core.Who */
 export interface WireWho {
   gitName?: string
@@ -506,6 +513,7 @@ export const sameKeys: {
   Upstream: Same<T.Upstream, WireUpstream>
   VariantInfo: Same<T.VariantInfo, WireVariantInfo>
   Warning: Same<T.Warning, WireWarning>
+  WatchState: Same<T.WatchState, WireWatchState>
   Who: Same<T.Who, WireWho>
 } = {
   AdoptResult: true,
@@ -547,5 +555,6 @@ export const sameKeys: {
   Upstream: true,
   VariantInfo: true,
   Warning: true,
+  WatchState: true,
   Who: true,
 }

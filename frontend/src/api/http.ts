@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SecretListing, type SecretSet, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type WatchState, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SecretListing, type SecretSet, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -234,6 +234,8 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
     adopt: (name, branch = '') => request<AdoptResult>('POST', `${env(name)}/adopt`, { branch }),
     pauseHealing: (name, minutes) => request<HealingPause>('PUT', `${env(name)}/healing`, { pauseMinutes: minutes }),
     healingPaused: (name) => request<HealingPause>('GET', `${env(name)}/healing`),
+    setWatch: (name, on) => request<WatchState>('PUT', `${env(name)}/watch`, { watching: on }),
+    watchStatus: (name) => request<WatchState>('GET', `${env(name)}/watch`),
     subscribeLogs: async (req) => (await request<{ id: string }>('POST', '/api/logs', req)).id,
     unsubscribeLogs: async (id) => {
       await request('DELETE', `/api/logs/${encodeURIComponent(id)}`)

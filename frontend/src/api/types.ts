@@ -230,6 +230,8 @@ export interface Change {
   repo?: RepoState
   /** The environment's drift report (kind "drift"). */
   drift?: DriftReport
+  /** What a watched environment did (kind "develop"). */
+  develop?: DevEvent
   service?: string
   container?: string
   action?: string
@@ -517,6 +519,24 @@ export interface AdoptResult {
   left: DriftItem[] | null
   /** What adopt left out of Git, and why (values and files that look secret). */
   refused?: string[]
+}
+
+/** Whether an environment's develop.watch is followed (api.WatchState). */
+export interface WatchState {
+  env: string
+  watching: boolean
+}
+
+/** One action of a watched environment (core.DevEvent), in a change of kind "develop". */
+export interface DevEvent {
+  time: string
+  env: string
+  service?: string
+  action: 'watching' | 'synced' | 'deleted' | 'restarted' | 'rebuilt' | 'error' | 'stopped' | string
+  /** The host file, relative to the definition's folder, and where it went in the containers. */
+  path?: string
+  target?: string
+  detail?: string
 }
 
 /** Until when automatic healing is paused (api.HealingPause); no until: not paused. */

@@ -80,6 +80,8 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
     adopt: (env, branch = '') => call(() => bound().Adopt(env, branch)),
     pauseHealing: (env, minutes) => call(() => bound().PauseHealing(env, minutes)),
     healingPaused: (env) => call(() => bound().HealingPaused(env)),
+    setWatch: (env, on) => call(() => bound().SetWatch(env, on)),
+    watchStatus: (env) => call(() => bound().WatchStatus(env)),
     subscribeLogs: (req) => call(() => bound().SubscribeLogs(req)),
     unsubscribeLogs: (id) => call(() => bound().UnsubscribeLogs(id)),
     reviewTrust: (definition, rev = '') => call(() => bound().ReviewTrust(definition, rev)),

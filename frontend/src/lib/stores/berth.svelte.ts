@@ -8,6 +8,7 @@ import {
   type Change,
   type DBInfo,
   type DBProgress,
+  type DevEvent,
   type Deployment,
   type DriftReport,
   type HealingPause,
@@ -135,6 +136,12 @@ export class BerthStore {
   adopted = $state<Record<string, AdoptResult>>({})
   /** Until when healing is paused, per environment. */
   paused = $state<Record<string, HealingPause>>({})
+  /** Whether each environment's develop.watch is followed (the Watch toggle). */
+  watching = $state<Record<string, boolean>>({})
+  /** The last actions of each watched environment, newest last. */
+  devEvents = $state<Record<string, DevEvent[]>>({})
+  /** Why the Watch toggle of an environment failed. */
+  watchError = $state<Record<string, string>>({})
   /** A definition waiting for the user's trust (the review dialog). */
   pendingTrust = $state<PendingTrust | null>(null)
   /** Why the last grant failed. */
@@ -215,6 +222,7 @@ export class BerthStore {
     void this.loadDatabases(env)
     void this.loadTrust(env)
     void this.checkDrift(env)
+    void this.loadWatch(env)
     try {
       this.details[env] = await this.api.status(env)
     } catch {
@@ -259,6 +267,27 @@ export class BerthStore {
     } catch (e) {
       this.databasesError[env] = toError(e).message
       delete this.databases[env]
+    }
+  }
+
+  /** loadWatch reads whether env's develop.watch is followed. */
+  async loadWatch(env: string): Promise<void> {
+    try {
+      this.watching[env] = (await this.api.watchStatus(env)).watching
+    } catch {
+      // not known: the toggle shows off
+    }
+  }
+
+  /** toggleWatch starts or stops following env's develop.watch. */
+  async toggleWatch(env: string): Promise<void> {
+    const on = !this.watching[env]
+    delete this.watchError[env]
+    try {
+      this.watching[env] = (await this.api.setWatch(env, on)).watching
+    } catch (e) {
+      this.watchError[env] = `watch failed: ${toError(e).message}`
+      this.append(env, 'error', this.watchError[env])
     }
   }
 
@@ -322,6 +351,17 @@ export class BerthStore {
       } else {
         this.append('', 'info', 'definitions repo: fetching works again')
       }
+      return
+    }
+    if (c.kind === 'develop' && c.develop && c.env) {
+      const ev = c.develop
+      if (ev.action === 'watching') this.watching[c.env] = true
+      if (ev.action === 'stopped') this.watching[c.env] = false
+      if (!this.devEvents[c.env]) this.devEvents[c.env] = []
+      const list = this.devEvents[c.env] // the state's proxy, not the array put in
+      list.push(ev)
+      if (list.length > MAX_DEV_EVENTS) list.splice(0, list.length - MAX_DEV_EVENTS)
+      if (ev.action !== 'watching' && ev.action !== 'stopped') this.append(c.env, ev.action === 'error' ? 'error' : 'info', devText(ev))
       return
     }
     if (c.kind === 'drift' && c.drift && c.env) {
@@ -729,6 +769,24 @@ export class BerthStore {
     this.log.push({ id: this.nextId++, time, env, level, text })
     if (this.log.length > MAX_LOG) this.log.splice(0, this.log.length - MAX_LOG)
   }
+}
+
+/** How many actions of a watched environment are kept. */
+const MAX_DEV_EVENTS = 50
+
+/** devText renders a watch action as the CLI prints it. */
+export function devText(ev: DevEvent): string {
+  switch (ev.action) {
+    case 'synced':
+    case 'deleted':
+      return `${ev.action} ${ev.service}: ${ev.path} → ${ev.target}`
+    case 'restarted':
+    case 'rebuilt':
+      return `${ev.action} ${ev.service}${ev.detail ? ` (${ev.detail})` : ''}`
+    case 'error':
+      return `error${ev.service ? ` ${ev.service}` : ''}: ${ev.detail ?? ''}`
+  }
+  return `${ev.action}${ev.detail ? `: ${ev.detail}` : ''}`
 }
 
 /** now is milliseconds since the page's navigation started. */
