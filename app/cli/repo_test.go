@@ -38,6 +38,9 @@ func TestRepoTokenOverHTTPS(t *testing.T) {
 	srv := testenv.GitHTTPServer(t, served, token)
 	url := srv.URL + "/defs.git"
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	// No credential helper of the user's answers here.
+	t.Setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 
 	tests := []struct {
 		name  string
@@ -46,7 +49,7 @@ func TestRepoTokenOverHTTPS(t *testing.T) {
 		want  string
 	}{
 		{"right token", token, ExitOK, "web: first"},
-		{"wrong token", "wrong-" + token, ExitAuth, "refused the credentials"},
+		{"wrong token", "wrong-" + token, ExitAuth, "refused the token from $BERTH_REPO_TOKEN"},
 		{"no token", "", ExitAuth, "needs credentials"},
 	}
 	for _, tt := range tests {

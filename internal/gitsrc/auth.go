@@ -41,6 +41,9 @@ type Auth struct {
 	KnownHosts []string
 	// Timeout bounds an ssh connection when ctx has no deadline; default 20s.
 	Timeout time.Duration
+	// NoCredentialHelper: with no token, do not ask git's credential
+	// helpers (git credential fill) for an https repo's credentials.
+	NoCredentialHelper bool
 }
 
 // String never shows secrets.
@@ -64,21 +67,27 @@ func (a Auth) method(ctx context.Context, rawURL string) (transport.AuthMethod, 
 	}
 	switch ep.Protocol {
 	case "http", "https":
-		token := a.Token
+		token, from := a.Token, "the token given"
 		if token == "" && a.TokenEnv != "" {
-			token = os.Getenv(a.TokenEnv)
+			token, from = os.Getenv(a.TokenEnv), "$"+a.TokenEnv
 			if token == "" {
 				return nil, fmt.Errorf("token variable $%s is empty or unset: %w", a.TokenEnv, ErrAuth)
 			}
 		}
 		if token == "" {
+			if a.NoCredentialHelper {
+				return nil, nil
+			}
+			if h := credentialFill(ctx, rawURL); h != nil {
+				return h, nil
+			}
 			return nil, nil // public repo, or credentials in the URL
 		}
 		user := a.Username
 		if user == "" {
 			user = "git"
 		}
-		return &githttp.BasicAuth{Username: user, Password: token}, nil
+		return &tokenAuth{BasicAuth: &githttp.BasicAuth{Username: user, Password: token}, from: from}, nil
 	case "ssh":
 		return a.sshMethod(ctx, ep)
 	}
@@ -242,11 +251,11 @@ func classify(err error, rawURL string, auth transport.AuthMethod) error {
 		return err
 	case errors.Is(err, transport.ErrAuthenticationRequired) && auth != nil:
 		// A server asks again when it refuses what was sent.
-		return fmt.Errorf("%s refused the credentials given (check the token and that it may read this repo): %w", u, ErrAuth)
+		return fmt.Errorf("%s refused %s (check it and that it may read this repo): %w", u, triedCredential(auth), ErrAuth)
 	case errors.Is(err, transport.ErrAuthenticationRequired):
-		return fmt.Errorf("%s needs credentials (an https token, or ssh with a key): %w", u, ErrAuth)
+		return fmt.Errorf("%s needs credentials: git's credential helpers had none for it (git credential fill), and no token is set (an https token in $BERTH_REPO_TOKEN, or ssh with a key): %w", u, ErrAuth)
 	case errors.Is(err, transport.ErrAuthorizationFailed), errors.Is(err, transport.ErrInvalidAuthMethod):
-		return fmt.Errorf("%s refused the credentials given: %w", u, ErrAuth)
+		return fmt.Errorf("%s refused %s: %w", u, triedCredential(auth), ErrAuth)
 	case strings.Contains(msg, "unable to authenticate"):
 		return fmt.Errorf("%s refused the ssh keys offered (agent or key files; none may be set up): %w", u, ErrAuth)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
@@ -282,4 +291,17 @@ func scrub(msg, raw string) string {
 		return strings.ReplaceAll(msg, raw, r)
 	}
 	return msg
+}
+
+// triedCredential names the credential sent, never its secret.
+func triedCredential(auth transport.AuthMethod) string {
+	switch a := auth.(type) {
+	case *helperAuth:
+		return a.String()
+	case *tokenAuth:
+		return a.String()
+	case nil:
+		return "the request without credentials"
+	}
+	return "the credentials given"
 }
