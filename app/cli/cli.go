@@ -85,6 +85,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
+	var ce commandExit
+	if errors.As(err, &ce) {
+		return ce.code // the command's own exit code; it said what it had to
+	}
 	code := exitCode(err)
 	var rep reported
 	if errors.Is(err, errDrifted) || errors.As(err, &rep) {
@@ -155,6 +159,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	cmd.AddCommand(a.gcCommand())
 	cmd.AddCommand(a.trustCommand())  // trust.go
 	cmd.AddCommand(a.secretCommand()) // secret.go
+	cmd.AddCommand(a.execCommand())   // exec.go
 	cmd.AddCommand(a.dbCommand())     // db.go
 	return cmd
 }

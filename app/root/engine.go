@@ -135,3 +135,31 @@ func (a *engineAdapter) RestartContainer(ctx context.Context, id string) error {
 func (a *engineAdapter) RunningContainers(ctx context.Context, env, service string) (map[string]string, error) {
 	return a.e.RunningContainers(ctx, env, service)
 }
+
+// Shell gives core berth exec (core.Sheller).
+func (a *engineAdapter) Shell(ctx context.Context, id string, req core.ExecRequest) (int, error) {
+	var resize chan engine.Size
+	if req.Resize != nil {
+		resize = make(chan engine.Size, 1)
+		go func() {
+			defer close(resize)
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case sz, ok := <-req.Resize:
+					if !ok {
+						return
+					}
+					select {
+					case resize <- engine.Size{Rows: sz.Rows, Cols: sz.Cols}:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+	}
+	return a.e.Attach(ctx, id, engine.Session{Cmd: req.Cmd, TTY: req.TTY, Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
+		Size: engine.Size{Rows: req.Size.Rows, Cols: req.Size.Cols}, Resize: resize})
+}
