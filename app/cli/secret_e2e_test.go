@@ -213,6 +213,11 @@ func secretsEndToEnd(t *testing.T, where string) {
 	if code, _, errOut := cli("up", env); code == ExitOK || !strings.Contains(errOut, "DB_PASSWORD") {
 		t.Fatalf("up after rm: exit %d %s", code, errOut)
 	}
+	// A deploy reads the revision's workspace; the command it names is
+	// still the definition's.
+	if code, _, errOut := cli("deploy", env, c2, "--yes"); code == ExitOK || !strings.Contains(errOut, "berth secret set probe DB_PASSWORD") {
+		t.Fatalf("deploy after rm: exit %d %s", code, errOut)
+	}
 }
 
 // TestRollbackGoesBackToTheVariant: a deploy that switches an environment

@@ -312,7 +312,8 @@ func (b *Berth) loadOptions(ctx context.Context, env, def string, at *Revision) 
 	}
 	g.repo = repo
 	es := b.loadSettings(ctx, env)
-	return spec.LoadOptions{Name: env, HostEnv: b.hostEnv(g.env), Reserved: b.reserved(), Granted: g.paths, Forbid: b.trust.Forbid,
+	_, optional := ctx.Value(secretsOptionalKey{}).(bool)
+	return spec.LoadOptions{SecretsOptional: optional, Name: env, HostEnv: b.hostEnv(g.env), Reserved: b.reserved(), Granted: g.paths, Forbid: b.trust.Forbid,
 		DigestKey: b.trust.DigestKey, Variant: es.Variant, Profiles: es.Profiles, PortMap: es.Ports, Secret: b.secretLookup(env, def)}, g, nil
 }
 
@@ -342,6 +343,10 @@ func (b *Berth) load(ctx context.Context, env, def string, at *Revision) (*loade
 	}
 	p, err := spec.LoadDefinition(ctx, dir, opts)
 	if err != nil {
+		var ms *spec.MissingSecretsError
+		if errors.As(err, &ms) {
+			ms.Definition = def // the workspace's folder is named by its tree
+		}
 		return nil, g, fmt.Errorf("definition %q at %s: %w", def, at.Short, err)
 	}
 	p.Definition = def
@@ -478,7 +483,7 @@ func (b *Berth) ReviewTrust(ctx context.Context, req TrustRequest) (*TrustReview
 	if err != nil {
 		return nil, err
 	}
-	l, g, err := b.load(ctx, req.Definition, req.Definition, at)
+	l, g, err := b.load(withSecretsOptional(ctx), req.Definition, req.Definition, at)
 	if err != nil {
 		return nil, err
 	}
@@ -553,4 +558,12 @@ func DecodeCapabilities(raw []byte) []spec.Capability {
 		_ = json.Unmarshal(raw, &caps)
 	}
 	return caps
+}
+
+type secretsOptionalKey struct{}
+
+// withSecretsOptional is ctx for a load that only reviews what a
+// definition can do: it goes on while required secrets are not set.
+func withSecretsOptional(ctx context.Context) context.Context {
+	return context.WithValue(ctx, secretsOptionalKey{}, true)
 }

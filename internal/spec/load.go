@@ -69,6 +69,9 @@ type LoadOptions struct {
 	// Its values win over every other source of a variable; a required
 	// one that is not set refuses the load (*MissingSecretsError).
 	Secret func(name string) (value string, ok bool, err error)
+	// SecretsOptional lets a load go on while required secrets are not
+	// set: a trust review needs the capabilities, not the values.
+	SecretsOptional bool
 }
 
 // LoadDefinition reads the definition in dir (berth.yaml and its Compose
@@ -85,9 +88,11 @@ func LoadDefinition(ctx context.Context, dir string, opts LoadOptions) (*Project
 	return LoadManifest(ctx, m, opts)
 }
 
-// interpolationEnv is what compose-go interpolates with: the granted host
-// variables, then the explicit ones over them; reserved names never.
-func interpolationEnv(opts LoadOptions, variant *Variant, secrets map[string]string) map[string]string {
+// interpolationEnv is what compose-go interpolates with: a variant's
+// values, the granted host variables over them, then the explicit ones,
+// then the stored secrets; reserved names never, and a declared secret's
+// name never from the host (a secret comes from the secret store only).
+func interpolationEnv(opts LoadOptions, variant *Variant, secrets map[string]string, declared map[string]bool) map[string]string {
 	env := map[string]string{}
 	if variant != nil {
 		for k, v := range variant.Environment {
@@ -95,7 +100,7 @@ func interpolationEnv(opts LoadOptions, variant *Variant, secrets map[string]str
 		}
 	}
 	for k, v := range opts.HostEnv {
-		if !reservedVar(k) && !containsString(opts.Reserved, k) {
+		if !reservedVar(k) && !containsString(opts.Reserved, k) && !declared[k] {
 			env[k] = v
 		}
 	}
@@ -131,7 +136,7 @@ func (m *Manifest) withVariant(name string, v *Variant, f *fence) (*Manifest, er
 
 // secretValues looks up the manifest's secrets: the values of those set,
 // or a *MissingSecretsError naming the required ones that are not.
-func secretValues(m *Manifest, env string, lookup func(string) (string, bool, error)) (map[string]string, error) {
+func secretValues(m *Manifest, env string, lookup func(string) (string, bool, error), optional bool) (map[string]string, error) {
 	out := map[string]string{}
 	var missing []ManifestSecret
 	for _, s := range m.Secrets {
@@ -146,11 +151,13 @@ func secretValues(m *Manifest, env string, lookup func(string) (string, bool, er
 		switch {
 		case ok:
 			out[s.Name] = v
+		case optional:
+			out[s.Name] = "" // a review load: the value does not matter
 		case s.IsRequired():
 			missing = append(missing, s)
 		}
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && !optional {
 		return nil, &MissingSecretsError{Definition: filepath.Base(m.Dir), Env: env, Missing: missing}
 	}
 	return out, nil
@@ -199,7 +206,7 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 	if variant != nil {
 		profiles = mergeProfiles(profiles, variant.Profiles)
 	}
-	secrets, err := secretValues(m, name, opts.Secret)
+	secrets, err := secretValues(m, name, opts.Secret, opts.SecretsOptional)
 	if err != nil {
 		return nil, err
 	}
@@ -228,14 +235,16 @@ func LoadManifest(ctx context.Context, m *Manifest, opts LoadOptions) (*Project,
 			return nil, sf.fatal
 		}
 	}
-	env := interpolationEnv(opts, variant, secrets)
-	// A stored secret wins over the user's environment: the definition
-	// does not read that variable there. A variant's value does not (what
-	// the user grants wins), so its variables stay capabilities.
+	// A declared secret comes from the secret store, set or not: the
+	// definition does not read that variable from the user's environment
+	// (so the capability list, and the trust given to it, do not change
+	// when a secret is set). A variant's value does not count: what the
+	// user grants wins over it, so its variables stay capabilities.
 	provided := map[string]bool{}
-	for k := range secrets {
-		provided[k] = true
+	for _, s := range m.Secrets {
+		provided[s.Name] = true
 	}
+	env := interpolationEnv(opts, variant, secrets, provided)
 	scan := &refScan{f: f, env: withDotEnv(dotEnv, env), vars: map[string]bool{}, visited: map[string]bool{}}
 	for _, sf := range src.files {
 		scan.file(sf, m.Dir, 0, true)

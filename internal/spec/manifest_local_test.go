@@ -210,3 +210,27 @@ func TestLocalFilesFromTheCheckout(t *testing.T) {
 		t.Fatalf("a link out of the checkout was read: %v %v", err, p.Service("api").Environment)
 	}
 }
+
+// TestSecretsNeverFromTheHost: a declared secret's name is not read from
+// the user's environment, set or not, so the capability list (and the
+// trust given to it) stays the same when the secret is set; a review load
+// goes on without the values.
+func TestSecretsNeverFromTheHost(t *testing.T) {
+	dir := secretsDef(t, "name: shop\nsecrets:\n  - name: DB_PASSWORD\n  - name: API_TOKEN\n", nil)
+	ctx := context.Background()
+	host := map[string]string{"DB_PASSWORD": "from the host", "API_TOKEN": "host token"}
+	review, err := LoadDefinition(ctx, dir, LoadOptions{HostEnv: host, SecretsOptional: true})
+	if err != nil {
+		t.Fatalf("a review load without the secrets: %v", err)
+	}
+	if got := review.Service("api").Environment["DB_PASSWORD"]; got == "from the host" {
+		t.Fatal("a declared secret was read from the host")
+	}
+	set, err := LoadDefinition(ctx, dir, LoadOptions{HostEnv: host, Secret: lookupFrom(map[string]string{"DB_PASSWORD": "stored", "API_TOKEN": "stored token"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if CapabilityDigest(review.Capabilities) != CapabilityDigest(set.Capabilities) {
+		t.Fatalf("setting the secrets changed the capabilities:\n%v\n%v", review.Capabilities, set.Capabilities)
+	}
+}
