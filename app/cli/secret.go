@@ -48,7 +48,6 @@ func (a *app) secretSetCommand() *cobra.Command {
 				return err
 			}
 			res, err := a.berth.SetSecret(cmd.Context(), core.SecretRequest{Owner: args[0], Environment: envScope, Name: args[1]}, value)
-			clear([]byte(value))
 			if err != nil {
 				return err
 			}
