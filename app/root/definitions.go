@@ -62,10 +62,22 @@ func (d *definitions) List(ctx context.Context) ([]core.Definition, error) {
 }
 
 func (d *definitions) Load(ctx context.Context, name string, opts spec.LoadOptions) (*spec.Project, error) {
-	base := d.folder()
-	dir := filepath.Join(base, name)
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() || !filepath.IsLocal(name) {
-		return nil, fmt.Errorf("definition %q: %w in %s", name, core.ErrNotFound, base)
+	dir, ok := d.Folder(name)
+	if !ok {
+		return nil, fmt.Errorf("definition %q: %w in %s", name, core.ErrNotFound, d.folder())
 	}
 	return spec.LoadDefinition(ctx, dir, opts)
+}
+
+// Folder is a definition's folder in the definitions folder, if it holds
+// one (core.DefinitionFolders).
+func (d *definitions) Folder(name string) (string, bool) {
+	if !filepath.IsLocal(name) {
+		return "", false
+	}
+	dir := filepath.Join(d.folder(), name)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return "", false
+	}
+	return dir, true
 }

@@ -136,6 +136,27 @@ func (b *Berth) secretRef(ctx context.Context, req SecretRequest) (secret.Ref, e
 	return r, r.Check()
 }
 
+// DefinitionFolders is a Definitions that says where one definition's
+// folder is without reading every manifest.
+type DefinitionFolders interface {
+	// Folder is definition's folder, if it exists.
+	Folder(definition string) (string, bool)
+}
+
+// checkoutDir is the folder of def in the definitions folder (the user's
+// checkout), "" when there is none. It is asked on every load at a
+// revision, so it reads one folder, not every manifest.
+func (b *Berth) checkoutDir(ctx context.Context, def string) string {
+	if f, ok := b.defs.(DefinitionFolders); ok {
+		dir, _ := f.Folder(def)
+		return dir
+	}
+	if d, ok := b.definitionNamed(ctx, def); ok {
+		return d.Dir
+	}
+	return ""
+}
+
 // definitionNamed finds a definition of the definitions folder.
 func (b *Berth) definitionNamed(ctx context.Context, name string) (*Definition, bool) {
 	defs, err := b.defs.List(ctx)

@@ -338,9 +338,7 @@ func (b *Berth) load(ctx context.Context, env, def string, at *Revision) (*loade
 		return nil, g, fmt.Errorf("definition %q at %s: %w", def, at.Short, err)
 	}
 	opts.Revision = at.Hash
-	if d, ok := b.definitionNamed(ctx, def); ok {
-		opts.LocalDir = d.Dir // local files the revision lacks come from the checkout
-	}
+	opts.LocalDir = b.checkoutDir(ctx, def) // local files the revision lacks come from there
 	p, err := spec.LoadDefinition(ctx, dir, opts)
 	if err != nil {
 		var ms *spec.MissingSecretsError
