@@ -30,6 +30,7 @@ if [ "$what" = all ]; then
     chromium                     # browser tests (playwright-core drives it)
     shellcheck                   # make lint: the shell scripts
     gnome-keyring dbus-daemon    # the secret store's keyring tests: a real Secret Service on a session bus
+    openssh-server openssh-client iproute2 iptables   # the remote-engine rig: a second engine in a network namespace, reached over ssh
   )
 fi
 missing=()

@@ -55,6 +55,8 @@ func (e *Engine) Apply(ctx context.Context, p *spec.Project, plan reconcile.Plan
 	if err := x.prepare(plan); err != nil {
 		return err
 	}
+	// Source copies no container mounts any more go (sources.go).
+	defer e.sweepSources(ctx, p.Name)
 	var wg sync.WaitGroup
 	for _, op := range plan.Ops {
 		wg.Go(func() { x.runOp(ctx, op) })

@@ -42,6 +42,9 @@ var (
 	sshConnectWait = 6 // seconds, ssh -o ConnectTimeout
 )
 
+// sshMaxConns is how many ssh connections to one engine may be open.
+const sshMaxConns = 8
+
 // Connect picks the target as the docker CLI would, connects, negotiates the
 // API version and checks that the engine answers. The order is: opts.Host,
 // opts.Context, DOCKER_HOST, DOCKER_CONTEXT, currentContext in
@@ -330,9 +333,15 @@ func newClient(t target, version string) (*client.Client, error) {
 			return nil, err
 		}
 		opts = append(opts,
+			// Every connection is an ssh login. sshd drops logins beyond
+			// ten at once (MaxStartups), and Berth's parallel inspections
+			// asked for more: at most eight are open, and they are kept
+			// for reuse rather than closed after each request.
 			client.WithHTTPClient(&http.Client{Transport: &http.Transport{
-				MaxIdleConns:    4,
-				IdleConnTimeout: 30 * time.Second,
+				MaxConnsPerHost:     sshMaxConns,
+				MaxIdleConns:        sshMaxConns,
+				MaxIdleConnsPerHost: sshMaxConns,
+				IdleConnTimeout:     30 * time.Second,
 			}}),
 			// The address is a placeholder: every connection is a new ssh
 			// process running `docker system dial-stdio` on the remote host.
@@ -346,9 +355,10 @@ func newClient(t target, version string) (*client.Client, error) {
 		}
 		opts = append(opts,
 			client.WithHTTPClient(&http.Client{Transport: &http.Transport{
-				TLSClientConfig: cfg,
-				MaxIdleConns:    6,
-				IdleConnTimeout: 30 * time.Second,
+				TLSClientConfig:     cfg,
+				MaxIdleConns:        6,
+				MaxIdleConnsPerHost: 6,
+				IdleConnTimeout:     30 * time.Second,
 			}, CheckRedirect: client.CheckRedirect}),
 			client.WithHost(t.Host),
 		)

@@ -65,6 +65,10 @@ func (e *Engine) create(ctx context.Context, p *spec.Project, s *spec.Service, n
 		return "", fmt.Errorf("service %s: %w", s.Name, err)
 	}
 	req.HostConfig.Mounts = mergeInherited(req.HostConfig.Mounts, req.HostConfig.Binds, inherit)
+	files, err := e.placeSources(ctx, p, s, &req, img.ID, detail)
+	if err != nil {
+		return "", err
+	}
 
 	created, err := e.cli.ContainerCreate(ctx, req.Config, req.HostConfig, req.Networking, platform, req.Name)
 	if err != nil {
@@ -75,6 +79,10 @@ func (e *Engine) create(ctx context.Context, p *spec.Project, s *spec.Service, n
 		detail("engine warning: " + w)
 	}
 	if err := e.injectFiles(ctx, p, s, id); err != nil {
+		e.discard(ctx, id)
+		return "", fmt.Errorf("container %s: %w", req.Name, err)
+	}
+	if err := e.copyFiles(ctx, id, files); err != nil {
 		e.discard(ctx, id)
 		return "", fmt.Errorf("container %s: %w", req.Name, err)
 	}

@@ -400,6 +400,9 @@ func liveContainer(ins container.InspectResponse) drift.Container {
 				}
 				c.Mounts = append(c.Mounts, m)
 			}
+			if ins.Config != nil {
+				c.Mounts = copiedBinds(ins.Config.Labels, c.Mounts)
+			}
 			if len(hc.Tmpfs) > 0 {
 				c.Tmpfs = maps.Clone(hc.Tmpfs)
 			}
