@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	code := exitCode(err)
 	var rep reported
-	if errors.Is(err, errDrifted) || errors.As(err, &rep) {
+	if errors.Is(err, errDrifted) || errors.Is(err, errPreflight) || errors.As(err, &rep) {
 		return code // the report says it
 	}
 	if ctx.Err() != nil {
@@ -157,6 +157,7 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	cmd.AddCommand(a.notesCommand())
 	cmd.AddCommand(a.driftCommands()...)
 	cmd.AddCommand(a.gcCommand())
+	cmd.AddCommand(a.doctorCommand(), a.openCommand()) // open.go
 	cmd.AddCommand(a.trustCommand())  // trust.go
 	cmd.AddCommand(a.secretCommand()) // secret.go
 	cmd.AddCommand(a.execCommand())   // exec.go
@@ -179,6 +180,8 @@ func exitCode(err error) int {
 		return ExitUsage
 	case errors.Is(err, errDrifted):
 		return ExitDrift
+	case errors.Is(err, errPreflight):
+		return ExitPreflight
 	case isInvalid(err), errors.Is(err, core.ErrUnsafe):
 		return ExitInvalid
 	case errors.Is(err, core.ErrEngine):

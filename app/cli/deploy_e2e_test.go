@@ -358,7 +358,9 @@ func TestDeployRefusedWhileBusy(t *testing.T) {
 	t.Setenv("BERTH_STATE_DIR", state)
 	repo := newDefRepo(t)
 	repo.commit("v1", map[string]string{"berth.yaml": "name: probe\ncompose: [compose.yaml]\n", "compose.yaml": probeCompose("1", healthy)})
-	lk, err := envlock.Acquire(context.Background(), state, "busy-env", "deploy", false)
+	// Locks are the engine's: under engines/<its ID, colons as dashes>.
+	id := strings.ReplaceAll(docker(t, "info", "-f", "{{.ID}}"), ":", "-")
+	lk, err := envlock.Acquire(context.Background(), filepath.Join(state, "engines", id), "busy-env", "deploy", false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -219,6 +219,18 @@ func remoteShop(t *testing.T, rig *testenv.Rig, flags []string) {
 		t.Fatalf("history on the remote: %d records (%v), want the deploy and the rollback", len(ds), err)
 	}
 
+	// The records are the remote engine's: the local engine has none of
+	// this environment, though it has the same name.
+	for _, d := range ds {
+		if d.Engine != strings.TrimPrefix(strings.Join(flags, " "), "-H ") && flags[0] == "-H" {
+			t.Errorf("a record of the remote names engine %q, want %q", d.Engine, flags[1])
+		}
+	}
+	_, out, _ = berth(t, "-H", "unix:///var/run/docker.sock", "history", env, "-o", "json")
+	if strings.TrimSpace(out) != "[]" && strings.TrimSpace(out) != "null" {
+		t.Fatalf("the local engine's history lists the remote's records:\n%s", out)
+	}
+
 	// Down: nothing of the environment stays on the remote.
 	if code, _, _ := cli("down", env, "--volumes"); code != ExitOK {
 		t.Fatalf("down: exit %d", code)

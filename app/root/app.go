@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,9 +52,12 @@ func newRoot(flags Config, saved settings.Settings, loadErr error, save func(set
 	r.src = &engineSource{opts: engine.Options{Host: cfg.DockerHost, Context: cfg.DockerContext}}
 	r.defs = &definitions{dir: cfg.DefinitionsDir}
 	dataDir, err := StateDir(cfg.StateDir, getenv)
-	r.store = &storeAdapter{dataDir: dataDir, err: err}
+	if err == nil {
+		r.src.ids = &engineIDs{path: filepath.Join(dataDir, "engines.json")}
+	}
+	r.store = &storeAdapter{dataDir: dataDir, err: err, engine: r.src.identity}
 	r.src.goldenUsed = r.store.useGolden
-	opts := []core.Option{core.WithStore(r.store), core.WithLocker(locker{dataDir: dataDir, err: err})}
+	opts := []core.Option{core.WithStore(r.store), core.WithLocker(locker{dataDir: dataDir, err: err, engine: r.src.identity})}
 	opts = append(opts, core.WithFileWatcher(fileWatcher{}))
 	opts = append(opts, core.WithDatabases(r.src.databases, r.store), core.WithGoldenRecords(r.store), core.WithDeploySnapshots(getenv("BERTH_DEPLOY_SNAPSHOTS"))) // dbclone.go
 	if repo := getenv("BERTH_REPO"); cfg.Repo == "" && repo != "" {

@@ -163,3 +163,14 @@ func (a *engineAdapter) Shell(ctx context.Context, id string, req core.ExecReque
 	return a.e.Attach(ctx, id, engine.Session{Cmd: req.Cmd, TTY: req.TTY, Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr,
 		Size: engine.Size{Rows: req.Size.Rows, Cols: req.Size.Cols}, Resize: resize})
 }
+
+// Facts and ImageState answer the preflight (core.EngineInspector).
+func (a *engineAdapter) Facts(ctx context.Context) (core.EngineFacts, error) {
+	f, err := a.e.Facts(ctx)
+	return core.EngineFacts(f), err
+}
+
+func (a *engineAdapter) ImageState(ctx context.Context, ref string) (core.ImageState, error) {
+	present, size, pullErr, err := a.e.ImageState(ctx, ref)
+	return core.ImageState{Present: present, Size: size, PullErr: pullErr}, err
+}

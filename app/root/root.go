@@ -79,6 +79,8 @@ type engineSource struct {
 	e    *engineAdapter
 	// goldenUsed records each golden copy the cloner uses (the store's).
 	goldenUsed func(ctx context.Context, v dbclone.Volume, t dbclone.Target)
+	// ids are the engine IDs last seen at each address (engineid.go).
+	ids *engineIDs
 }
 
 func (s *engineSource) get(ctx context.Context) (core.Engine, error) {

@@ -22,6 +22,39 @@ type storeAdapter struct {
 	dataDir string
 	err     error // why there is no data folder
 	s       *store.Store
+	// engine names the engine whose records are read and written (nil:
+	// none, tests): see engineid.go.
+	engine func(ctx context.Context) (id, host string, err error)
+}
+
+// on is s seen from the engine in use; a nil s stays nil.
+func (a *storeAdapter) on(ctx context.Context, s *store.Store) (*store.Store, error) {
+	if s == nil || a.engine == nil {
+		return s, nil
+	}
+	id, host, err := a.engine(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.On(ctx, id, host), nil
+}
+
+// scoped is get, on the engine in use.
+func (a *storeAdapter) scoped(ctx context.Context) (*store.Store, error) {
+	s, err := a.get()
+	if err != nil {
+		return nil, err
+	}
+	return a.on(ctx, s)
+}
+
+// scopedExisting is existing, on the engine in use.
+func (a *storeAdapter) scopedExisting(ctx context.Context) (*store.Store, error) {
+	s, err := a.existing()
+	if err != nil || s == nil {
+		return nil, err
+	}
+	return a.on(ctx, s)
 }
 
 func (a *storeAdapter) get() (*store.Store, error) {
@@ -66,7 +99,7 @@ func (a *storeAdapter) close() {
 }
 
 func (a *storeAdapter) Begin(ctx context.Context, d core.Deployment) (int64, error) {
-	s, err := a.get()
+	s, err := a.scoped(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -84,7 +117,7 @@ func (a *storeAdapter) Finish(ctx context.Context, id int64, o core.Outcome) err
 }
 
 func (a *storeAdapter) History(ctx context.Context, env string, f core.HistoryFilter) ([]core.Deployment, error) {
-	s, err := a.existing()
+	s, err := a.scopedExisting(ctx)
 	if err != nil || s == nil {
 		return nil, err
 	}
@@ -93,7 +126,7 @@ func (a *storeAdapter) History(ctx context.Context, env string, f core.HistoryFi
 }
 
 func (a *storeAdapter) Unfinished(ctx context.Context, env string) ([]core.Deployment, error) {
-	s, err := a.existing()
+	s, err := a.scopedExisting(ctx)
 	if err != nil || s == nil {
 		return nil, err
 	}
@@ -110,7 +143,7 @@ func (a *storeAdapter) MarkInterrupted(ctx context.Context, id int64) error {
 }
 
 func (a *storeAdapter) AddSnapshot(ctx context.Context, sn core.DBSnapshot) (int64, error) {
-	s, err := a.get()
+	s, err := a.scoped(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -119,7 +152,7 @@ func (a *storeAdapter) AddSnapshot(ctx context.Context, sn core.DBSnapshot) (int
 }
 
 func (a *storeAdapter) Snapshots(ctx context.Context, env string) ([]core.DBSnapshot, error) {
-	s, err := a.get()
+	s, err := a.scoped(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +165,7 @@ func (a *storeAdapter) Snapshots(ctx context.Context, env string) ([]core.DBSnap
 }
 
 func (a *storeAdapter) RemoveSnapshot(ctx context.Context, id int64) error {
-	s, err := a.get()
+	s, err := a.scoped(ctx)
 	if err != nil {
 		return err
 	}
@@ -142,13 +175,13 @@ func (a *storeAdapter) RemoveSnapshot(ctx context.Context, id int64) error {
 // useGolden records that a golden copy is being used (for berth gc). A
 // record that cannot be written only means gc leaves that copy alone.
 func (a *storeAdapter) useGolden(ctx context.Context, v dbclone.Volume, t dbclone.Target) {
-	if s, err := a.get(); err == nil {
+	if s, err := a.scoped(ctx); err == nil {
 		_ = s.UseGolden(ctx, v.Name, v.Labels[dbclone.LabelSource], t.Env, t.Service)
 	}
 }
 
 func (a *storeAdapter) GoldenUses(ctx context.Context) ([]core.GoldenUse, error) {
-	s, err := a.existing()
+	s, err := a.scopedExisting(ctx)
 	if err != nil || s == nil {
 		return nil, err
 	}
@@ -164,7 +197,7 @@ func (a *storeAdapter) GoldenUses(ctx context.Context) ([]core.GoldenUse, error)
 }
 
 func (a *storeAdapter) ForgetGolden(ctx context.Context, volume string) error {
-	s, err := a.get()
+	s, err := a.scoped(ctx)
 	if err != nil {
 		return err
 	}
@@ -223,14 +256,14 @@ func deployments(ds []store.Deployment) []core.Deployment {
 		out[i] = core.Deployment{ID: d.ID, Kind: d.Kind, Env: d.Env, Definition: d.Definition, Variant: d.Variant, Revision: d.Revision,
 			PreviousRevision: d.PreviousRevision, Who: core.Who(d.Who), Plan: d.Plan, StartedAt: d.StartedAt,
 			FinishedAt: d.FinishedAt, Duration: d.Duration, Status: d.Status, Error: d.Error, ImageDigests: d.ImageDigests, PID: d.Process.PID,
-			SnapshotIDs: d.SnapshotIDs, Detail: d.Detail}
+			SnapshotIDs: d.SnapshotIDs, Detail: d.Detail, Engine: d.Engine}
 	}
 	return out
 }
 
 // EnvSettings is what the store keeps of an environment.
 func (a *storeAdapter) EnvSettings(ctx context.Context, env string) (core.EnvSettings, error) {
-	s, err := a.existing()
+	s, err := a.scopedExisting(ctx)
 	if err != nil || s == nil {
 		return core.EnvSettings{}, err
 	}
@@ -249,7 +282,7 @@ func (a *storeAdapter) EnvSettings(ctx context.Context, env string) (core.EnvSet
 
 // SaveEnvSettings keeps an environment's settings.
 func (a *storeAdapter) SaveEnvSettings(ctx context.Context, env string, es core.EnvSettings) error {
-	s, err := a.get()
+	s, err := a.scoped(ctx)
 	if err != nil {
 		return err
 	}
@@ -264,7 +297,7 @@ func (a *storeAdapter) SaveEnvSettings(ctx context.Context, env string, es core.
 
 // ForgetEnvSettings drops an environment's settings.
 func (a *storeAdapter) ForgetEnvSettings(ctx context.Context, env string) error {
-	s, err := a.existing()
+	s, err := a.scopedExisting(ctx)
 	if err != nil || s == nil {
 		return err
 	}

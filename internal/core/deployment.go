@@ -76,11 +76,13 @@ type Who struct {
 
 // Deployment is one recorded change to an environment.
 type Deployment struct {
-	ID               int64             `json:"id"`
-	Kind             string            `json:"kind"`
-	Env              string            `json:"env"`
-	Definition       string            `json:"definition,omitempty"`
-	Variant          string            `json:"variant,omitempty"`
+	ID         int64  `json:"id"`
+	Kind       string `json:"kind"`
+	Env        string `json:"env"`
+	Definition string `json:"definition,omitempty"`
+	Variant    string `json:"variant,omitempty"`
+	// Engine is the address of the engine it ran on.
+	Engine           string            `json:"engine,omitempty"`
 	Revision         string            `json:"revision,omitempty"`
 	PreviousRevision string            `json:"previousRevision,omitempty"`
 	Who              Who               `json:"who"`

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -28,6 +29,9 @@ type Engine struct {
 	live liveCache // inspects kept for drift checks (see liveCache)
 
 	versionOnce sync.Once // endpoint.ServerVersion asked for (see Endpoint)
+
+	idMu sync.Mutex
+	id   string // the engine's ID, once asked (see ID)
 
 	build builderState // how this engine builds (see builder)
 
@@ -153,4 +157,33 @@ func (e *ImageNotFoundError) Is(target error) bool { return target == ErrImageNo
 // notManaged builds the refusal for an object without Berth's labels.
 func notManaged(kind, name, project, why string) error {
 	return fmt.Errorf("%w: refusing to touch %s %q: %s (it is not a Berth-managed object of environment %q)", ErrNotManaged, kind, name, why, project)
+}
+
+// ID is the engine's own ID (docker info's ID: it stays with the engine's
+// data root across restarts and whatever address reaches it), asked once.
+func (e *Engine) ID(ctx context.Context) (string, error) {
+	e.idMu.Lock()
+	defer e.idMu.Unlock()
+	if e.id != "" {
+		return e.id, nil
+	}
+	info, err := e.cli.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("asking the engine for its ID: %w", err)
+	}
+	if info.ID == "" {
+		return "", errors.New("the engine reports no ID")
+	}
+	e.id = info.ID
+	return e.id, nil
+}
+
+// Describe is the endpoint opts name (context and host), resolved as
+// Connect would but without connecting.
+func Describe(opts Options) (Endpoint, error) {
+	t, err := resolveTarget(opts, os.Getenv)
+	if err != nil {
+		return Endpoint{}, err
+	}
+	return Endpoint{Context: t.Context, Host: t.Host}, nil
 }

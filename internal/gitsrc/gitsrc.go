@@ -534,3 +534,26 @@ func endpoint(url string) (*transport.Endpoint, error) {
 	}
 	return ep, nil
 }
+
+// Checkout clones src.URL into dir with a work tree, as `git clone` does
+// (the remote's default branch, or src.Branch, checked out), with the same
+// credentials as Open. dir must not exist; on failure nothing stays.
+func Checkout(ctx context.Context, src Source, dir string) error {
+	if _, err := os.Lstat(dir); err == nil {
+		return fmt.Errorf("%s already exists", dir)
+	}
+	auth, err := src.Auth.method(ctx, src.URL)
+	if err != nil {
+		return err
+	}
+	opts := &git.CloneOptions{URL: src.URL, Auth: auth, Tags: git.AllTags}
+	if src.Branch != "" {
+		opts.ReferenceName = plumbing.NewBranchReferenceName(src.Branch)
+		opts.SingleBranch = false
+	}
+	if _, err := git.PlainCloneContext(ctx, dir, false, opts); err != nil {
+		os.RemoveAll(dir)
+		return classify(err, src.URL, auth)
+	}
+	return nil
+}

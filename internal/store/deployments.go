@@ -53,6 +53,10 @@ type Deployment struct {
 	Definition string `json:"definition,omitempty"`
 	// Variant is the definition's variant it ran ("": none).
 	Variant          string `json:"variant,omitempty"`
+	// Engine is the endpoint of the engine it ran on, as it was reached
+	// (the store keeps records of one engine apart from another's by the
+	// engine's ID, see Store.On).
+	Engine string `json:"engine,omitempty"`
 	Revision         string `json:"revision,omitempty"`
 	PreviousRevision string `json:"previousRevision,omitempty"`
 	Who              Who    `json:"who"`
@@ -170,10 +174,10 @@ func (s *Store) Begin(ctx context.Context, d Deployment) (int64, error) {
 	}
 	res, err := s.db.ExecContext(ctx, `INSERT INTO deployments
 		(kind, env, definition, revision, previous_revision, git_name, git_email, os_user, user_host,
-		 plan, detail, started_at, status, pid, host, proc_start, heartbeat_at, variant)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 plan, detail, started_at, status, pid, host, proc_start, heartbeat_at, variant, engine, engine_endpoint)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.Kind, d.Env, d.Definition, d.Revision, d.PreviousRevision, d.Who.GitName, d.Who.GitEmail, d.Who.OSUser, d.Who.Host,
-		plan, detail, d.StartedAt.UnixMilli(), StatusRunning, d.Process.PID, d.Process.Host, d.Process.Start, s.now().UnixMilli(), d.Variant)
+		plan, detail, d.StartedAt.UnixMilli(), StatusRunning, d.Process.PID, d.Process.Host, d.Process.Start, s.now().UnixMilli(), d.Variant, s.engine, s.endpoint)
 	if err != nil {
 		return 0, fmt.Errorf("store: begin %s %s: %w", d.Kind, d.Env, err)
 	}
@@ -281,15 +285,15 @@ func (s *Store) MarkInterrupted(ctx context.Context, id int64) error {
 
 const selectDeployments = `SELECT id, kind, env, definition, revision, previous_revision,
 	git_name, git_email, os_user, user_host, plan, detail, started_at, finished_at, duration_ms,
-	status, error, image_digests, pid, host, proc_start, heartbeat_at, variant,
+	status, error, image_digests, pid, host, proc_start, heartbeat_at, variant, engine_endpoint,
 	(SELECT group_concat(s.id) FROM snapshots s WHERE s.deployment_id = d.id)
 	FROM deployments d`
 
 // History returns env's deployments (every environment's when env is
 // empty), newest first.
 func (s *Store) History(ctx context.Context, env string, f Filter) ([]Deployment, error) {
-	var where []string
-	var args []any
+	where := []string{"engine = ?"}
+	args := []any{s.engine}
 	if env != "" {
 		where = append(where, "env = ?")
 		args = append(args, env)
@@ -308,10 +312,7 @@ func (s *Store) History(ctx context.Context, env string, f Filter) ([]Deployment
 		where = append(where, "started_at < ?")
 		args = append(args, f.Before.UnixMilli())
 	}
-	q := selectDeployments
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q := selectDeployments + " WHERE " + strings.Join(where, " AND ")
 	q += " ORDER BY started_at DESC, id DESC"
 	if f.Limit > 0 {
 		q += " LIMIT ?"
@@ -326,7 +327,7 @@ func (s *Store) History(ctx context.Context, env string, f Filter) ([]Deployment
 
 // Get returns deployment id.
 func (s *Store) Get(ctx context.Context, id int64) (*Deployment, error) {
-	out, err := s.query(ctx, selectDeployments+" WHERE id = ?", id)
+	out, err := s.query(ctx, selectDeployments+" WHERE id = ? AND engine = ?", id, s.engine)
 	if err != nil {
 		return nil, fmt.Errorf("store: deployment %d: %w", id, err)
 	}
@@ -360,8 +361,8 @@ func (s *Store) Last(ctx context.Context, env, status string) (*Deployment, erro
 // heartbeat older than the lease. These are what a killed operation leaves;
 // the caller converges the environment and calls MarkInterrupted.
 func (s *Store) Unfinished(ctx context.Context, env string) ([]Deployment, error) {
-	q := selectDeployments + " WHERE status = ?"
-	args := []any{StatusRunning}
+	q := selectDeployments + " WHERE status = ? AND engine = ?"
+	args := []any{StatusRunning, s.engine}
 	if env != "" {
 		q += " AND env = ?"
 		args = append(args, env)
@@ -420,7 +421,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) ([]Deployment,
 		)
 		if err := rows.Scan(&d.ID, &d.Kind, &d.Env, &d.Definition, &d.Revision, &d.PreviousRevision,
 			&d.Who.GitName, &d.Who.GitEmail, &d.Who.OSUser, &d.Who.Host, &plan, &detail, &started, &finished, &durationMS,
-			&d.Status, &d.Error, &digests, &d.Process.PID, &d.Process.Host, &d.Process.Start, &heartbeat, &d.Variant, &snaps); err != nil {
+			&d.Status, &d.Error, &digests, &d.Process.PID, &d.Process.Host, &d.Process.Start, &heartbeat, &d.Variant, &d.Engine, &snaps); err != nil {
 			return nil, err
 		}
 		if plan.Valid && plan.String != "" {

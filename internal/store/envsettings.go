@@ -24,7 +24,7 @@ type EnvSettings struct {
 func (s *Store) EnvSettings(ctx context.Context, env string) (EnvSettings, error) {
 	var out EnvSettings
 	var ports, profiles sql.NullString
-	err := s.db.QueryRowContext(ctx, "SELECT variant, profiles, ports FROM env_settings WHERE env = ?", env).Scan(&out.Variant, &profiles, &ports)
+	err := s.db.QueryRowContext(ctx, "SELECT variant, profiles, ports FROM env_settings WHERE engine = ? AND env = ?", s.engine, env).Scan(&out.Variant, &profiles, &ports)
 	if errors.Is(err, sql.ErrNoRows) {
 		return EnvSettings{}, nil
 	}
@@ -55,8 +55,8 @@ func (s *Store) SaveEnvSettings(ctx context.Context, env string, es EnvSettings)
 		b, _ := json.Marshal(es.Profiles)
 		profiles = string(b)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO env_settings (env, variant, profiles, ports) VALUES (?, ?, ?, ?)
-		ON CONFLICT (env) DO UPDATE SET variant = excluded.variant, profiles = excluded.profiles, ports = excluded.ports`, env, es.Variant, profiles, ports)
+	_, err := s.db.ExecContext(ctx, `INSERT INTO env_settings (engine, env, variant, profiles, ports) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (engine, env) DO UPDATE SET variant = excluded.variant, profiles = excluded.profiles, ports = excluded.ports`, s.engine, env, es.Variant, profiles, ports)
 	if err != nil {
 		return fmt.Errorf("store: settings of %s: %w", env, err)
 	}
@@ -65,7 +65,7 @@ func (s *Store) SaveEnvSettings(ctx context.Context, env string, es EnvSettings)
 
 // ForgetEnvSettings removes env's settings (the environment is gone).
 func (s *Store) ForgetEnvSettings(ctx context.Context, env string) error {
-	if _, err := s.db.ExecContext(ctx, "DELETE FROM env_settings WHERE env = ?", env); err != nil {
+	if _, err := s.db.ExecContext(ctx, "DELETE FROM env_settings WHERE engine = ? AND env = ?", s.engine, env); err != nil {
 		return fmt.Errorf("store: settings of %s: %w", env, err)
 	}
 	return nil

@@ -38,15 +38,15 @@ func (s *Store) UseGolden(ctx context.Context, volume, source, env, service stri
 		return fmt.Errorf("store: use golden copy %s: %w", volume, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO golden_copies (volume, source, first_used, last_used) VALUES (?, ?, ?, ?)
-		ON CONFLICT (volume) DO UPDATE SET last_used = max(last_used, excluded.last_used), source = excluded.source`,
-		volume, source, now, now); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO golden_copies (engine, volume, source, first_used, last_used) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (engine, volume) DO UPDATE SET last_used = max(last_used, excluded.last_used), source = excluded.source`,
+		s.engine, volume, source, now, now); err != nil {
 		return fmt.Errorf("store: use golden copy %s: %w", volume, err)
 	}
 	if env != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO golden_clones (env, service, volume, used_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (env, service) DO UPDATE SET volume = excluded.volume, used_at = excluded.used_at`,
-			env, service, volume, now); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO golden_clones (engine, env, service, volume, used_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (engine, env, service) DO UPDATE SET volume = excluded.volume, used_at = excluded.used_at`,
+			s.engine, env, service, volume, now); err != nil {
 			return fmt.Errorf("store: use golden copy %s: %w", volume, err)
 		}
 	}
@@ -58,7 +58,7 @@ func (s *Store) UseGolden(ctx context.Context, volume, source, env, service stri
 
 // GoldenUses returns the golden copies recorded, least recently used first.
 func (s *Store) GoldenUses(ctx context.Context) ([]GoldenUse, error) {
-	rows, err := s.db.QueryContext(ctx, "SELECT volume, source, first_used, last_used FROM golden_copies ORDER BY last_used, volume")
+	rows, err := s.db.QueryContext(ctx, "SELECT volume, source, first_used, last_used FROM golden_copies WHERE engine = ? ORDER BY last_used, volume", s.engine)
 	if err != nil {
 		return nil, fmt.Errorf("store: golden copies: %w", err)
 	}
@@ -77,7 +77,7 @@ func (s *Store) GoldenUses(ctx context.Context) ([]GoldenUse, error) {
 		return nil, fmt.Errorf("store: golden copies: %w", err)
 	}
 	rows.Close()
-	clones, err := s.db.QueryContext(ctx, "SELECT volume, env, service FROM golden_clones ORDER BY env, service")
+	clones, err := s.db.QueryContext(ctx, "SELECT volume, env, service FROM golden_clones WHERE engine = ? ORDER BY env, service", s.engine)
 	if err != nil {
 		return nil, fmt.Errorf("store: golden copies: %w", err)
 	}
@@ -102,8 +102,8 @@ func (s *Store) GoldenUses(ctx context.Context) ([]GoldenUse, error) {
 
 // ForgetGolden removes the record of a golden copy (one that is gone).
 func (s *Store) ForgetGolden(ctx context.Context, volume string) error {
-	for _, q := range []string{"DELETE FROM golden_clones WHERE volume = ?", "DELETE FROM golden_copies WHERE volume = ?"} {
-		if _, err := s.db.ExecContext(ctx, q, volume); err != nil {
+	for _, q := range []string{"DELETE FROM golden_clones WHERE volume = ? AND engine = ?", "DELETE FROM golden_copies WHERE volume = ? AND engine = ?"} {
+		if _, err := s.db.ExecContext(ctx, q, volume, s.engine); err != nil {
 			return fmt.Errorf("store: forget golden copy %s: %w", volume, err)
 		}
 	}

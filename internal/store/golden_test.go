@@ -70,7 +70,7 @@ func TestUpgradeFromFirstSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Back to the first schema, as a file written by an older Berth.
-	for _, q := range []string{"DROP TABLE golden_copies", "DROP TABLE golden_clones", "DROP TABLE trust", "DROP TABLE env_settings", "ALTER TABLE deployments DROP COLUMN detail", "ALTER TABLE deployments DROP COLUMN variant", "DELETE FROM schema_version WHERE version > 1"} {
+	for _, q := range []string{"DROP TABLE golden_copies", "DROP TABLE golden_clones", "DROP TABLE trust", "DROP TABLE env_settings", "ALTER TABLE deployments DROP COLUMN detail", "ALTER TABLE deployments DROP COLUMN variant", "DROP INDEX deployments_engine_env", "ALTER TABLE deployments DROP COLUMN engine", "ALTER TABLE deployments DROP COLUMN engine_endpoint", "DELETE FROM schema_version WHERE version > 1"} {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

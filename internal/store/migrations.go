@@ -90,4 +90,61 @@ var migrations = []string{
 		ports    TEXT
 	);
 	ALTER TABLE deployments ADD COLUMN variant TEXT NOT NULL DEFAULT '';`,
+	// Records per engine: each names the engine it belongs to (its ID, and
+	// the endpoint it was reached at), so that two engines' environments
+	// of one name keep apart. Rows from before have engine '' until the
+	// first engine Berth opens the store with claims them (Store.On).
+	`ALTER TABLE deployments ADD COLUMN engine TEXT NOT NULL DEFAULT '';
+	ALTER TABLE deployments ADD COLUMN engine_endpoint TEXT NOT NULL DEFAULT '';
+	CREATE INDEX deployments_engine_env ON deployments (engine, env, started_at DESC, id DESC);
+	CREATE TABLE snapshots_v6 (
+		id            INTEGER PRIMARY KEY,
+		engine        TEXT    NOT NULL DEFAULT '',
+		name          TEXT    NOT NULL,
+		env           TEXT    NOT NULL,
+		service       TEXT    NOT NULL DEFAULT '',
+		volume        TEXT    NOT NULL DEFAULT '',
+		size          INTEGER NOT NULL DEFAULT 0,
+		created_at    INTEGER NOT NULL,
+		deployment_id INTEGER REFERENCES deployments (id) ON DELETE SET NULL,
+		UNIQUE (engine, env, name)
+	);
+	INSERT INTO snapshots_v6 (id, name, env, service, volume, size, created_at, deployment_id)
+		SELECT id, name, env, service, volume, size, created_at, deployment_id FROM snapshots;
+	DROP TABLE snapshots;
+	ALTER TABLE snapshots_v6 RENAME TO snapshots;
+	CREATE INDEX snapshots_deployment ON snapshots (deployment_id);
+	CREATE TABLE golden_copies_v6 (
+		engine     TEXT    NOT NULL DEFAULT '',
+		volume     TEXT    NOT NULL,
+		source     TEXT    NOT NULL DEFAULT '',
+		first_used INTEGER NOT NULL,
+		last_used  INTEGER NOT NULL,
+		PRIMARY KEY (engine, volume)
+	);
+	INSERT INTO golden_copies_v6 (volume, source, first_used, last_used) SELECT volume, source, first_used, last_used FROM golden_copies;
+	DROP TABLE golden_copies;
+	ALTER TABLE golden_copies_v6 RENAME TO golden_copies;
+	CREATE TABLE golden_clones_v6 (
+		engine  TEXT    NOT NULL DEFAULT '',
+		env     TEXT    NOT NULL,
+		service TEXT    NOT NULL,
+		volume  TEXT    NOT NULL,
+		used_at INTEGER NOT NULL,
+		PRIMARY KEY (engine, env, service)
+	);
+	INSERT INTO golden_clones_v6 (env, service, volume, used_at) SELECT env, service, volume, used_at FROM golden_clones;
+	DROP TABLE golden_clones;
+	ALTER TABLE golden_clones_v6 RENAME TO golden_clones;
+	CREATE TABLE env_settings_v6 (
+		engine   TEXT NOT NULL DEFAULT '',
+		env      TEXT NOT NULL,
+		variant  TEXT NOT NULL DEFAULT '',
+		profiles TEXT,
+		ports    TEXT,
+		PRIMARY KEY (engine, env)
+	);
+	INSERT INTO env_settings_v6 (env, variant, profiles, ports) SELECT env, variant, profiles, ports FROM env_settings;
+	DROP TABLE env_settings;
+	ALTER TABLE env_settings_v6 RENAME TO env_settings;`,
 }

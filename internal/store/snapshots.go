@@ -35,8 +35,8 @@ func (s *Store) AddSnapshot(ctx context.Context, sn Snapshot) (int64, error) {
 	if sn.DeploymentID != 0 {
 		dep = sn.DeploymentID
 	}
-	res, err := s.db.ExecContext(ctx, `INSERT INTO snapshots (name, env, service, volume, size, created_at, deployment_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, sn.Name, sn.Env, sn.Service, sn.Volume, sn.Size, sn.Created.UnixMilli(), dep)
+	res, err := s.db.ExecContext(ctx, `INSERT INTO snapshots (engine, name, env, service, volume, size, created_at, deployment_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.engine, sn.Name, sn.Env, sn.Service, sn.Volume, sn.Size, sn.Created.UnixMilli(), dep)
 	if err != nil {
 		return 0, fmt.Errorf("store: add snapshot %s of %s: %w", sn.Name, sn.Env, err)
 	}
@@ -46,10 +46,10 @@ func (s *Store) AddSnapshot(ctx context.Context, sn Snapshot) (int64, error) {
 // Snapshots returns env's snapshots (every environment's when env is
 // empty), newest first.
 func (s *Store) Snapshots(ctx context.Context, env string) ([]Snapshot, error) {
-	q := "SELECT id, name, env, service, volume, size, created_at, deployment_id FROM snapshots"
-	var args []any
+	q := "SELECT id, name, env, service, volume, size, created_at, deployment_id FROM snapshots WHERE engine = ?"
+	args := []any{s.engine}
 	if env != "" {
-		q += " WHERE env = ?"
+		q += " AND env = ?"
 		args = append(args, env)
 	}
 	q += " ORDER BY created_at DESC, id DESC"
@@ -79,7 +79,7 @@ func (s *Store) Snapshots(ctx context.Context, env string) ([]Snapshot, error) {
 // RemoveSnapshot removes snapshot id from the catalogue (the volume is the
 // caller's to remove).
 func (s *Store) RemoveSnapshot(ctx context.Context, id int64) error {
-	res, err := s.db.ExecContext(ctx, "DELETE FROM snapshots WHERE id = ?", id)
+	res, err := s.db.ExecContext(ctx, "DELETE FROM snapshots WHERE id = ? AND engine = ?", id, s.engine)
 	if err != nil {
 		return fmt.Errorf("store: remove snapshot %d: %w", id, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -48,6 +49,33 @@ type Store struct {
 	Lease time.Duration
 	// now is the clock; tests replace it.
 	now func() time.Time
+
+	// engine and endpoint scope the records of deployments, snapshots,
+	// golden copies and environment settings to one engine (On); trust
+	// decisions and workspaces in use are not an engine's.
+	engine, endpoint string
+	claim            *sync.Once
+}
+
+// On is the store seen from one engine: engine is its ID (stable across
+// restarts and addresses), endpoint how it was reached (shown in history).
+// The first call in a process gives the records written before stores had
+// engines to this engine: in practice the one the user worked with.
+func (s *Store) On(ctx context.Context, engine, endpoint string) *Store {
+	s.claim.Do(func() {
+		for _, t := range []string{"deployments", "snapshots", "golden_copies", "golden_clones", "env_settings"} {
+			q := "UPDATE " + t + " SET engine = ? WHERE engine = ''"
+			if t == "deployments" {
+				q = "UPDATE deployments SET engine = ?, engine_endpoint = ? WHERE engine = ''"
+				_, _ = s.db.ExecContext(ctx, q, engine, endpoint)
+				continue
+			}
+			_, _ = s.db.ExecContext(ctx, q, engine)
+		}
+	})
+	c := *s
+	c.engine, c.endpoint = engine, endpoint
+	return &c
 }
 
 // DefaultPath returns the store's usual place, berth/berth.db under the
@@ -101,7 +129,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, Lease: DefaultLease, now: time.Now}
+	s := &Store{db: db, path: path, Lease: DefaultLease, now: time.Now, claim: &sync.Once{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*BusyTimeout)
 	defer cancel()
 	if err := s.check(ctx); err != nil {

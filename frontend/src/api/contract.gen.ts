@@ -183,6 +183,7 @@ export interface WireDeployment {
   env: string
   definition?: string
   variant?: string
+  engine?: string
   revision?: string
   previousRevision?: string
   who: WireWho
