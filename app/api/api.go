@@ -12,7 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -70,6 +73,14 @@ type Core interface {
 	SetSecret(ctx context.Context, req core.SecretRequest, value string) (*core.SecretSet, error)
 	RemoveSecret(ctx context.Context, req core.SecretRequest) (bool, error)
 	ListSecrets(ctx context.Context, owner string) (*core.SecretListing, error)
+
+	Preflight(ctx context.Context, req core.PreflightRequest) (*core.Preflight, error)
+}
+
+// Opener opens a definitions repo (a URL to clone into parent, or a path)
+// as the one to work on; app/root implements it.
+type Opener interface {
+	OpenRepo(ctx context.Context, where, into, parent string) (*core.OpenedRepo, error)
 }
 
 // Settings reads and saves the user's settings; app/root implements it.
@@ -240,6 +251,30 @@ func (s *Service) SetSecret(ctx context.Context, owner, name, value string, envi
 // RemoveSecret removes a stored secret.
 func (s *Service) RemoveSecret(ctx context.Context, owner, name string, environment bool) (bool, error) {
 	return s.core.RemoveSecret(ctx, core.SecretRequest{Owner: owner, Name: name, Environment: environment})
+}
+
+// Preflight runs the checks of a definition before an up (variant ""
+// for none).
+func (s *Service) Preflight(ctx context.Context, definition, variant string) (*core.Preflight, error) {
+	req := core.PreflightRequest{Definition: definition}
+	if variant != "" {
+		req.Variant = &variant
+	}
+	return s.core.Preflight(ctx, req)
+}
+
+// OpenRepository makes where (a Git URL or a path) the definitions repo:
+// a URL is cloned into the Berth folder of the user's home.
+func (s *Service) OpenRepository(ctx context.Context, where string) (*core.OpenedRepo, error) {
+	o, ok := s.settings.(Opener)
+	if !ok {
+		return nil, errors.New("opening a repository is not available here")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return nil, fmt.Errorf("no home folder to clone into: %w", err)
+	}
+	return o.OpenRepo(ctx, strings.TrimSpace(where), "", filepath.Join(home, "Berth"))
 }
 
 // ListSecrets lists secrets, declared and stored, without values.

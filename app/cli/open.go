@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/berthdev/berth/app/root"
 	"github.com/berthdev/berth/internal/core"
 )
 
@@ -121,7 +120,7 @@ An untrusted definition is asked about on a terminal (or take --trust).`,
 		Args: rangeArgs(1, 2, "a repo (URL or path) and optionally a definition"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			opened, err := a.root.OpenRepo(ctx, args[0], into)
+			opened, err := a.root.OpenRepo(ctx, args[0], into, "")
 			if err != nil {
 				return err
 			}
@@ -223,7 +222,7 @@ An untrusted definition is asked about on a terminal (or take --trust).`,
 
 // openResult is berth open -o json.
 type openResult struct {
-	Opened      *root.Opened      `json:"opened"`
+	Opened      *core.OpenedRepo  `json:"opened"`
 	Definitions []core.Definition `json:"definitions"`
 	Preflight   *core.Preflight   `json:"preflight"`
 	Up          *core.Result      `json:"up,omitempty"`

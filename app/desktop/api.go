@@ -145,6 +145,18 @@ func (a *API) RemoveSecret(owner, name string, environment bool) (bool, error) {
 	return a.svc.RemoveSecret(a.context(), owner, name, environment)
 }
 
+// Preflight checks a definition before an up: engine, trust, secrets,
+// ports, images, disk, memory.
+func (a *API) Preflight(definition, variant string) (*core.Preflight, error) {
+	return a.svc.Preflight(a.context(), definition, variant)
+}
+
+// OpenRepository makes a Git URL (cloned into ~/Berth) or a path the
+// definitions repo.
+func (a *API) OpenRepository(where string) (*core.OpenedRepo, error) {
+	return a.svc.OpenRepository(a.context(), where)
+}
+
 // ListSecrets lists secrets, declared and stored, never their values.
 func (a *API) ListSecrets(owner string) (*core.SecretListing, error) {
 	return a.svc.ListSecrets(a.context(), owner)

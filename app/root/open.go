@@ -13,42 +13,24 @@ import (
 	"github.com/berthdev/berth/internal/gitsrc"
 )
 
-// Opened is a definitions repo made the one Berth works on.
-type Opened struct {
-	// Repo is the repo's folder (a clone made now, or the path given).
-	Repo string `json:"repo"`
-	// Cloned: Repo was cloned from a URL by this open.
-	Cloned bool `json:"cloned,omitempty"`
-	// DefinitionsDir is the folder of definitions in it (environments/
-	// when it has one).
-	DefinitionsDir string `json:"definitionsDir"`
-	// Overridden, when set, is the definitions folder later runs will use
-	// instead (a --definitions flag or BERTH_DEFINITIONS wins over the
-	// saved setting).
-	Overridden string `json:"overridden,omitempty"`
-}
-
 // OpenRepo makes where (a URL or a path) the definitions repo: a URL is
-// cloned into into (default: a folder named after the repo in the current
-// directory, as git clone does; an existing clone of it there is used),
+// cloned into into (default: a folder named after the repo in parent, or
+// in the current directory, as git clone does; an existing clone of it
+// there is used),
 // a path is used as it is. The folder becomes the saved definitions
 // folder, so that the next command, and the app, work on it.
-func (r *Root) OpenRepo(ctx context.Context, where, into string) (*Opened, error) {
+func (r *Root) OpenRepo(ctx context.Context, where, into, parent string) (*core.OpenedRepo, error) {
 	if where == "" {
 		return nil, errors.New("no repository named")
 	}
-	out := &Opened{}
+	out := &core.OpenedRepo{}
 	if isURL(where) {
 		dir := into
+		if dir == "" && parent != "" {
+			dir = filepath.Join(parent, repoName(where))
+		}
 		if dir == "" {
-			name := strings.TrimSuffix(filepath.Base(strings.TrimRight(where, "/")), ".git")
-			if i := strings.LastIndexAny(name, ":"); i >= 0 {
-				name = name[i+1:]
-			}
-			if name == "" || name == "." || name == ".." {
-				name = "definitions"
-			}
-			dir = name
+			dir = repoName(where)
 		}
 		abs, err := filepath.Abs(dir)
 		if err != nil {
@@ -104,4 +86,16 @@ func (r *Root) OpenRepo(ctx context.Context, where, into string) (*Opened, error
 		out.Overridden = v.Effective.DefinitionsDir
 	}
 	return out, nil
+}
+
+// repoName is the folder git clone would make for url.
+func repoName(url string) string {
+	name := strings.TrimSuffix(filepath.Base(strings.TrimRight(url, "/")), ".git")
+	if i := strings.LastIndexAny(name, ":"); i >= 0 {
+		name = name[i+1:]
+	}
+	if name == "" || name == "." || name == ".." {
+		name = "definitions"
+	}
+	return name
 }

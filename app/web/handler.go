@@ -81,6 +81,16 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 			answer(w)(h.svc.Up(ctx, r.PathValue("name"), body.Definition, body.Variant))
 		}
 	})
+	h.mux.HandleFunc("GET /api/preflight", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		answer(w)(h.svc.Preflight(r.Context(), q.Get("definition"), q.Get("variant")))
+	})
+	h.mux.HandleFunc("POST /api/open", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Where string }
+		if readBody(w, r, &body) {
+			answer(w)(h.svc.OpenRepository(r.Context(), body.Where))
+		}
+	})
 	h.mux.HandleFunc("GET /api/secrets", func(w http.ResponseWriter, r *http.Request) {
 		answer(w)(h.svc.ListSecrets(r.Context(), r.URL.Query().Get("owner")))
 	})

@@ -351,3 +351,18 @@ func bytesText(n int64) string {
 	}
 	return strconv.FormatInt(n, 10) + " B"
 }
+
+// OpenedRepo is a definitions repo made the one Berth works on.
+type OpenedRepo struct {
+	// Repo is the repo's folder (a clone made now, or the path given).
+	Repo string `json:"repo"`
+	// Cloned: Repo was cloned from a URL by this open.
+	Cloned bool `json:"cloned,omitempty"`
+	// DefinitionsDir is the folder of definitions in it (environments/
+	// when it has one).
+	DefinitionsDir string `json:"definitionsDir"`
+	// Overridden, when set, is the definitions folder later runs will use
+	// instead (a --definitions flag or BERTH_DEFINITIONS wins over the
+	// saved setting).
+	Overridden string `json:"overridden,omitempty"`
+}

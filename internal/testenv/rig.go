@@ -160,6 +160,9 @@ mount -t tmpfs -o mode=0755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount --bind %[1]s/passwd /etc/passwd
 mount --bind %[1]s/group /etc/group
+# Its own /etc/docker: an engine of this version takes its ID from the key
+# kept there, and another host has another ID.
+mkdir -p /etc/docker && mount -t tmpfs -o mode=0755 tmpfs /etc/docker
 mkdir -p /run/sshd
 dockerd --data-root %[1]s/data --exec-root /run/docker --pidfile /run/docker.pid \
   -H unix:///run/docker.sock -H unix://%[1]s/engine.sock -H tcp://%[2]s:2376 \

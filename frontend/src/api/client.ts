@@ -1,4 +1,4 @@
-import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, WatchState, Listing, LogBatch, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult } from './types'
+import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, WatchState, Listing, LogBatch, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Preflight, OpenedRepo, Settings, SettingsView, SyncResult } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -26,6 +26,10 @@ export interface BerthAPI {
   removeSecret(owner: string, name: string, environment?: boolean): Promise<boolean>
   /** Secrets declared and stored ('' owner: all), never their values. */
   listSecrets(owner?: string): Promise<SecretListing>
+  /** The checks of a definition before an up: engine, trust, secrets, ports, images, disk, memory. */
+  preflight(definition: string, variant?: string): Promise<Preflight>
+  /** Makes a Git URL (cloned into ~/Berth) or a path the definitions repo. */
+  openRepository(where: string): Promise<OpenedRepo>
   planDown(env: string, volumes?: boolean): Promise<Result>
   down(env: string, volumes?: boolean): Promise<Result>
   planRecreate(env: string, service: string): Promise<Result>

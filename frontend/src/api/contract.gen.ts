@@ -2,7 +2,7 @@
 // Rewrite it with `make contract` after changing the API or a type it returns.
 
 import type * as T from './types'
-import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult, TrustReview, WatchState } from './types'
+import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, OpenedRepo, Preflight, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult, TrustReview, WatchState } from './types'
 
 /** The methods app/desktop binds (window.go.desktop.API), each one. */
 export interface BoundMethods {
@@ -23,6 +23,7 @@ export interface BoundMethods {
   History(env: string, filter: HistoryFilter): Promise<Deployment[]>
   ListEnvironments(): Promise<Listing>
   ListSecrets(owner: string): Promise<SecretListing>
+  OpenRepository(where: string): Promise<OpenedRepo>
   OpenURL(link: string): Promise<void>
   PauseHealing(env: string, minutes: number): Promise<HealingPause>
   Plan(definition: string, as: string, variant: string): Promise<Result>
@@ -31,6 +32,7 @@ export interface BoundMethods {
   PlanRecreate(env: string, service: string): Promise<Result>
   PlanRollback(env: string, to: string): Promise<DeployPlan>
   PlanSync(env: string): Promise<SyncResult>
+  Preflight(definition: string, variant: string): Promise<Preflight>
   Recreate(env: string, service: string): Promise<Result>
   RemoveSecret(owner: string, name: string, environment: boolean): Promise<boolean>
   ReviewTrust(definition: string, rev: string): Promise<TrustReview>
@@ -77,6 +79,13 @@ export interface WireCapability {
   file?: string
   line?: number
   field?: string
+}
+/** core.Check */
+export interface WireCheck {
+  name: string
+  status: string
+  detail: string
+  fix?: string
 }
 /** reconcile.Container */
 export interface WireContainer {
@@ -281,6 +290,13 @@ export interface WireOp {
   await?: WireAwait[]
   destructive?: boolean
 }
+/** core.OpenedRepo */
+export interface WireOpenedRepo {
+  repo: string
+  cloned?: boolean
+  definitionsDir: string
+  overridden?: string
+}
 /** reconcile.Plan */
 export interface WirePlan {
   project: string
@@ -294,6 +310,17 @@ export interface WirePortMove {
   hostIP?: string
   from: string
   to: string
+}
+/** core.Preflight */
+export interface WirePreflight {
+  definition: string
+  description?: string
+  env: string
+  engine?: string
+  checks: WireCheck[]
+  ok: boolean
+  tookNs: number
+  failed?: string[]
 }
 /** reconcile.PublishedPort */
 export interface WirePublishedPort {

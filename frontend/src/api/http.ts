@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type WatchState, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SecretListing, type SecretSet, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type WatchState, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SecretListing, type SecretSet, type Preflight, type OpenedRepo, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -200,6 +200,9 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
     up: (name, definition, variant = '') => request<Result>('POST', `${env(name)}/up`, definition ? { definition, variant } : undefined),
     setSecret: (owner, name, value, environment = false) => request<SecretSet>('POST', '/api/secrets/set', { owner, name, value, environment }),
     removeSecret: (owner, name, environment = false) => request<boolean>('POST', '/api/secrets/remove', { owner, name, environment }),
+    preflight: (definition, variant = '') =>
+      request<Preflight>('GET', `/api/preflight?definition=${encodeURIComponent(definition)}${variant ? `&variant=${encodeURIComponent(variant)}` : ''}`),
+    openRepository: (where) => request<OpenedRepo>('POST', '/api/open', { where }),
     listSecrets: (owner = '') => request<SecretListing>('GET', `/api/secrets${owner ? `?owner=${encodeURIComponent(owner)}` : ''}`),
     planDown: (name, volumes = false) => request<Result>('POST', `${env(name)}/plan-down`, { volumes }),
     down: (name, volumes = false) => request<Result>('POST', `${env(name)}/down`, { volumes }),

@@ -58,6 +58,34 @@ export interface SecretListing {
   secrets: SecretStatus[]
 }
 
+/** One preflight check (core.Check). */
+export interface Check {
+  name: string
+  status: 'ok' | 'warn' | 'fail' | 'skip'
+  detail: string
+  fix?: string
+}
+
+/** The checks of a definition before an up (core.Preflight). */
+export interface Preflight {
+  definition: string
+  description?: string
+  env: string
+  engine?: string
+  checks: Check[]
+  ok: boolean
+  tookNs: number
+  failed?: string[]
+}
+
+/** A definitions repo opened (core.OpenedRepo). */
+export interface OpenedRepo {
+  repo: string
+  cloned?: boolean
+  definitionsDir: string
+  overridden?: string
+}
+
 /** What setting a secret did (core.SecretSet). */
 export interface SecretSet {
   ref: { scope: string; owner: string; name: string }
@@ -337,6 +365,8 @@ export interface Deployment {
   definition?: string
   /** The definition's variant it ran. */
   variant?: string
+  /** The address of the engine it ran on. */
+  engine?: string
   revision?: string
   previousRevision?: string
   who: Who

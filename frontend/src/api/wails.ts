@@ -55,6 +55,8 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
     up: (env, definition = '', variant = '') => call(() => bound().Up(env, definition, variant)),
     setSecret: (owner, name, value, environment = false) => call(() => bound().SetSecret(owner, name, value, environment)),
     removeSecret: (owner, name, environment = false) => call(() => bound().RemoveSecret(owner, name, environment)),
+    preflight: (definition, variant = '') => call(() => bound().Preflight(definition, variant)),
+    openRepository: (where) => call(() => bound().OpenRepository(where)),
     listSecrets: (owner = '') => call(() => bound().ListSecrets(owner)),
     planDown: (env, volumes = false) => call(() => bound().PlanDown(env, volumes)),
     down: (env, volumes = false) => call(() => bound().Down(env, volumes)),

@@ -102,6 +102,8 @@ export class BerthStore {
   /** The engine's state: null until known. */
   engine = $state<{ up: boolean; error?: string } | null>(null)
   selected = $state<string | null>(null)
+  /** The user went to the definitions (home): nothing is selected for them. */
+  home = $state(false)
   details = $state<Record<string, Environment>>({})
   busy = $state<Record<string, Activity>>({})
   progress = $state<Record<string, Progress>>({})
@@ -189,7 +191,7 @@ export class BerthStore {
       this.error = null
       this.engine = l.target.error ? { up: false, error: l.target.error } : { up: true }
       if (this.selected && !l.environments.some((e) => e.name === this.selected)) this.selected = null
-      if (!this.selected && l.environments.length > 0) this.selected = l.environments[0].name
+      if (!this.selected && !this.home && l.environments.length > 0) this.selected = l.environments[0].name
       if (this.selected) void this.loadDetail(this.selected)
       this.reportShown(asked, answered)
     } catch (e) {
@@ -210,7 +212,14 @@ export class BerthStore {
     requestAnimationFrame(() => requestAnimationFrame(() => this.api.shown?.(startupMarks(asked, answered, now()))))
   }
 
+  /** goHome shows the definitions, with no environment selected. */
+  goHome(): void {
+    this.home = true
+    this.selected = null
+  }
+
   select(env: string): void {
+    this.home = false
     this.selected = env
     void this.loadDetail(env)
   }
