@@ -158,10 +158,10 @@ Docker context. In the desktop build, berth without arguments opens the app.`,
 	cmd.AddCommand(a.driftCommands()...)
 	cmd.AddCommand(a.gcCommand())
 	cmd.AddCommand(a.doctorCommand(), a.openCommand()) // open.go
-	cmd.AddCommand(a.trustCommand())  // trust.go
-	cmd.AddCommand(a.secretCommand()) // secret.go
-	cmd.AddCommand(a.execCommand())   // exec.go
-	cmd.AddCommand(a.dbCommand())     // db.go
+	cmd.AddCommand(a.trustCommand())                   // trust.go
+	cmd.AddCommand(a.secretCommand())                  // secret.go
+	cmd.AddCommand(a.execCommand())                    // exec.go
+	cmd.AddCommand(a.dbCommand())                      // db.go
 	return cmd
 }
 

@@ -52,11 +52,11 @@ type Deployment struct {
 	Env        string `json:"env"`
 	Definition string `json:"definition,omitempty"`
 	// Variant is the definition's variant it ran ("": none).
-	Variant          string `json:"variant,omitempty"`
+	Variant string `json:"variant,omitempty"`
 	// Engine is the endpoint of the engine it ran on, as it was reached
 	// (the store keeps records of one engine apart from another's by the
 	// engine's ID, see Store.On).
-	Engine string `json:"engine,omitempty"`
+	Engine           string `json:"engine,omitempty"`
 	Revision         string `json:"revision,omitempty"`
 	PreviousRevision string `json:"previousRevision,omitempty"`
 	Who              Who    `json:"who"`
