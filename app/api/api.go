@@ -77,6 +77,15 @@ type Core interface {
 	Preflight(ctx context.Context, req core.PreflightRequest) (*core.Preflight, error)
 }
 
+// Shell is what a Shell button did: a terminal opened (desktop), or the
+// command to run (web mode, or no terminal found: Why says).
+type Shell struct {
+	Command  string `json:"command"`
+	Opened   bool   `json:"opened"`
+	Terminal string `json:"terminal,omitempty"`
+	Why      string `json:"why,omitempty"`
+}
+
 // Opener opens a definitions repo (a URL to clone into parent, or a path)
 // as the one to work on; app/root implements it.
 type Opener interface {

@@ -81,6 +81,14 @@ func newHandler(ctx context.Context, b CoreAPI, cfg handlerConfig) *handler {
 			answer(w)(h.svc.Up(ctx, r.PathValue("name"), body.Definition, body.Variant))
 		}
 	})
+	h.mux.HandleFunc("POST /api/environments/{name}/shell", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Service string }
+		if readBody(w, r, &body) {
+			// The browser may be on another machine than this server: the
+			// page says the command rather than opening a window here.
+			answer(w)(&api.Shell{Command: "berth exec " + r.PathValue("name") + " " + body.Service, Why: "web mode: run it in a terminal"}, nil)
+		}
+	})
 	h.mux.HandleFunc("GET /api/preflight", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		answer(w)(h.svc.Preflight(r.Context(), q.Get("definition"), q.Get("variant")))

@@ -1,4 +1,4 @@
-import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, WatchState, Listing, LogBatch, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Preflight, OpenedRepo, Settings, SettingsView, SyncResult } from './types'
+import type { TrustReview, AdoptResult, BerthEvent, Change, DBInfo, DBResult, Deployment, DeployPlan, DeployResult, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, WatchState, Listing, LogBatch, LogRequest, Result, RevisionEntry, SecretListing, SecretSet, Preflight, OpenedRepo, Shell, Settings, SettingsView, SyncResult } from './types'
 
 /**
  * BerthAPI is everything the UI asks of the Go side. Both transports
@@ -30,6 +30,8 @@ export interface BerthAPI {
   preflight(definition: string, variant?: string): Promise<Preflight>
   /** Makes a Git URL (cloned into ~/Berth) or a path the definitions repo. */
   openRepository(where: string): Promise<OpenedRepo>
+  /** Opens a terminal running `berth exec env service` (desktop), or says the command (web mode). */
+  openShell(env: string, service: string): Promise<Shell>
   planDown(env: string, volumes?: boolean): Promise<Result>
   down(env: string, volumes?: boolean): Promise<Result>
   planRecreate(env: string, service: string): Promise<Result>

@@ -2,7 +2,7 @@
 // Rewrite it with `make contract` after changing the API or a type it returns.
 
 import type * as T from './types'
-import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, OpenedRepo, Preflight, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, SyncResult, TrustReview, WatchState } from './types'
+import type { AdoptResult, DBInfo, DBResult, DeployPlan, DeployResult, Deployment, DriftReport, Environment, FileChange, HealingPause, HistoryFilter, Listing, LogRequest, OpenedRepo, Preflight, Result, RevisionEntry, SecretListing, SecretSet, Settings, SettingsView, Shell, SyncResult, TrustReview, WatchState } from './types'
 
 /** The methods app/desktop binds (window.go.desktop.API), each one. */
 export interface BoundMethods {
@@ -24,6 +24,7 @@ export interface BoundMethods {
   ListEnvironments(): Promise<Listing>
   ListSecrets(owner: string): Promise<SecretListing>
   OpenRepository(where: string): Promise<OpenedRepo>
+  OpenShell(env: string, service: string): Promise<Shell>
   OpenURL(link: string): Promise<void>
   PauseHealing(env: string, minutes: number): Promise<HealingPause>
   Plan(definition: string, as: string, variant: string): Promise<Result>
@@ -418,6 +419,13 @@ export interface WireSettingsView {
   path: string
   error?: string
 }
+/** api.Shell */
+export interface WireShell {
+  command: string
+  opened: boolean
+  terminal?: string
+  why?: string
+}
 /** core.SyncResult */
 export interface WireSyncResult {
   env: string
@@ -505,6 +513,7 @@ export const sameKeys: {
   AdoptResult: Same<T.AdoptResult, WireAdoptResult>
   Await: Same<T.Await, WireAwait>
   Capability: Same<T.Capability, WireCapability>
+  Check: Same<T.Check, WireCheck>
   Container: Same<T.Container, WireContainer>
   DBGolden: Same<T.DBGolden, WireDBGolden>
   DBInfo: Same<T.DBInfo, WireDBInfo>
@@ -522,8 +531,10 @@ export const sameKeys: {
   Listing: Same<T.Listing, WireListing>
   LogRequest: Same<T.LogRequest, WireLogRequest>
   Op: Same<T.Op, WireOp>
+  OpenedRepo: Same<T.OpenedRepo, WireOpenedRepo>
   Plan: Same<T.Plan, WirePlan>
   PortMove: Same<T.PortMove, WirePortMove>
+  Preflight: Same<T.Preflight, WirePreflight>
   PublishedPort: Same<T.PublishedPort, WirePublishedPort>
   Result: Same<T.Result, WireResult>
   Revision: Same<T.Revision, WireRevision>
@@ -547,6 +558,7 @@ export const sameKeys: {
   AdoptResult: true,
   Await: true,
   Capability: true,
+  Check: true,
   Container: true,
   DBGolden: true,
   DBInfo: true,
@@ -564,8 +576,10 @@ export const sameKeys: {
   Listing: true,
   LogRequest: true,
   Op: true,
+  OpenedRepo: true,
   Plan: true,
   PortMove: true,
+  Preflight: true,
   PublishedPort: true,
   Result: true,
   Revision: true,

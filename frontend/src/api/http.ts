@@ -1,5 +1,5 @@
 import { ApiError, type BerthAPI } from './client'
-import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type WatchState, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SecretListing, type SecretSet, type Preflight, type OpenedRepo, type SettingsView } from './types'
+import { CHANGE_EVENT, EVENT_NAME, LOG_EVENT, type TrustReview, type AdoptResult, type BerthEvent, type Change, type DBInfo, type DBResult, type DriftReport, type FileChange, type HealingPause, type WatchState, type SyncResult, type Deployment, type DeployPlan, type DeployResult, type Environment, type Listing, type LogBatch, type Result, type RevisionEntry, type SecretListing, type SecretSet, type Preflight, type OpenedRepo, type Shell, type SettingsView } from './types'
 
 /** The subset of EventSource the transport uses (so tests can fake it). */
 export interface EventSourceLike {
@@ -204,6 +204,7 @@ export function httpTransport(opts: HttpOptions = {}): BerthAPI {
       request<Preflight>('GET', `/api/preflight?definition=${encodeURIComponent(definition)}${variant ? `&variant=${encodeURIComponent(variant)}` : ''}`),
     openRepository: (where) => request<OpenedRepo>('POST', '/api/open', { where }),
     listSecrets: (owner = '') => request<SecretListing>('GET', `/api/secrets${owner ? `?owner=${encodeURIComponent(owner)}` : ''}`),
+    openShell: (name, service) => request<Shell>('POST', `${env(name)}/shell`, { service }),
     planDown: (name, volumes = false) => request<Result>('POST', `${env(name)}/plan-down`, { volumes }),
     down: (name, volumes = false) => request<Result>('POST', `${env(name)}/down`, { volumes }),
     planRecreate: (name, service) => request<Result>('POST', `${svc(name, service)}/plan-recreate`),

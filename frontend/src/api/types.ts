@@ -78,6 +78,14 @@ export interface Preflight {
   failed?: string[]
 }
 
+/** What a Shell button did (api.Shell): a terminal opened, or the command to run. */
+export interface Shell {
+  command: string
+  opened: boolean
+  terminal?: string
+  why?: string
+}
+
 /** A definitions repo opened (core.OpenedRepo). */
 export interface OpenedRepo {
   repo: string

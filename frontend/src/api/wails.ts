@@ -58,6 +58,7 @@ export function wailsTransport(win: WailsWindow): BerthAPI {
     preflight: (definition, variant = '') => call(() => bound().Preflight(definition, variant)),
     openRepository: (where) => call(() => bound().OpenRepository(where)),
     listSecrets: (owner = '') => call(() => bound().ListSecrets(owner)),
+    openShell: (env, service) => call(() => bound().OpenShell(env, service)),
     planDown: (env, volumes = false) => call(() => bound().PlanDown(env, volumes)),
     down: (env, volumes = false) => call(() => bound().Down(env, volumes)),
     planRecreate: (env, service) => call(() => bound().PlanRecreate(env, service)),

@@ -134,6 +134,7 @@ export function fakeAPI(over: Partial<BerthAPI> = {}) {
     removeSecret: vi.fn(async () => true),
     preflight: vi.fn(async (definition: string) => ({ definition, env: definition, checks: [{ name: 'engine', status: 'ok' as const, detail: 'Docker' }], ok: true, tookNs: 1 })),
     openRepository: vi.fn(async (where: string) => ({ repo: where, definitionsDir: where + '/environments' })),
+    openShell: vi.fn(async (env: string, service: string) => ({ command: `berth exec ${env} ${service}`, opened: false, why: 'web mode: run it in a terminal' })),
     listSecrets: vi.fn(async () => ({ where: 'encrypted file', secrets: [] })),
     getSettings: vi.fn(async () => ({ saved: {}, effective: { definitionsDir: '/defs' }, path: '/cfg/berth/settings.json' })),
     saveSettings: vi.fn(async (s) => ({ saved: s, effective: s, path: '/cfg/berth/settings.json' })),

@@ -43,6 +43,13 @@ describe('EnvironmentDetail', () => {
     expect(props.ondown).toHaveBeenCalledWith(false)
   })
 
+  it('has a Shell button per service', async () => {
+    const onshell = vi.fn()
+    render(EnvironmentDetail, { props: { env, onup: vi.fn(), ondown: vi.fn(), onrecreate: vi.fn(), onlogs: vi.fn(), onopen: vi.fn(), ondismiss: vi.fn(), onshell } })
+    await fireEvent.click(screen.getByTestId('shell-shop-web'))
+    expect(onshell).toHaveBeenCalledWith('web')
+  })
+
   it('shows the error where the op failed', () => {
     const op = { id: 1, kind: 'create-container', resource: 'shop-web-1', cause: 'container missing' }
     const progress = { what: 'up', ops: [op], status: { 1: { status: 'failed', error: 'port 8080 is already allocated' } }, done: true, error: 'up failed' }
