@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/kevinburke/ssh_config"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -95,12 +96,29 @@ func (a Auth) method(ctx context.Context, rawURL string) (transport.AuthMethod, 
 }
 
 func (a Auth) sshMethod(ctx context.Context, ep *transport.Endpoint) (transport.AuthMethod, error) {
+	// ~/.ssh/config, as ssh reads it (go-git's reader: it also applies
+	// HostName and Port when it dials): the user and the identity file of
+	// a Host entry count here. A jump host go-git cannot take is refused
+	// rather than bypassed.
+	conf := sshConfigOf(ep.Host)
+	if conf.proxyJump != "" {
+		return nil, fmt.Errorf("~/.ssh/config sends %s through ProxyJump %s, which Berth's Git client does not follow: use an address it reaches directly, or clone with git and give Berth the folder: %w", ep.Host, conf.proxyJump, ErrAuth)
+	}
 	user := ep.User
+	if user == "" {
+		user = conf.user
+	}
 	if user == "" {
 		user = os.Getenv("USER")
 	}
 	host := ep.Host
+	if conf.hostName != "" {
+		host = conf.hostName
+	}
 	port := ep.Port
+	if (port == 0 || port == 22) && conf.port != 0 {
+		port = conf.port
+	}
 	if port == 0 {
 		port = 22
 	}
@@ -116,6 +134,9 @@ func (a Auth) sshMethod(ctx context.Context, ep *transport.Endpoint) (transport.
 		}
 	}
 	keys := a.SSHKeyFiles
+	if len(keys) == 0 && conf.identity != "" {
+		keys = []string{conf.identity}
+	}
 	if len(keys) == 0 && os.Getenv("SSH_AUTH_SOCK") != "" {
 		agent, err := gitssh.NewSSHAgentAuth(user)
 		if err != nil {
@@ -304,4 +325,43 @@ func triedCredential(auth transport.AuthMethod) string {
 		return "the request without credentials"
 	}
 	return "the credentials given"
+}
+
+// sshHost is what ~/.ssh/config says of a Host (empty: nothing, or the
+// default).
+type sshHost struct {
+	hostName, user, identity, proxyJump string
+	port                                int
+}
+
+// sshConfigOf reads alias's entry through go-git's ssh config reader
+// (gitssh.DefaultSSHConfig: the user's ~/.ssh/config and the system's).
+func sshConfigOf(alias string) sshHost {
+	c := gitssh.DefaultSSHConfig
+	if c == nil {
+		return sshHost{}
+	}
+	get := func(key string) string {
+		v := strings.TrimSpace(c.Get(alias, key))
+		if v == ssh_config.Default(key) {
+			return ""
+		}
+		return v
+	}
+	h := sshHost{hostName: get("HostName"), user: get("User"), proxyJump: get("ProxyJump")}
+	if h.proxyJump == "none" {
+		h.proxyJump = ""
+	}
+	if p, err := strconv.Atoi(get("Port")); err == nil && p > 0 && p < 65536 {
+		h.port = p
+	}
+	if f := get("IdentityFile"); f != "" {
+		if strings.HasPrefix(f, "~/") {
+			if home, err := os.UserHomeDir(); err == nil {
+				f = filepath.Join(home, f[2:])
+			}
+		}
+		h.identity = f
+	}
+	return h
 }
