@@ -33,6 +33,7 @@ const (
 	ExitAuth      = 9   // the definitions repo refused the credentials, or needs some (token, ssh key, known host)
 	ExitDrift     = 10  // berth check: the environment has drifted from its deployed revision
 	ExitUntrusted = 11  // the definition's capabilities are not trusted (no terminal to ask, no --trust, or answered no), or the settings refuse them
+	ExitPreflight = 12  // berth doctor or berth open: a preflight check failed
 	ExitInterrupt = 130 // interrupted (Ctrl-C)
 )
 

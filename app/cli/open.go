@@ -12,9 +12,6 @@ import (
 	"github.com/berthdev/berth/internal/core"
 )
 
-// ExitPreflight: berth doctor or berth open found a check that fails.
-const ExitPreflight = 12
-
 // errPreflight is returned when a preflight check failed (the checks are
 // printed already).
 var errPreflight = errors.New("a preflight check failed")
