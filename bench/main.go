@@ -26,7 +26,7 @@ var (
 	runs     = flag.Int("runs", 3, "cold ups per tool")
 	noops    = flag.Int("noops", 3, "no-op ups after each cold up")
 	planRuns = flag.Int("plan-runs", 20, "loads of the 100-service project")
-	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,trust,up,corpus,deploy,ui,drift,db,build,develop)")
+	only     = flag.String("only", "", "run only these sections (comma-separated: plan,git,trust,up,corpus,deploy,ui,drift,db,build,develop,dayone)")
 	driftCPU = flag.String("drift-cpuprofile", "", "write a CPU profile of the drift section's full checks to this file")
 	idleCPU  = flag.String("drift-idle-cpuprofile", "", "write a CPU profile of the drift section's idle loop to this file")
 )
@@ -78,6 +78,9 @@ func main() {
 	}
 	if want("develop") {
 		benchDevelop() // develop.go
+	}
+	if want("dayone") {
+		benchDayOne(repo) // dayone.go
 	}
 }
 
