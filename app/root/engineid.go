@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sync"
 
+	"github.com/berthdev/berth/internal/core"
 	"github.com/berthdev/berth/internal/engine"
 )
 
@@ -23,9 +24,18 @@ import (
 // identity names the engine the source points at: its ID and the
 // address it is reached at.
 func (s *engineSource) identity(ctx context.Context) (id, host string, err error) {
-	src, err := s.get(ctx)
-	if err == nil {
-		a := src.(*engineAdapter)
+	// The connection in hand, when there is one: every store read asks,
+	// and a ping each time would cost a round trip (over ssh, a login).
+	s.mu.Lock()
+	a := s.e
+	s.mu.Unlock()
+	if a == nil {
+		var src core.Engine
+		if src, err = s.get(ctx); err == nil {
+			a = src.(*engineAdapter)
+		}
+	}
+	if a != nil {
 		host = a.e.Endpoint().Host
 		if id, err = a.e.ID(ctx); err == nil {
 			s.ids.remember(host, id)

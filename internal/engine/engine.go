@@ -35,10 +35,8 @@ type Engine struct {
 
 	build builderState // how this engine builds (see builder)
 
-	// sourceMu serialises the making of source copies (sources.go);
-	// copySources makes a local engine copy them too (tests).
-	sourceMu    sync.Mutex
-	copySources bool
+	// sourceMu serialises the making of source copies (sources.go).
+	sourceMu sync.Mutex
 
 	// sessionConn, when set, wraps each BuildKit session connection:
 	// tests watch them close.

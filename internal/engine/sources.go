@@ -75,8 +75,9 @@ type fileCopy struct {
 }
 
 // SharesFiles says whether the engine sees this machine's files at the
-// same paths, so that bind mounts can be passed as they are.
-func (e *Engine) SharesFiles() bool { return e.LocalHost() && !e.copySources }
+// same paths, so that bind mounts can be passed as they are: a local
+// socket's engine does.
+func (e *Engine) SharesFiles() bool { return e.LocalHost() }
 
 // placeSources rewrites the binds of req whose sources must be copied to
 // the engine: folders become volumes (made and filled here when missing),
