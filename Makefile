@@ -30,7 +30,7 @@ build: ## build the desktop binary into build/bin/
 
 .PHONY: cli
 cli: ## build the CLI-only binary (no cgo, no WebKit) into build/bin/berth-cli
-	CGO_ENABLED=0 go build -tags nogui -trimpath -ldflags "-s -w" -o build/bin/berth-cli .
+	CGO_ENABLED=0 go build -tags nogui -trimpath -ldflags "-s -w -X github.com/berthdev/berth/app/cli.Version=$$(scripts/version.sh)" -o build/bin/berth-cli .
 
 .PHONY: run
 run: ## install, start the engine, build and open the desktop app on environments/
