@@ -32,6 +32,11 @@ build: ## build the desktop binary into build/bin/
 cli: ## build the CLI-only binary (no cgo, no WebKit) into build/bin/berth-cli
 	CGO_ENABLED=0 go build -tags nogui -trimpath -ldflags "-s -w -X github.com/berthdev/berth/app/cli.Version=$$(scripts/version.sh)" -o build/bin/berth-cli .
 
+.PHONY: package
+package: ## build the release artefacts into build/dist/: the .deb, CLI tarballs (Linux) and binaries (macOS, Windows), SHA256SUMS
+	@scripts/deps.sh package
+	@scripts/package.sh
+
 .PHONY: run
 run: ## install, start the engine, build and open the desktop app on environments/
 	@scripts/deps.sh run
@@ -107,4 +112,4 @@ bench: ## benchmarks, printed as ratios against docker compose when it is on PAT
 
 .PHONY: clean
 clean: ## remove build output
-	rm -rf build/bin build/artifacts frontend/dist/assets
+	rm -rf build/bin build/artifacts build/dist frontend/dist/assets
