@@ -54,7 +54,13 @@ test: ## install what is missing, start the engine, build the images, run every 
 	@scripts/engine.sh
 	@BERTH_IMAGES_NO_PULL=1 scripts/images.sh
 	@scripts/build.sh
-	$(MAKE) --no-print-directory lint test-go test-frontend test-desktop test-browser
+	@# The package test (mostly the mirror's downloads) runs beside the rest; its log is printed after them.
+	@mkdir -p build/artifacts; scripts/test-package.sh >build/artifacts/test-package.log 2>&1 & pkg=$$!; \
+	$(MAKE) --no-print-directory lint test-go test-frontend test-desktop test-browser; rest=$$?; \
+	wait $$pkg; p=$$?; \
+	echo "test: the package test (ran beside the rest; its log is build/artifacts/test-package.log):"; \
+	sed 's/^/  /' build/artifacts/test-package.log; \
+	exit $$(( rest != 0 || p != 0 ))
 
 .PHONY: lint
 lint: ## static checks: go vet (Linux, and the CLI for macOS and Windows), staticcheck (both build tag sets), shellcheck, svelte-check and tsc
@@ -79,6 +85,10 @@ test-go: ## Go unit and integration tests (integration against the real engine; 
 	exit $$(( a != 0 || f != 0 ))
 	# The desktop build's store runs on the system SQLite: its tests again, on that driver.
 	CGO_ENABLED=1 go test -tags desktop,libsqlite3 $(GO_TEST_FLAGS) ./internal/store/
+
+.PHONY: test-package
+test-package: ## make package, then install the .deb in a fresh Debian container: version, files, libraries, berth ls on the engine
+	scripts/test-package.sh
 
 .PHONY: test-unit
 test-unit: ## fast Go unit tests only (no engine)

@@ -274,5 +274,5 @@ dpkg-deb --root-owner-group -Zxz --build "$root" "$dist/berth_${version}_$arch.d
 
 (cd "$dist" && sha256sum -- * >"$work/SHA256SUMS" && mv "$work/SHA256SUMS" SHA256SUMS)
 say "done in $((SECONDS - start)) s; $dist:"
-(cd "$dist" && for f in *; do printf '  %-48s %s\n' "$f" "$(numfmt --to=iec-i --suffix=B "$(stat -c %s "$f")")"; done) >&2
+(cd "$dist" && for f in *; do printf '  %-64s %s\n' "$f" "$(numfmt --to=iec-i --suffix=B "$(stat -c %s "$f")")"; done) >&2
 say "Depends: $depends"
