@@ -30,7 +30,12 @@ build: ## build the desktop binary into build/bin/
 
 .PHONY: cli
 cli: ## build the CLI-only binary (no cgo, no WebKit) into build/bin/berth-cli
-	CGO_ENABLED=0 go build -tags nogui -trimpath -ldflags "-s -w" -o build/bin/berth-cli .
+	CGO_ENABLED=0 go build -tags nogui -trimpath -ldflags "-s -w -X github.com/berthdev/berth/app/cli.Version=$$(scripts/version.sh)" -o build/bin/berth-cli .
+
+.PHONY: package
+package: ## build the release artefacts into build/dist/: the .deb, CLI tarballs (Linux) and binaries (macOS, Windows), SHA256SUMS
+	@scripts/deps.sh package
+	@scripts/package.sh
 
 .PHONY: run
 run: ## install, start the engine, build and open the desktop app on environments/
@@ -49,11 +54,20 @@ test: ## install what is missing, start the engine, build the images, run every 
 	@scripts/engine.sh
 	@BERTH_IMAGES_NO_PULL=1 scripts/images.sh
 	@scripts/build.sh
-	$(MAKE) --no-print-directory lint test-go test-frontend test-desktop test-browser
+	@# The package test (mostly the mirror's downloads) runs beside the rest; its log is printed after them.
+	@mkdir -p build/artifacts; scripts/test-package.sh >build/artifacts/test-package.log 2>&1 & pkg=$$!; \
+	$(MAKE) --no-print-directory lint test-go test-frontend test-desktop test-browser; rest=$$?; \
+	wait $$pkg; p=$$?; \
+	echo "test: the package test (ran beside the rest; its log is build/artifacts/test-package.log):"; \
+	sed 's/^/  /' build/artifacts/test-package.log; \
+	exit $$(( rest != 0 || p != 0 ))
 
 .PHONY: lint
-lint: ## static checks: go vet, staticcheck (both build tag sets), shellcheck, svelte-check and tsc
+lint: ## static checks: go vet (Linux, and the CLI for macOS and Windows), staticcheck (both build tag sets), shellcheck, svelte-check and tsc
 	go vet -tags nogui ./...
+	# The CLI is released for macOS and Windows too (make package): it must build there.
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet -tags nogui ./...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet -tags nogui ./...
 	go vet -tags nogui,failpoint ./internal/failpoint/ ./app/cli/
 	go tool staticcheck -tags nogui ./...
 	go tool staticcheck -tags nogui,failpoint ./internal/failpoint/ ./app/cli/
@@ -71,6 +85,10 @@ test-go: ## Go unit and integration tests (integration against the real engine; 
 	exit $$(( a != 0 || f != 0 ))
 	# The desktop build's store runs on the system SQLite: its tests again, on that driver.
 	CGO_ENABLED=1 go test -tags desktop,libsqlite3 $(GO_TEST_FLAGS) ./internal/store/
+
+.PHONY: test-package
+test-package: ## make package, then install the .deb in a fresh Debian container: version, files, libraries, berth ls on the engine
+	scripts/test-package.sh
 
 .PHONY: test-unit
 test-unit: ## fast Go unit tests only (no engine)
@@ -104,4 +122,4 @@ bench: ## benchmarks, printed as ratios against docker compose when it is on PAT
 
 .PHONY: clean
 clean: ## remove build output
-	rm -rf build/bin build/artifacts frontend/dist/assets
+	rm -rf build/bin build/artifacts build/dist frontend/dist/assets

@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -275,7 +274,7 @@ func startWindow(spec windowSpec, display string, idle time.Duration) (windowRun
 	cmd := exec.Command(bin)
 	cmd.Env = append(append(withoutEnv(os.Environ(), "WAYLAND_DISPLAY", "DISPLAY"), "DISPLAY="+display), spec.env...)
 	cmd.Stdout, cmd.Stderr = pw, pw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	type logged struct {
 		at   time.Time
 		line string
@@ -311,15 +310,15 @@ func startWindow(spec windowSpec, display string, idle time.Duration) (windowRun
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	stop := func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		endGroup(cmd, true)
 		select {
 		case <-exited:
 		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			endGroup(cmd, false)
 			<-exited
 		}
 		// WebKit's helpers share the group; whatever is left goes too.
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		endGroup(cmd, false)
 		<-outDone
 		pr.Close()
 	}

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -64,7 +63,7 @@ func startChromium(bin string, w, h int) (*cdpBrowser, error) {
 		fmt.Sprintf("--window-size=%d,%d", w, h), "about:blank")
 	// fd 3: what the browser reads; fd 4: what it writes.
 	cmd.ExtraFiles = []*os.File{toBrowser, fromBrowser}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		os.RemoveAll(dataDir)
 		return nil, fmt.Errorf("start %s: %w", bin, err)
@@ -216,11 +215,11 @@ func (b *cdpBrowser) close() {
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+		endGroup(b.cmd, false)
 		<-exited
 	}
 	// Helpers (zygote, renderers) left behind share the group.
-	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	endGroup(b.cmd, false)
 	b.w.Close()
 	os.RemoveAll(b.dataDir)
 }

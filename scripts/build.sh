@@ -16,6 +16,9 @@
 # libsqlite3 makes the store's SQLite driver link the system library (see
 # internal/store/driver_cgo.go) instead of compiling its bundled copy.
 #
+# Both binaries carry the version scripts/version.sh prints (berth version
+# says it), stamped in with -ldflags -X.
+#
 # `wails build -m` (skip go mod tidy) does the same through the wails CLI,
 # reading wails.json; this script is what CI and the Makefile use.
 set -euo pipefail
@@ -39,6 +42,8 @@ say "building the frontend"
 (cd frontend && npm run --silent build -- --logLevel warn)
 
 mkdir -p build/bin
+version=$(scripts/version.sh) || version="" # outside Git without BERTH_VERSION: berth version says "dev"
+ldflags="-s -w -X github.com/berthdev/berth/app/cli.Version=$version"
 case "$what" in
   desktop)
     out=build/bin/berth
@@ -60,12 +65,12 @@ case "$what" in
              net crypto text html mime database encoding/gob; do
       lean+=("-gcflags=$p/...=-l")
     done
-    CGO_ENABLED=1 go build -trimpath "${lean[@]}" -tags desktop,production,webkit2_41,libsqlite3 -ldflags "-s -w" -o "$out" .
+    CGO_ENABLED=1 go build -trimpath "${lean[@]}" -tags desktop,production,webkit2_41,libsqlite3 -ldflags "$ldflags" -o "$out" .
     ;;
   nogui)
     out=build/bin/berth-nogui
     say "building $out"
-    CGO_ENABLED=0 go build -tags nogui -ldflags "-s -w" -o "$out" .
+    CGO_ENABLED=0 go build -tags nogui -ldflags "$ldflags" -o "$out" .
     ;;
   *)
     echo "usage: scripts/build.sh [desktop|nogui]" >&2

@@ -2,6 +2,7 @@
 # deps.sh: install what Berth's build and tests need and is missing.
 #   scripts/deps.sh         everything (build, run and test)
 #   scripts/deps.sh run     what make run needs
+#   scripts/deps.sh package what make package needs
 # Debian packages go through apt-get (as root, or with sudo when present);
 # npm packages through npm ci; Go modules through go mod download; the wails
 # CLI through go install. Each step is skipped when already done, so a second
@@ -23,10 +24,16 @@ pkgs=(
   libsqlite3-dev                 # the desktop build links the system SQLite (WebKit loads it anyway)
   git ca-certificates curl
 )
+if [ "$what" = all ] || [ "$what" = package ]; then
+  pkgs+=(
+    dpkg-dev desktop-file-utils imagemagick help2man   # make package: the .deb's dependencies, desktop entry, icon sizes, manual page
+    lintian                      # make test-package: the .deb against Debian policy
+  )
+fi
 if [ "$what" = all ]; then
   pkgs+=(
     postgresql-client            # psql, pg_dump, pg_restore for tests
-    xvfb xauth x11-utils xdotool imagemagick   # the desktop smoke test and screenshots
+    xvfb xauth x11-utils xdotool # the desktop smoke test and screenshots (with imagemagick)
     chromium                     # browser tests (playwright-core drives it)
     shellcheck                   # make lint: the shell scripts
     gnome-keyring dbus-daemon    # the secret store's keyring tests: a real Secret Service on a session bus

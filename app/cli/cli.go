@@ -43,6 +43,13 @@ const (
 // the window.
 var Runner func(r *root.Root) error
 
+// Version is Berth's version, stamped in at build time with
+// -ldflags "-X github.com/berthdev/berth/app/cli.Version=V" where V is what
+// scripts/version.sh prints (scripts/build.sh, make cli and make package do
+// it). A plain go build leaves it empty: berth version then prints the
+// commit the binary was built from, or "dev".
+var Version string
+
 type options struct {
 	definitions string
 	host        string

@@ -340,11 +340,14 @@ func (a *app) versionCommand() *cobra.Command {
 		Short: "Print Berth's version",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v := "dev"
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						v = s.Value
+			v := Version
+			if v == "" {
+				v = "dev"
+				if bi, ok := debug.ReadBuildInfo(); ok {
+					for _, s := range bi.Settings {
+						if s.Key == "vcs.revision" {
+							v = s.Value
+						}
 					}
 				}
 			}

@@ -3,8 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -50,11 +48,10 @@ code. Nothing is recorded: the container is yours to look into.`,
 				}
 				defer term.Restore(int(in.Fd()), old)
 				resize := make(chan core.TermSize, 1)
-				winch := make(chan os.Signal, 1)
-				signal.Notify(winch, syscall.SIGWINCH)
-				defer signal.Stop(winch)
+				resized, stop := terminalResizes(int(in.Fd()))
+				defer stop()
 				go func() {
-					for range winch {
+					for range resized {
 						if w, h, err := term.GetSize(int(in.Fd())); err == nil {
 							select {
 							case resize <- core.TermSize{Rows: uint(h), Cols: uint(w)}:

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -29,9 +30,6 @@ type Options struct {
 	// Context is a docker context name, like `docker --context`.
 	Context string
 }
-
-// DefaultHost is the engine address of the "default" context.
-const DefaultHost = "unix:///var/run/docker.sock"
 
 const defaultContext = "default"
 
@@ -292,6 +290,9 @@ func normaliseHost(host string, useTLS bool) (string, error) {
 	scheme, rest, ok := strings.Cut(host, "://")
 	if !ok || rest == "" {
 		return "", fmt.Errorf("engine host %q is not an address like unix:///var/run/docker.sock, tcp://HOST:2376 or ssh://USER@HOST", host)
+	}
+	if scheme == "npipe" && runtime.GOOS == "windows" {
+		return host, nil // a named pipe, as Docker Desktop's engine on Windows
 	}
 	switch scheme {
 	case "unix":

@@ -1,3 +1,7 @@
+//go:build unix
+
+// The fake ssh of these tests is a shell script, and their gates are named pipes.
+
 package engine
 
 import (

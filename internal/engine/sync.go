@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-	"syscall"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -81,12 +80,9 @@ func addSyncFile(tw *tar.Writer, f SyncFile) (bool, error) {
 	case !fi.Mode().IsRegular():
 		return false, nil // a socket, a device: nothing to copy
 	}
-	// O_NOFOLLOW: a file swapped for a symlink since the Lstat is not read.
-	fh, err := os.OpenFile(f.Host, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
-			return false, nil
-		}
+	// A file swapped for a symlink since the Lstat is not read.
+	fh, gone, err := openNoFollow(f.Host, fi)
+	if err != nil || gone {
 		return false, err
 	}
 	defer fh.Close()

@@ -223,11 +223,7 @@ func scanDir(dir string) map[string]stamp {
 		if err != nil {
 			continue
 		}
-		s := stamp{size: fi.Size(), mtime: fi.ModTime(), mode: fi.Mode()}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-			s.ino = st.Ino
-		}
-		out[e.Name()] = s
+		out[e.Name()] = stamp{size: fi.Size(), mtime: fi.ModTime(), mode: fi.Mode(), ino: inode(fi)}
 	}
 	return out
 }
