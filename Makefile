@@ -63,11 +63,8 @@ test: ## install what is missing, start the engine, build the images, run every 
 	exit $$(( rest != 0 || p != 0 ))
 
 .PHONY: lint
-lint: ## static checks: go vet (Linux, and the CLI for macOS and Windows), staticcheck (both build tag sets), shellcheck, svelte-check and tsc
+lint: ## static checks: go vet, staticcheck (both build tag sets), shellcheck, svelte-check and tsc
 	go vet -tags nogui ./...
-	# The CLI is released for macOS and Windows too (make package): it must build there.
-	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet -tags nogui ./...
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet -tags nogui ./...
 	go vet -tags nogui,failpoint ./internal/failpoint/ ./app/cli/
 	go tool staticcheck -tags nogui ./...
 	go tool staticcheck -tags nogui,failpoint ./internal/failpoint/ ./app/cli/
@@ -89,6 +86,11 @@ test-go: ## Go unit and integration tests (integration against the real engine; 
 .PHONY: test-package
 test-package: ## make package, then install the .deb in a fresh Debian container: version, files, libraries, berth ls on the engine
 	scripts/test-package.sh
+
+.PHONY: vet-cross
+vet-cross: ## go vet the CLI for macOS and Windows (make test builds them in its package test; this also vets their tests)
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 go vet -tags nogui ./...
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go vet -tags nogui ./...
 
 .PHONY: test-unit
 test-unit: ## fast Go unit tests only (no engine)

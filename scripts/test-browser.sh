@@ -8,8 +8,9 @@
 # deleted with psql, restore), drift.test.mjs (docker update from
 # outside shows as drift live, healed from the UI), copies.test.mjs (a
 # secret asked for and a variant picked in the New environment dialog, two
-# copies of one definition on moved ports) and develop.test.mjs (the Watch
-# toggle: a host edit synced into the running container).
+# copies of one definition on moved ports), develop.test.mjs (the Watch
+# toggle: a host edit synced into the running container) and home.test.mjs
+# (the first screen's definitions with their preflight, Open repository, Up).
 # Installs nothing: scripts/deps.sh and npm ci do.
 # Screenshots of each step: build/artifacts/playwright/.
 #

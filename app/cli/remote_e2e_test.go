@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli
 
 // The shop on a second, real Docker engine that behaves like another host
@@ -80,35 +82,6 @@ func TestRemoteEngines(t *testing.T) {
 			remoteShop(t, rig, w.flags)
 		})
 	}
-}
-
-// shopRepo makes a definitions repo holding the shop, committed twice: the
-// second revision changes the page nginx serves from its bind mount.
-func shopRepo(t *testing.T) (r *defRepo, rev1, rev2 string) {
-	t.Helper()
-	r = newDefRepo(t)
-	src, _ := filepath.Abs("../../environments/shop")
-	dst := filepath.Join(r.dir, "environments", "shop")
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("copy the shop: %v: %s", err, out)
-	}
-	r.git("add", "-A")
-	r.git("commit", "-q", "-m", "the shop")
-	rev1 = r.git("rev-parse", "HEAD")
-	page := filepath.Join(dst, "web", "public", "index.html")
-	b, err := os.ReadFile(page)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(page, append(b, "\n<!-- remote-rev2 -->\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r.git("commit", "-q", "-am", "a marker in the page")
-	rev2 = r.git("rev-parse", "HEAD")
-	return r, rev1, rev2
 }
 
 func remoteShop(t *testing.T, rig *testenv.Rig, flags []string) {
