@@ -50,7 +50,8 @@ func (s *engineSource) identity(ctx context.Context) (id, host string, err error
 			return known, ep.Host, nil
 		}
 	}
-	return "", "", err
+	// What needs the engine's name fails as the engine does: unreachable.
+	return "", "", mark(err, core.ErrEngine)
 }
 
 // engineIDs is engines.json: address -> the engine ID last seen there.

@@ -49,6 +49,6 @@ func (e *Engine) PublishedPorts(ctx context.Context) ([]HostPortUse, error) {
 // a Windows named pipe): then a host port another program holds can be
 // found by binding it here.
 func (e *Engine) LocalHost() bool {
-	h := e.Endpoint().Host
+	h := e.endpoint.Host // set at connection; Endpoint would ask the engine its version
 	return strings.HasPrefix(h, "unix://") || strings.HasPrefix(h, "npipe://")
 }

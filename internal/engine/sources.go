@@ -269,7 +269,7 @@ func (e *Engine) copyFiles(ctx context.Context, id string, files []fileCopy) err
 // sweepSources removes the source copies of an environment that no
 // container of it mounts any more (after a change of content, or down).
 func (e *Engine) sweepSources(ctx context.Context, project string) {
-	if e.SharesFiles() {
+	if e.SharesFiles() || e.cli == nil {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)

@@ -545,6 +545,7 @@ export const sameKeys: {
   Service: Same<T.Service, WireService>
   Settings: Same<T.Settings, WireSettings>
   SettingsView: Same<Omit<T.SettingsView, 'readOnly'>, WireSettingsView>
+  Shell: Same<T.Shell, WireShell>
   SyncResult: Same<T.SyncResult, WireSyncResult>
   Target: Same<T.Target, WireTarget>
   TrustDecision: Same<T.TrustDecision, WireTrustDecision>
@@ -590,6 +591,7 @@ export const sameKeys: {
   Service: true,
   Settings: true,
   SettingsView: true,
+  Shell: true,
   SyncResult: true,
   Target: true,
   TrustDecision: true,
