@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-GO_TEST_FLAGS ?= -count=1 -timeout 20m
+GO_TEST_FLAGS ?= -count=1 -timeout 30m
 export FUZZTIME ?= 30s
 BIN := build/bin/berth
 
@@ -72,14 +72,16 @@ lint: ## static checks: go vet, staticcheck (both build tag sets), shellcheck, s
 	cd frontend && npm run --silent check
 
 .PHONY: test-go
-test-go: ## Go unit and integration tests (integration against the real engine; the fault-injection suite beside the rest)
-	@BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) -skip '^TestFaultInjection$$' ./... & all=$$!; \
+test-go: ## Go unit and integration tests (integration against the real engine; the fault-injection and remote-engine suites beside the rest)
+	@BERTH_INTEGRATION=1 go test -tags nogui $(GO_TEST_FLAGS) -skip '^(TestFaultInjection|TestRemoteEngines)$$' ./... & all=$$!; \
 	mkdir -p build/artifacts; rm -f build/artifacts/fault-report.txt; \
 	BERTH_INTEGRATION=1 BERTH_FAULT_REPORT=$(CURDIR)/build/artifacts/fault-report.txt go test -tags nogui -count=1 -timeout 40m -run '^TestFaultInjection$$' ./app/cli/ & fault=$$!; \
-	wait $$all; a=$$?; wait $$fault; f=$$?; \
+	BERTH_INTEGRATION=1 go test -tags nogui -count=1 -timeout 30m -run '^TestRemoteEngines$$' ./app/cli/ >build/artifacts/remote-engines.log 2>&1 & remote=$$!; \
+	wait $$all; a=$$?; wait $$fault; f=$$?; wait $$remote; r=$$?; \
 	echo "test-go: $$(cat build/artifacts/fault-report.txt 2>/dev/null || echo 'the fault-injection suite wrote no report')"; \
 	if [ $$f -ne 0 ]; then echo "test-go: the fault-injection suite failed"; fi; \
-	exit $$(( a != 0 || f != 0 ))
+	echo "test-go: the remote-engine suite (a second engine over ssh, tcp+TLS, a context; log build/artifacts/remote-engines.log):"; tail -n 40 build/artifacts/remote-engines.log; \
+	exit $$(( a != 0 || f != 0 || r != 0 ))
 	# The desktop build's store runs on the system SQLite: its tests again, on that driver.
 	CGO_ENABLED=1 go test -tags desktop,libsqlite3 $(GO_TEST_FLAGS) ./internal/store/
 
