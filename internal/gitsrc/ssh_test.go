@@ -21,6 +21,11 @@ import (
 // sshServer accepts ssh handshakes on 127.0.0.1 with a fresh host key and
 // refuses every client; enough to test host key checking.
 func sshServer(t *testing.T) (addr string, key ssh.PublicKey) {
+	return sshServerSeeing(t, nil)
+}
+
+// sshServerSeeing is sshServer telling seen of each user and key offered.
+func sshServerSeeing(t *testing.T, seen func(user string, key ssh.PublicKey)) (addr string, key ssh.PublicKey) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -30,7 +35,10 @@ func sshServer(t *testing.T) (addr string, key ssh.PublicKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &ssh.ServerConfig{PublicKeyCallback: func(ssh.ConnMetadata, ssh.PublicKey) (*ssh.Permissions, error) {
+	cfg := &ssh.ServerConfig{PublicKeyCallback: func(c ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+		if seen != nil {
+			seen(c.User(), k)
+		}
 		return nil, errors.New("no")
 	}}
 	cfg.AddHostKey(signer)

@@ -36,36 +36,15 @@ func (d decoded) Get(alias, key string) string {
 // A Host alias of ~/.ssh/config gives the address, port, user and key:
 // the server sees that user offer that key.
 func TestSSHConfigHostAlias(t *testing.T) {
-	_, hostPriv, _ := ed25519.GenerateKey(rand.Reader)
-	hostKey, _ := ssh.NewSignerFromKey(hostPriv)
 	var mu sync.Mutex
 	var users []string
 	var offered []ssh.PublicKey
-	cfg := &ssh.ServerConfig{PublicKeyCallback: func(c ssh.ConnMetadata, k ssh.PublicKey) (*ssh.Permissions, error) {
+	addr, hostKey := sshServerSeeing(t, func(user string, k ssh.PublicKey) {
 		mu.Lock()
-		users, offered = append(users, c.User()), append(offered, k)
+		users, offered = append(users, user), append(offered, k)
 		mu.Unlock()
-		return nil, errors.New("no")
-	}}
-	cfg.AddHostKey(hostKey)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				ssh.NewServerConn(c, cfg)
-			}()
-		}
-	}()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
+	})
+	_, port, _ := net.SplitHostPort(addr)
 
 	dir := t.TempDir()
 	_, userPriv, _ := ed25519.GenerateKey(rand.Reader)
@@ -74,7 +53,7 @@ func TestSSHConfigHostAlias(t *testing.T) {
 	keyFile := filepath.Join(dir, "team_key")
 	os.WriteFile(keyFile, pemEncode(block), 0o600)
 	known := filepath.Join(dir, "known_hosts")
-	os.WriteFile(known, []byte(knownhosts.Line([]string{knownhosts.Normalize(l.Addr().String())}, hostKey.PublicKey())+"\n"), 0o600)
+	os.WriteFile(known, []byte(knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostKey)+"\n"), 0o600)
 	text := fmt.Sprintf("Host defs-alias\n  HostName 127.0.0.1\n  Port %s\n  User deploy\n  IdentityFile %s\n\nHost jumped\n  HostName 10.1.2.3\n  ProxyJump bastion\n", port, keyFile)
 	c, err := ssh_config.Decode(strings.NewReader(text))
 	if err != nil {
