@@ -99,4 +99,3 @@ func benchDayOne(repo string) {
 	p := med(pf)
 	fmt.Printf("  preflight   berth doctor shop %5.0f ms (whole command)   target <= 1 s   %s\n", float64(p.Microseconds())/1000, verdict(p <= time.Second))
 }
-

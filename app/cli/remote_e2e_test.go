@@ -195,7 +195,7 @@ func remoteShop(t *testing.T, rig *testenv.Rig, flags []string) {
 	// The records are the remote engine's: the local engine has none of
 	// this environment, though it has the same name.
 	for _, d := range ds {
-		if d.Engine != strings.TrimPrefix(strings.Join(flags, " "), "-H ") && flags[0] == "-H" {
+		if flags[0] == "-H" && d.Engine != flags[1] {
 			t.Errorf("a record of the remote names engine %q, want %q", d.Engine, flags[1])
 		}
 	}
